@@ -4,5 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../lib/cli/program.ts');
-process.exitCode = await main();
+await import('../lib/cli/main.ts');
