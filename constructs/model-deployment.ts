@@ -1,0 +1,161 @@
+import { Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { DriftMonitor, type DriftMonitorProps, type DriftThresholds } from './drift-monitor.js';
+import { Environment } from './environment.js';
+import { Model, SHA256_HEX, sha256Problem, type ModelProps } from './model.js';
+import { ModelServing, type ModelServingProps } from './model-serving.js';
+import { IMAGE_DIGEST, withDigest } from './private/image.js';
+import { PropValidator } from './private/validation.js';
+import { loadModelDeploymentSpec } from './private/spec-file.js';
+import { findRelease, type Release } from './release.js';
+
+/**
+ * Everything about one model in one environment, as flat data: the model, how it is served
+ * and how it is watched. Spec files (YAML/JSON) have the same fields; their JSON Schema is
+ * generated from this interface.
+ */
+export interface ModelDeploymentProps
+  extends ModelProps,
+    Omit<ModelServingProps, 'model' | 'name'>,
+    Omit<DriftMonitorProps, 'serving' | 'thresholds'> {
+  /**
+   * Drift thresholds for every feature without its own entry in `featureThresholds`.
+   * @default - psi 0.2, ksStatistic 0.1, jsDistance 0.1
+   */
+  readonly driftThresholds?: DriftThresholds;
+  /**
+   * Watch the model with a {@link DriftMonitor} (ServiceMonitor, alerts, dashboard).
+   * @default true
+   */
+  readonly monitoring?: boolean;
+  /**
+   * Namespace of every object.
+   * @default - the environment's namespace
+   */
+  readonly namespace?: string;
+}
+
+/** Fields a spec file may set per environment, over its top-level values. */
+export type ModelDeploymentOverrides = Partial<Omit<ModelDeploymentProps, 'name' | 'owner' | 'inputs' | 'outputs' | 'format'>>;
+
+/** A model spec file: a {@link ModelDeploymentProps} plus per-environment overrides. */
+export interface ModelDeploymentSpec extends ModelDeploymentProps {
+  /** JSON Schema reference for editors; ignored by slipway. */
+  readonly $schema?: string;
+  /**
+   * Overrides by environment name (e.g. more replicas in `prod`).
+   * @default - none
+   */
+  readonly environments?: Readonly<Record<string, ModelDeploymentOverrides>>;
+}
+
+export interface FromFileOptions {
+  /**
+   * Overrides applied over the file's values (after its environment overrides).
+   * @default - none
+   */
+  readonly overrides?: ModelDeploymentOverrides;
+}
+
+/**
+ * One model in one environment: {@link Model} + {@link ModelServing} + {@link DriftMonitor}
+ * with good defaults, as one cdk8s Chart. In a slipway {@link Platform} each ModelDeployment
+ * becomes one Argo CD Application. When `slipway synth` has a release record for the model in
+ * this environment, its version, artifact sha256 and image digest win over the props.
+ */
+export class ModelDeployment extends Chart {
+  /**
+   * Loads a spec file (YAML or JSON), validates it against `schemas/model-deployment.schema.json`
+   * and applies the overrides for the enclosing environment. Problems are reported all at once
+   * with file, line and column.
+   */
+  static fromFile(scope: Construct, file: string, options: FromFileOptions = {}): ModelDeployment {
+    const environment = Environment.tryOf(scope)?.name;
+    const spec = loadModelDeploymentSpec(file);
+    const { $schema: _schema, environments, ...base } = spec.value;
+    const envOverrides = environment ? environments?.[environment] : undefined;
+    const props: ModelDeploymentProps = { ...base, ...envOverrides, ...options.overrides };
+    return spec.attributeErrors(
+      () => new ModelDeployment(scope, props.name, props),
+      (field) => {
+        const top = field.split(/[.[]/, 1)[0]!;
+        if (options.overrides && top in options.overrides) return undefined;
+        if (environment && envOverrides && top in envOverrides) return `/environments/${environment}/${field}`;
+        return `/${field}`;
+      },
+    );
+  }
+
+  readonly model: Model;
+  readonly serving: ModelServing;
+  readonly monitor?: DriftMonitor;
+  /** The release record that chose this build, when `slipway synth` supplied one. */
+  readonly release?: Release;
+
+  constructor(scope: Construct, id: string, props: ModelDeploymentProps) {
+    const environment = Environment.tryOf(scope);
+    super(scope, id, { namespace: props.namespace ?? environment?.namespace, disableResourceNameHashes: true });
+
+    this.release = environment ? findRelease(this, environment.name, props.name) : undefined;
+    if (this.release) {
+      const v = new PropValidator(this, 'Release');
+      const r = this.release;
+      v.check(SHA256_HEX.test(r.artifactSha256), 'artifactSha256', sha256Problem(r.artifactSha256));
+      v.check(IMAGE_DIGEST.test(r.imageDigest), 'imageDigest', `expected "sha256:" and 64 lower-case hex digits, got ${JSON.stringify(r.imageDigest)}`);
+      v.throwIfInvalid();
+    }
+    const release = this.release;
+
+    this.model = new Model(this, 'Model', {
+      name: props.name,
+      version: release?.version ?? props.version,
+      owner: props.owner,
+      format: props.format,
+      artifactUri: release?.artifactUri ?? props.artifactUri,
+      artifactSha256: release?.artifactSha256 ?? props.artifactSha256,
+      inputs: props.inputs,
+      outputs: props.outputs,
+      labels: props.labels,
+      description: props.description,
+      baselineUri: props.baselineUri,
+      baselineSha256: props.baselineSha256,
+    });
+
+    this.serving = new ModelServing(this, 'Serving', {
+      model: this.model,
+      image: release ? withDigest(props.image, release.imageDigest) : props.image,
+      minReplicas: props.minReplicas,
+      maxReplicas: props.maxReplicas,
+      cpu: props.cpu,
+      memory: props.memory,
+      cpuLimit: props.cpuLimit,
+      memoryLimit: props.memoryLimit,
+      gpu: props.gpu,
+      canary: props.canary,
+      targetCpuUtilization: props.targetCpuUtilization,
+      targetInFlightRequests: props.targetInFlightRequests,
+      allowedNamespaces: props.allowedNamespaces,
+      allowedPodLabels: props.allowedPodLabels,
+      monitoringNamespace: props.monitoringNamespace,
+      prometheusUrl: props.prometheusUrl,
+      driftWebhookUrl: props.driftWebhookUrl,
+      modelStorageSize: props.modelStorageSize,
+      storageInitializerImage: props.storageInitializerImage,
+    });
+
+    if (props.monitoring ?? true) {
+      this.monitor = new DriftMonitor(this, 'Monitor', {
+        serving: this.serving,
+        thresholds: props.driftThresholds,
+        featureThresholds: props.featureThresholds,
+        driftFor: props.driftFor,
+        errorRatioThreshold: props.errorRatioThreshold,
+        latencyP99Seconds: props.latencyP99Seconds,
+        servingAlertFor: props.servingAlertFor,
+        scrapeInterval: props.scrapeInterval,
+        selectorLabels: props.selectorLabels,
+        dashboard: props.dashboard,
+      });
+    }
+  }
+}

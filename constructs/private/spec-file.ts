@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import schema from '../../schemas/model-deployment.schema.json' with { type: 'json' };
+import type { ModelDeploymentSpec } from '../model-deployment.js';
+import { ConstructValidationError } from './validation.js';
+
+/** One problem in a spec file, located by line and column. */
+export interface SpecProblem {
+  readonly pointer: string;
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** A spec file that cannot become a ModelDeployment: every problem, with file:line:column. */
+export class SpecFileError extends Error {
+  readonly code = 'INVALID_SPEC';
+
+  constructor(
+    readonly file: string,
+    readonly problems: readonly SpecProblem[],
+  ) {
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems
+          .map((p) => `  ${file}${p.line ? `:${p.line}:${p.column}` : ''} ${p.pointer || '/'}: ${p.message}`)
+          .join('\n'),
+    );
+    this.name = 'SpecFileError';
+  }
+}
+
+let validator: ValidateFunction | undefined;
+function validateSpec(value: unknown): readonly ErrorObject[] {
+  validator ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+  return validator(value) ? [] : (validator.errors ?? []);
+}
+
+/** A parsed, schema-valid spec file that can still place later errors on its lines. */
+export interface LoadedSpec {
+  readonly value: ModelDeploymentSpec;
+  /**
+   * Runs `build`; a {@link ConstructValidationError} it throws becomes a {@link SpecFileError}
+   * whose problems point at the lines of the fields, via `pointerFor` (construct field → JSON
+   * pointer in the file, or undefined when the value did not come from the file).
+   */
+  attributeErrors<T>(build: () => T, pointerFor: (field: string) => string | undefined): T;
+}
+
+export function loadModelDeploymentSpec(path: string): LoadedSpec {
+  const file = displayPath(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SpecFileError(file, [{ pointer: '', message: `cannot read the spec file: ${(err as Error).message}` }]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locate = (offset: number | undefined) => {
+    if (offset === undefined) return {};
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  if (doc.errors.length > 0) {
+    throw new SpecFileError(
+      file,
+      doc.errors.map((e) => ({ pointer: '', ...locate(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const value: unknown = doc.toJS();
+  const errors = validateSpec(value);
+  if (errors.length > 0) {
+    throw new SpecFileError(file, errors.map((e) => schemaProblem(doc, e, locate)));
+  }
+  const at = (pointer: string) => locate(nodeAt(doc, pointer)?.range?.[0]);
+  return {
+    value: value as ModelDeploymentSpec,
+    attributeErrors(build, pointerFor) {
+      try {
+        return build();
+      } catch (err) {
+        if (!(err instanceof ConstructValidationError)) throw err;
+        throw new SpecFileError(
+          file,
+          err.problems.map((p) => {
+            const pointer = pointerFor(specField(p.field));
+            const where = pointer ? closestLocated(pointer, at) : {};
+            return { pointer: pointer ?? `(${err.constructPath}) ${p.field}`, ...where, message: p.message };
+          }),
+        );
+      }
+    },
+  };
+}
+
+/** Paths below the working directory are shown relative to it, as a user would type them. */
+function displayPath(path: string): string {
+  if (!isAbsolute(path)) return path;
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
+// DriftMonitor calls its default thresholds `thresholds`; the flat spec calls them `driftThresholds`.
+function specField(constructField: string): string {
+  return constructField.replace(/^thresholds\b/, 'driftThresholds').replace(/\[(\d+)\]/g, '.$1').replaceAll('.', '/');
+}
+
+function closestLocated(pointer: string, at: (p: string) => { line?: number; column?: number }): { line?: number; column?: number } {
+  for (let p = pointer; p; p = p.slice(0, p.lastIndexOf('/'))) {
+    const where = at(p);
+    if (where.line) return where;
+  }
+  return {};
+}
+
+function schemaProblem(
+  doc: Document,
+  error: ErrorObject,
+  locate: (offset: number | undefined) => { line?: number; column?: number },
+): SpecProblem {
+  const pointer = error.instancePath;
+  const node = nodeAt(doc, pointer);
+  const given = node && isScalar(node) ? ` got ${JSON.stringify(node.toJSON())}` : '';
+  switch (error.keyword) {
+    case 'required': {
+      const missing = (error.params as { missingProperty: string }).missingProperty;
+      return { pointer: `${pointer}/${missing}`, ...locate(node?.range?.[0]), message: `required field "${missing}" is missing` };
+    }
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      const keyOffset = isMap(node) ? (node.items.find((i) => isScalar(i.key) && i.key.value === extra)?.key as Node | undefined)?.range?.[0] : undefined;
+      return { pointer: `${pointer}/${extra}`, ...locate(keyOffset ?? node?.range?.[0]), message: `unknown field "${extra}" (check its spelling against the schema)` };
+    }
+    case 'enum': {
+      const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+      return { pointer, ...locate(node?.range?.[0]), message: `expected one of ${allowed},${given}` };
+    }
+    default:
+      return { pointer, ...locate(node?.range?.[0]), message: `expected a value that ${error.message ?? 'matches the schema'},${given || ' got another value'}` };
+  }
+}
+
+function nodeAt(doc: Document, pointer: string): Node | undefined {
+  let node: unknown = doc.contents;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (isMap(node)) node = node.get(key, true);
+    else if (isSeq(node)) node = node.get(Number(key), true);
+    else return undefined;
+  }
+  return node as Node | undefined;
+}
