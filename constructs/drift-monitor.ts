@@ -159,7 +159,8 @@ export class DriftMonitor extends Construct {
       driftRules.push(driftRule(stat, `${selector}${exclude}`, defaults[stat.key], driftFor, alertLabels('warning')));
       for (const feature of overridden) {
         const threshold = featureThresholds[feature]![stat.key] ?? defaults[stat.key];
-        driftRules.push(driftRule(stat, `${selector},feature="${feature}"`, threshold, driftFor, alertLabels('warning')));
+        // The feature label keeps the override rule distinct from the default one.
+        driftRules.push(driftRule(stat, `${selector},feature="${feature}"`, threshold, driftFor, { ...alertLabels('warning'), feature }));
       }
     }
     driftRules.push({

@@ -5,7 +5,7 @@ import { Environment } from './environment.js';
 import { Model, SHA256_HEX, sha256Problem, type ModelProps } from './model.js';
 import { ModelServing, type ModelServingProps } from './model-serving.js';
 import { IMAGE_DIGEST, withDigest } from './private/image.js';
-import { PropValidator } from './private/validation.js';
+import { PropValidator, collectProblems } from './private/validation.js';
 import { loadModelDeploymentSpec } from './private/spec-file.js';
 import { findRelease, type Release } from './release.js';
 
@@ -95,18 +95,29 @@ export class ModelDeployment extends Chart {
   constructor(scope: Construct, id: string, props: ModelDeploymentProps) {
     const environment = Environment.tryOf(scope);
     super(scope, id, { namespace: props.namespace ?? environment?.namespace, disableResourceNameHashes: true });
+    // Children report their problems here, so a bad spec shows every one of them at once.
+    const parts = collectProblems(this, () => this.compose(props, environment));
+    this.release = parts.release;
+    this.model = parts.model;
+    this.serving = parts.serving;
+    this.monitor = parts.monitor;
+  }
 
-    this.release = environment ? findRelease(this, environment.name, props.name) : undefined;
-    if (this.release) {
+  private compose(
+    props: ModelDeploymentProps,
+    environment: Environment | undefined,
+  ): { release?: Release; model: Model; serving: ModelServing; monitor?: DriftMonitor } {
+
+    const release = environment ? findRelease(this, environment.name, props.name) : undefined;
+    if (release) {
       const v = new PropValidator(this, 'Release');
-      const r = this.release;
+      const r = release;
       v.check(SHA256_HEX.test(r.artifactSha256), 'artifactSha256', sha256Problem(r.artifactSha256));
       v.check(IMAGE_DIGEST.test(r.imageDigest), 'imageDigest', `expected "sha256:" and 64 lower-case hex digits, got ${JSON.stringify(r.imageDigest)}`);
       v.throwIfInvalid();
     }
-    const release = this.release;
 
-    this.model = new Model(this, 'Model', {
+    const model = new Model(this, 'Model', {
       name: props.name,
       version: release?.version ?? props.version,
       owner: props.owner,
@@ -121,8 +132,8 @@ export class ModelDeployment extends Chart {
       baselineSha256: props.baselineSha256,
     });
 
-    this.serving = new ModelServing(this, 'Serving', {
-      model: this.model,
+    const serving = new ModelServing(this, 'Serving', {
+      model,
       image: release ? withDigest(props.image, release.imageDigest) : props.image,
       minReplicas: props.minReplicas,
       maxReplicas: props.maxReplicas,
@@ -143,19 +154,21 @@ export class ModelDeployment extends Chart {
       storageInitializerImage: props.storageInitializerImage,
     });
 
-    if (props.monitoring ?? true) {
-      this.monitor = new DriftMonitor(this, 'Monitor', {
-        serving: this.serving,
-        thresholds: props.driftThresholds,
-        featureThresholds: props.featureThresholds,
-        driftFor: props.driftFor,
-        errorRatioThreshold: props.errorRatioThreshold,
-        latencyP99Seconds: props.latencyP99Seconds,
-        servingAlertFor: props.servingAlertFor,
-        scrapeInterval: props.scrapeInterval,
-        selectorLabels: props.selectorLabels,
-        dashboard: props.dashboard,
-      });
-    }
+    const monitor =
+      (props.monitoring ?? true)
+        ? new DriftMonitor(this, 'Monitor', {
+            serving,
+            thresholds: props.driftThresholds,
+            featureThresholds: props.featureThresholds,
+            driftFor: props.driftFor,
+            errorRatioThreshold: props.errorRatioThreshold,
+            latencyP99Seconds: props.latencyP99Seconds,
+            servingAlertFor: props.servingAlertFor,
+            scrapeInterval: props.scrapeInterval,
+            selectorLabels: props.selectorLabels,
+            dashboard: props.dashboard,
+          })
+        : undefined;
+    return { release, model, serving, monitor };
   }
 }

@@ -83,14 +83,16 @@ export function loadModelDeploymentSpec(path: string): LoadedSpec {
         return build();
       } catch (err) {
         if (!(err instanceof ConstructValidationError)) throw err;
-        throw new SpecFileError(
-          file,
-          err.problems.map((p) => {
-            const pointer = pointerFor(specField(p.field));
-            const where = pointer ? closestLocated(pointer, at) : {};
-            return { pointer: pointer ?? `(${err.constructPath}) ${p.field}`, ...where, message: p.message };
-          }),
+        const problems = err.groups.flatMap((group) =>
+            group.problems.map((p) => {
+              const pointer = pointerFor(specField(p.field));
+              const where = pointer ? closestLocated(pointer, at) : {};
+              return { pointer: pointer ?? `(${group.constructPath}) ${p.field}`, ...where, message: p.message };
+            }),
         );
+        // Composed constructs check shared fields (the name) each; the file has one line for it.
+        const unique = problems.filter((p, i) => problems.findIndex((q) => q.pointer === p.pointer && q.message === p.message) === i);
+        throw new SpecFileError(file, unique);
       }
     },
   };

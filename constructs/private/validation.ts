@@ -6,27 +6,54 @@ export interface PropProblem {
   readonly message: string;
 }
 
+/** The problems of one construct, under its construct path. */
+export interface ProblemGroup {
+  readonly constructPath: string;
+  readonly constructType: string;
+  readonly problems: readonly PropProblem[];
+}
+
 /**
- * Thrown from a construct's constructor when its props are invalid. All problems of one
- * construct are reported together, under its construct path, so one synth shows them all.
+ * Thrown when props are invalid. Problems are grouped by construct path, and a composition
+ * (ModelDeployment) gathers the groups of all its children so one synth shows them all.
  */
 export class ConstructValidationError extends Error {
   readonly code = 'INVALID_PROPS';
 
-  constructor(
-    readonly constructPath: string,
-    readonly constructType: string,
-    readonly problems: readonly PropProblem[],
-  ) {
+  constructor(readonly groups: readonly ProblemGroup[]) {
     super(
-      `${constructType} at '${constructPath}' has invalid props:\n` +
-        problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n'),
+      groups
+        .map((g) => `${g.constructType} at '${g.constructPath}' has invalid props:\n` + g.problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n'))
+        .join('\n'),
     );
     this.name = 'ConstructValidationError';
   }
+
+  get problems(): readonly PropProblem[] {
+    return this.groups.flatMap((g) => g.problems);
+  }
 }
 
-/** Collects prop problems for one construct and throws them together. */
+const COLLECTOR = Symbol.for('slipway.validation-collector');
+type Collecting = IConstruct & { [COLLECTOR]?: ProblemGroup[] };
+
+/**
+ * Runs `build` with validation deferred below `scope`: children record their problems instead
+ * of throwing, and all of them are thrown together at the end.
+ */
+export function collectProblems<T>(scope: IConstruct, build: () => T): T {
+  const collecting = scope as Collecting;
+  const groups: ProblemGroup[] = [];
+  collecting[COLLECTOR] = groups;
+  try {
+    return build();
+  } finally {
+    delete collecting[COLLECTOR];
+    if (groups.length > 0) throw new ConstructValidationError(groups);
+  }
+}
+
+/** Collects prop problems for one construct and reports them together. */
 export class PropValidator {
   private readonly problems: PropProblem[] = [];
 
@@ -44,10 +71,13 @@ export class PropValidator {
     this.problems.push({ field, message });
   }
 
+  /** Throws the problems, or hands them to an enclosing {@link collectProblems}. */
   throwIfInvalid(): void {
     if (this.problems.length === 0) return;
-    const path = this.scope.node.path || this.scope.node.id || '<root>';
-    throw new ConstructValidationError(path, this.constructType, this.problems);
+    const group = { constructPath: this.scope.node.path || this.scope.node.id || '<root>', constructType: this.constructType, problems: this.problems };
+    const collector = this.scope.node.scopes.map((s) => (s as Collecting)[COLLECTOR]).findLast(Boolean);
+    if (collector) collector.push(group);
+    else throw new ConstructValidationError([group]);
   }
 }
 
