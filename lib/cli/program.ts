@@ -4,6 +4,7 @@ import { SlipwayError } from '../errors.js';
 // Each command lives in its own module and only parses flags before calling into
 // the compiler, runtime or drift modules: the CLI stays thin.
 const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./commands/serve.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -1,0 +1,77 @@
+import { Command, Option } from 'commander';
+import { SlipwayError } from '../../errors.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
+import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
+import { serve, shutdownOnSignals } from '../../runtime/serve.js';
+
+function integer(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^[0-9]+$/.test(value.trim()) || n < min || n > max) {
+      throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`, 2);
+    }
+    return n;
+  };
+}
+
+interface ServeFlags {
+  modelRepository?: string;
+  model: string[];
+  host: string;
+  port: number;
+  metricsPort?: number;
+  maxBodyBytes: number;
+  gracePeriodMs: number;
+  executionProvider: 'cpu' | 'cuda';
+  logLevel: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve ONNX models over the Open Inference Protocol (KServe v2 / Triton REST) with batching and Prometheus metrics.')
+    .addOption(new Option('--model-repository <dir>', 'model repository: DIR/<name>/<version>/model.onnx or DIR/<name>/model.onnx').env('SLIPWAY_MODEL_REPOSITORY'))
+    .option('--model <name=path>', 'serve one ONNX file as NAME (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .addOption(new Option('--host <host>', 'address to listen on').env('SLIPWAY_HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(8080).argParser(integer('--port', 0, 65535)))
+    .addOption(new Option('--metrics-port <port>', 'also serve /metrics on this port').env('SLIPWAY_METRICS_PORT').argParser(integer('--metrics-port', 0, 65535)))
+    .addOption(
+      new Option('--max-body-bytes <bytes>', 'largest accepted request body; larger get 413')
+        .env('SLIPWAY_MAX_BODY_BYTES')
+        .default(DEFAULT_MAX_BODY_BYTES)
+        .argParser(integer('--max-body-bytes', 1, 2 ** 31)),
+    )
+    .addOption(
+      new Option('--grace-period-ms <ms>', 'on SIGTERM, how long in-flight requests may take to finish')
+        .env('SLIPWAY_GRACE_PERIOD_MS')
+        .default(25_000)
+        .argParser(integer('--grace-period-ms', 0, 3_600_000)),
+    )
+    .addOption(
+      new Option('--execution-provider <provider>', 'default execution provider for models whose config.json names none')
+        .env('SLIPWAY_EXECUTION_PROVIDER')
+        .choices(['cpu', 'cuda'])
+        .default('cpu'),
+    )
+    .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (flags: ServeFlags) => {
+      if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
+      const logger = jsonLogger(process.stdout, flags.logLevel);
+      const { server } = await serve({
+        ...(flags.modelRepository !== undefined ? { modelRepository: flags.modelRepository } : {}),
+        models: flags.model,
+        host: flags.host,
+        port: flags.port,
+        ...(flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}),
+        maxBodyBytes: flags.maxBodyBytes,
+        gracePeriodMs: flags.gracePeriodMs,
+        executionProvider: flags.executionProvider,
+        logLevel: flags.logLevel,
+        logger,
+        ...(process.env.npm_package_version ? { serverVersion: process.env.npm_package_version } : {}),
+      });
+      await shutdownOnSignals(server, logger);
+      // Native thread pools or a stray handle must not hold the process past its grace period.
+      setTimeout(() => process.exit(0), 1_000).unref();
+    });
+}

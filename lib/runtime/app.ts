@@ -1,0 +1,364 @@
+/**
+ * The runtime's HTTP request handler, separate from any listening socket:
+ * tests and the server both drive `handle(req, res)`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InferenceError, badRequest } from './errors.js';
+import { jsonLogger, type Logger } from './logger.js';
+import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
+import { ServedModel } from './model.js';
+import type { ExecutionProviderName } from './model-config.js';
+import type { InferenceObserver, ObserverFactory } from './observer.js';
+import { decodeInferRequest, encodeInferResponse, type ResponseOutput } from './protocol.js';
+import type { ModelSource } from './repository.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface RuntimeOptions {
+  sources: readonly ModelSource[];
+  logger?: Logger;
+  /** Larger bodies get 413 before they are read. */
+  maxBodyBytes?: number;
+  defaultProvider?: ExecutionProviderName;
+  observers?: ObserverFactory;
+  serverVersion?: string;
+}
+
+interface ModelEntry {
+  model: ServedModel;
+  metrics: ModelMetrics;
+  observer?: InferenceObserver;
+  observerFailed?: boolean;
+}
+
+type Route =
+  | { kind: 'server-metadata' | 'live' | 'ready' | 'metrics' }
+  | { kind: 'model-metadata' | 'model-ready' | 'infer'; name: string; version: string | undefined };
+
+const JSON_TYPE = 'application/json';
+
+function parseRoute(url: string): Route | undefined {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  switch (path) {
+    case '/v2':
+    case '/v2/':
+      return { kind: 'server-metadata' };
+    case '/v2/health/live':
+      return { kind: 'live' };
+    case '/v2/health/ready':
+      return { kind: 'ready' };
+    case '/metrics':
+      return { kind: 'metrics' };
+  }
+  if (!path.startsWith('/v2/models/')) return undefined;
+  const parts = path.slice('/v2/models/'.length).split('/');
+  let name: string;
+  try {
+    name = decodeURIComponent(parts[0]!);
+  } catch {
+    return undefined;
+  }
+  let version: string | undefined;
+  let rest = parts.slice(1);
+  if (rest[0] === 'versions' && rest.length >= 2) {
+    version = rest[1]!;
+    rest = rest.slice(2);
+  }
+  if (name === '' || rest.length > 1) return undefined;
+  const action = rest[0] ?? '';
+  if (action === '') return { kind: 'model-metadata', name, version };
+  if (action === 'ready') return { kind: 'model-ready', name, version };
+  if (action === 'infer') return { kind: 'infer', name, version };
+  return undefined;
+}
+
+function methodFor(route: Route): 'GET' | 'POST' {
+  return route.kind === 'infer' ? 'POST' : 'GET';
+}
+
+/** Reads the body into one buffer, placing any binary tensor section at an 8-byte aligned offset. */
+function readBody(req: IncomingMessage, limit: number, headerLength: number | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
+    if (declared !== undefined && declared > limit) {
+      reject(new InferenceError(413, `request body is ${declared} bytes, over the limit of ${limit} bytes`));
+      return;
+    }
+    // Typed-array views over binary tensors need element alignment; padding the front makes
+    // the binary section start on an 8-byte boundary so views need no copy.
+    const pad = headerLength === undefined ? 0 : (8 - (headerLength % 8)) % 8;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new InferenceError(413, `request body is over the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (pad === 0 && chunks.length === 1) return resolve(chunks[0]!);
+      const whole = Buffer.allocUnsafeSlow(pad + received).subarray(pad);
+      let offset = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, offset);
+        offset += chunk.length;
+      }
+      resolve(whole);
+    });
+    req.on('error', reject);
+  });
+}
+
+function parseHeaderLength(req: IncomingMessage): number | undefined {
+  const raw = req.headers['inference-header-content-length'];
+  if (raw === undefined) return undefined;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || !/^[0-9]{1,15}$/.test(value)) {
+    throw badRequest(`Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+export class RuntimeApp {
+  readonly metrics = new RuntimeMetrics();
+  readonly logger: Logger;
+  private readonly entries = new Map<string, ModelEntry>();
+  private readonly maxBodyBytes: number;
+  private readonly serverVersion: string;
+  private loaded = false;
+  private draining = false;
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.logger = options.logger ?? jsonLogger();
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.serverVersion = options.serverVersion ?? '0.1.0';
+    for (const source of options.sources) {
+      if (this.entries.has(source.name)) {
+        throw new InferenceError(500, `model "${source.name}" is defined twice (repository and --model?)`);
+      }
+      const model = new ServedModel(source, {
+        logger: this.logger,
+        metrics: this.metrics,
+        defaultProvider: options.defaultProvider ?? 'cpu',
+      });
+      this.entries.set(source.name, { model, metrics: this.metrics.forModel(source.name, source.version) });
+    }
+  }
+
+  get models(): ServedModel[] {
+    return [...this.entries.values()].map((e) => e.model);
+  }
+
+  model(name: string): ServedModel | undefined {
+    return this.entries.get(name)?.model;
+  }
+
+  /** Ready: every model finished loading successfully and no shutdown is under way (Triton's strict readiness). */
+  get ready(): boolean {
+    return this.loaded && !this.draining && this.models.every((m) => m.status === 'ready');
+  }
+
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
+
+  /** Loads models one after another (bounded memory while loading); failures are isolated per model. */
+  async loadModels(): Promise<void> {
+    for (const entry of this.entries.values()) {
+      await entry.model.load();
+      const { model } = entry;
+      if (model.status === 'ready' && this.options.observers) {
+        try {
+          entry.observer = await this.options.observers({
+            name: model.name,
+            version: model.version,
+            signature: model.signature!,
+            ...(model.source.baselinePath ? { baselinePath: model.source.baselinePath } : {}),
+          });
+        } catch (err) {
+          this.logger.log('error', 'observer_failed', { model: model.name, version: model.version, reason: (err as Error).message });
+        }
+      }
+    }
+    this.loaded = true;
+    this.logger.log('info', 'models_loaded', {
+      ready: this.models.filter((m) => m.status === 'ready').map((m) => m.name),
+      failed: this.models.filter((m) => m.status === 'failed').map((m) => m.name),
+    });
+  }
+
+  /** Readiness turns false and new inference requests get 503; in-flight ones carry on. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Resolves when no inference request is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    for (const entry of this.entries.values()) {
+      try {
+        await entry.observer?.close?.();
+      } catch (err) {
+        this.logger.log('error', 'observer_failed', { model: entry.model.name, reason: (err as Error).message });
+      }
+      await entry.model.unload();
+    }
+  }
+
+  /** Main-port handler: the whole protocol plus /metrics. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.route(req, res).catch((err: unknown) => this.fail(res, err));
+  };
+
+  /** Metrics-port handler: /metrics only. */
+  readonly handleMetrics = (req: IncomingMessage, res: ServerResponse): void => {
+    const route = parseRoute(req.url ?? '/');
+    if (route?.kind !== 'metrics') return this.send(res, 404, { error: 'only /metrics is served on this port' });
+    this.sendMetrics(req, res).catch((err: unknown) => this.fail(res, err));
+  };
+
+  private send(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': JSON_TYPE,
+      'content-length': Buffer.byteLength(text),
+      ...(this.draining ? { connection: 'close' } : {}),
+    });
+    res.end(text);
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    const status = err instanceof InferenceError ? err.status : 500;
+    const message = err instanceof InferenceError ? err.message : 'internal error';
+    if (status >= 500 && !(err instanceof InferenceError && status === 503)) {
+      this.logger.log('error', 'request_failed', { status, reason: (err as Error)?.message ?? String(err) });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (status === 413) res.setHeader('connection', 'close');
+    this.send(res, status, { error: message });
+  }
+
+  private async sendMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new InferenceError(405, `${req.method} /metrics: use GET`);
+    const { contentType, body } = await this.metrics.render();
+    res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  private lookup(name: string, version: string | undefined): ModelEntry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new InferenceError(404, `unknown model "${name}"; served models: ${[...this.entries.keys()].join(', ') || 'none'}`);
+    if (version !== undefined && version !== entry.model.version) {
+      throw new InferenceError(404, `model "${name}" has no version "${version}"; version ${entry.model.version} is served`);
+    }
+    return entry;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = parseRoute(req.url ?? '/');
+    if (!route) throw new InferenceError(404, `no such endpoint: ${req.method} ${(req.url ?? '').split('?')[0]!.slice(0, 200)}`);
+    if (req.method !== methodFor(route) && !(req.method === 'HEAD' && methodFor(route) === 'GET')) {
+      res.setHeader('allow', methodFor(route));
+      throw new InferenceError(405, `${req.method} is not allowed here; use ${methodFor(route)}`);
+    }
+    switch (route.kind) {
+      case 'server-metadata':
+        return this.send(res, 200, { name: 'slipway', version: this.serverVersion, extensions: ['binary_tensor_data'] });
+      case 'live':
+        return this.send(res, 200, { live: true });
+      case 'ready':
+        return this.send(res, this.ready ? 200 : 503, { ready: this.ready });
+      case 'metrics':
+        return this.sendMetrics(req, res);
+      case 'model-metadata': {
+        const { model } = this.lookup(route.name, route.version);
+        if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
+        const { inputs, outputs } = model.signature!;
+        return this.send(res, 200, { name: model.name, versions: [model.version], platform: 'onnxruntime_onnx', inputs, outputs });
+      }
+      case 'model-ready': {
+        const { model } = this.lookup(route.name, route.version);
+        const ready = model.status === 'ready' && !this.draining;
+        const body = ready ? { name: model.name, ready } : { name: model.name, ready, error: this.draining ? 'server is shutting down' : model.notReadyMessage() };
+        return this.send(res, ready ? 200 : 503, body);
+      }
+      case 'infer':
+        return this.infer(req, res, route.name, route.version);
+    }
+  }
+
+  private async infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): Promise<void> {
+    const entry = this.lookup(name, version);
+    const { model, metrics } = entry;
+    const started = performance.now();
+    let status = 200;
+    this.inFlight++;
+    metrics.inFlight.inc();
+    try {
+      if (this.draining) throw new InferenceError(503, 'server is shutting down');
+      if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
+      const headerLength = parseHeaderLength(req);
+      const body = await readBody(req, this.maxBodyBytes, headerLength);
+      const request = decodeInferRequest(body, headerLength, model.name, model.signature!);
+      const result = await model.infer(request.inputs, request.outputs.map((o) => o.name));
+      const outputs: ResponseOutput[] = request.outputs.map((o) => ({ tensor: result.outputs.get(o.name)!, binary: o.binary }));
+      const encoded = encodeInferResponse(model.name, model.version, request, outputs);
+      res.writeHead(200, {
+        'content-type': encoded.contentType,
+        'content-length': encoded.length,
+        ...(encoded.headerLength !== undefined ? { 'inference-header-content-length': encoded.headerLength } : {}),
+        ...(this.draining ? { connection: 'close' } : {}),
+      });
+      if (encoded.chunks.length === 1) {
+        res.end(encoded.chunks[0]);
+      } else {
+        res.cork();
+        for (const chunk of encoded.chunks) res.write(chunk);
+        res.end();
+        res.uncork();
+      }
+      metrics.queueDuration.observe(result.queueSeconds);
+      metrics.computeDuration.observe(result.computeSeconds);
+      if (entry.observer) this.observe(entry, request.inputs, outputs);
+    } catch (err) {
+      status = err instanceof InferenceError ? err.status : 500;
+      this.fail(res, err);
+    } finally {
+      metrics.requests(status).inc();
+      metrics.requestDuration.observe((performance.now() - started) / 1000);
+      metrics.inFlight.dec();
+      if (--this.inFlight === 0) this.releaseIdleWaiters();
+    }
+  }
+
+  private observe(entry: ModelEntry, inputs: ResponseOutput['tensor'][], outputs: readonly ResponseOutput[]): void {
+    try {
+      entry.observer!.observe({ model: entry.model.name, version: entry.model.version, inputs, outputs: outputs.map((o) => o.tensor) });
+    } catch (err) {
+      if (!entry.observerFailed) {
+        entry.observerFailed = true;
+        this.logger.log('error', 'observer_failed', { model: entry.model.name, version: entry.model.version, reason: (err as Error).message });
+      }
+    }
+  }
+
+  private releaseIdleWaiters(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

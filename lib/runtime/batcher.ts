@@ -1,0 +1,194 @@
+/**
+ * Dynamic batching for one model. Requests wait in a queue while the model is
+ * busy; when it is free, queued requests with the same non-batch dimensions
+ * are concatenated along dimension 0 (up to maxBatchSize rows), run once,
+ * and the outputs split back into per-request views (no copy on the way out).
+ *
+ * onnxruntime-node runs a session synchronously on the event-loop thread, so
+ * everything that arrives during one execution is read right after it and
+ * forms the next batch: under load batches fill themselves, and an idle model
+ * answers at once. maxQueueDelayMs > 0 additionally holds an idle model back
+ * for a not-yet-full batch, as Triton's max_queue_delay does.
+ */
+import { DATATYPE_INFO, type NumericArray, type TensorData } from './datatypes.js';
+import type { Tensor } from './protocol.js';
+
+export type Executor = (inputs: readonly Tensor[], outputNames: readonly string[]) => Promise<Map<string, Tensor>>;
+
+export interface BatchResult {
+  outputs: Map<string, Tensor>;
+  queueSeconds: number;
+  computeSeconds: number;
+  batchRows: number;
+}
+
+export interface BatchOptions {
+  /** False runs every request on its own (models without a dynamic batch dimension). */
+  enabled: boolean;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  /** Called once per model execution with the rows it ran. */
+  onBatch?: (rows: number) => void;
+}
+
+interface Job {
+  inputs: readonly Tensor[];
+  outputNames: readonly string[];
+  rows: number;
+  /** Requests batch together only when all dims but the first agree; undefined runs alone. */
+  key: string | undefined;
+  enqueuedAt: number;
+  resolve(result: BatchResult): void;
+  reject(error: unknown): void;
+}
+
+function batchKey(inputs: readonly Tensor[]): { rows: number; key: string | undefined } {
+  const rows = inputs[0]?.shape[0] ?? 0;
+  let key = '';
+  for (const input of inputs) {
+    if (input.shape.length === 0 || input.shape[0] !== rows) return { rows, key: undefined };
+    key += `${input.shape.slice(1).join('x')}|`;
+  }
+  return { rows, key };
+}
+
+function concatenate(parts: readonly Tensor[], totalRows: number): Tensor {
+  const first = parts[0]!;
+  const shape = [totalRows, ...first.shape.slice(1)];
+  if (first.datatype === 'BYTES') {
+    return { ...first, shape, data: parts.flatMap((p) => p.data as string[]) };
+  }
+  const total = parts.reduce((n, p) => n + p.data.length, 0);
+  const out = new DATATYPE_INFO[first.datatype].arrayClass!(total);
+  let offset = 0;
+  for (const part of parts) {
+    (out as Float32Array).set(part.data as Float32Array, offset);
+    offset += part.data.length;
+  }
+  return { ...first, shape, data: out };
+}
+
+function rowSlice(tensor: Tensor, fromRow: number, rows: number): Tensor {
+  let rowSize = 1;
+  for (let i = 1; i < tensor.shape.length; i++) rowSize *= tensor.shape[i]!;
+  const data: TensorData = Array.isArray(tensor.data)
+    ? tensor.data.slice(fromRow * rowSize, (fromRow + rows) * rowSize)
+    : (tensor.data as NumericArray).subarray(fromRow * rowSize, (fromRow + rows) * rowSize);
+  return { ...tensor, shape: [rows, ...tensor.shape.slice(1)], data };
+}
+
+const seconds = (fromMs: number, toMs: number) => (toMs - fromMs) / 1000;
+
+export class BatchScheduler {
+  private readonly queue: Job[] = [];
+  private queuedRows = 0;
+  private busy = false;
+  private wakeup: { kind: 'immediate'; handle: NodeJS.Immediate } | { kind: 'timer'; handle: NodeJS.Timeout } | undefined;
+
+  constructor(
+    private readonly execute: Executor,
+    private readonly options: BatchOptions,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  submit(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<BatchResult> {
+    return new Promise((resolve, reject) => {
+      const { rows, key } = this.options.enabled ? batchKey(inputs) : { rows: inputs[0]?.shape[0] ?? 1, key: undefined };
+      this.queue.push({ inputs, outputNames, rows, key, enqueuedAt: performance.now(), resolve, reject });
+      this.queuedRows += rows;
+      if (this.wakeup?.kind === 'timer' && this.queuedRows >= this.options.maxBatchSize) {
+        clearTimeout(this.wakeup.handle);
+        this.wakeup = undefined;
+      }
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.busy || this.wakeup || this.queue.length === 0) return;
+    const { enabled, maxQueueDelayMs, maxBatchSize } = this.options;
+    const wait = enabled && maxQueueDelayMs > 0 && this.queuedRows < maxBatchSize
+      ? this.queue[0]!.enqueuedAt + maxQueueDelayMs - performance.now()
+      : 0;
+    // setImmediate, not a direct call: requests read in the same event-loop turn join this batch.
+    this.wakeup = wait > 0
+      ? { kind: 'timer', handle: setTimeout(() => void this.dispatch(), wait) }
+      : { kind: 'immediate', handle: setImmediate(() => void this.dispatch()) };
+  }
+
+  private takeBatch(): Job[] {
+    const first = this.queue[0]!;
+    const batch = [first];
+    let rows = first.rows;
+    const rest: Job[] = [];
+    for (let i = 1; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      if (first.key !== undefined && job.key === first.key && rows + job.rows <= this.options.maxBatchSize) {
+        batch.push(job);
+        rows += job.rows;
+      } else {
+        rest.push(job);
+      }
+    }
+    this.queue.length = 0;
+    this.queue.push(...rest);
+    this.queuedRows -= rows;
+    return batch;
+  }
+
+  private async dispatch(): Promise<void> {
+    this.wakeup = undefined;
+    this.busy = true;
+    try {
+      const batch = this.takeBatch();
+      if (batch.length === 1) await this.runAlone(batch[0]!);
+      else await this.runTogether(batch);
+    } finally {
+      this.busy = false;
+      this.schedule();
+    }
+  }
+
+  private async runAlone(job: Job): Promise<void> {
+    const start = performance.now();
+    try {
+      const outputs = await this.execute(job.inputs, job.outputNames);
+      this.options.onBatch?.(job.rows);
+      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds: seconds(start, performance.now()), batchRows: job.rows });
+    } catch (err) {
+      job.reject(err);
+    }
+  }
+
+  private async runTogether(batch: readonly Job[]): Promise<void> {
+    const start = performance.now();
+    const totalRows = batch.reduce((n, job) => n + job.rows, 0);
+    const inputs = batch[0]!.inputs.map((_, i) => concatenate(batch.map((job) => job.inputs[i]!), totalRows));
+    const outputNames = [...new Set(batch.flatMap((job) => job.outputNames))];
+    let outputs: Map<string, Tensor>;
+    try {
+      outputs = await this.execute(inputs, outputNames);
+    } catch {
+      // One bad request must not fail its neighbours: rerun each alone so the error lands where it belongs.
+      for (const job of batch) await this.runAlone(job);
+      return;
+    }
+    if ([...outputs.values()].some((t) => t.shape[0] !== totalRows)) {
+      // The model's outputs do not follow the batch dimension after all: batching cannot split them.
+      for (const job of batch) await this.runAlone(job);
+      return;
+    }
+    this.options.onBatch?.(totalRows);
+    const computeSeconds = seconds(start, performance.now());
+    let row = 0;
+    for (const job of batch) {
+      const own = new Map<string, Tensor>();
+      for (const name of job.outputNames) own.set(name, rowSlice(outputs.get(name)!, row, job.rows));
+      job.resolve({ outputs: own, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: totalRows });
+      row += job.rows;
+    }
+  }
+}

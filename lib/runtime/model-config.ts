@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import schema from '../../schemas/model-config.schema.json' with { type: 'json' };
+import { SlipwayError } from '../errors.js';
+import { JsonSyntaxError, parseJsonStrict } from './json.js';
+
+export type ExecutionProviderName = 'cpu' | 'cuda';
+
+export interface BatchingConfig {
+  enabled: boolean;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+}
+
+export interface ModelConfig {
+  batching: BatchingConfig;
+  /** 0 or absent: onnxruntime's default. */
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */
+  executionProvider?: ExecutionProviderName;
+  cudaDeviceId: number;
+}
+
+export const DEFAULT_BATCHING: Readonly<BatchingConfig> = { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0 };
+
+export function defaultModelConfig(): ModelConfig {
+  return { batching: { ...DEFAULT_BATCHING }, cudaDeviceId: 0 };
+}
+
+type RawConfig = Partial<Omit<ModelConfig, 'batching'>> & { batching?: Partial<BatchingConfig> };
+
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema);
+
+function describeError(error: ErrorObject): string {
+  const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${at}: unknown field "${String(error.params.additionalProperty)}"`;
+    case 'enum':
+      return `${at}: expected one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${at}: ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
+}
+
+/** Parses and validates a model config; errors name the file, the position or field, and what was expected. */
+export function parseModelConfig(text: string, file: string): ModelConfig {
+  let raw: unknown;
+  try {
+    raw = parseJsonStrict(text);
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    const where = err.position === undefined ? '' : ` at ${lineAndColumn(text, err.position)}`;
+    throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}${where}: invalid JSON: ${err.reason}`);
+  }
+  if (!validate(raw)) {
+    const got = (path: string) => {
+      let value: unknown = raw;
+      for (const key of path.split('/').slice(1)) value = (value as Record<string, unknown> | undefined)?.[key];
+      return JSON.stringify(value);
+    };
+    const problems = (validate.errors ?? []).map((e) => `${describeError(e)}, got ${got(e.instancePath)}`);
+    throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}: ${problems.join('; ')}`);
+  }
+  const defaults = defaultModelConfig();
+  return { ...defaults, ...raw, batching: { ...defaults.batching, ...raw.batching } };
+}
+
+export async function readModelConfig(file: string): Promise<ModelConfig> {
+  return parseModelConfig(await readFile(file, 'utf8'), file);
+}

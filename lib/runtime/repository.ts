@@ -1,0 +1,122 @@
+import { access, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SlipwayError } from '../errors.js';
+import { defaultModelConfig, readModelConfig, type ModelConfig } from './model-config.js';
+
+/** Where one servable model version lives, and what configures it. */
+export interface ModelSource {
+  name: string;
+  version: string;
+  modelPath: string;
+  /** Drift baseline beside the model, when present (read by the drift module). */
+  baselinePath?: string;
+  configPath?: string;
+  config: ModelConfig;
+  /** Set when the model cannot load (missing file, invalid config): it is listed but never ready. */
+  problem?: string;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const VERSION = /^[0-9]{1,18}$/;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The version directory's config wins over one at the model level (which applies to every version). */
+async function withConfig(source: Omit<ModelSource, 'config'>, candidates: readonly string[]): Promise<ModelSource> {
+  for (const path of candidates) {
+    if (!(await exists(path))) continue;
+    try {
+      return { ...source, configPath: path, config: await readModelConfig(path) };
+    } catch (err) {
+      return { ...source, configPath: path, config: defaultModelConfig(), problem: (err as Error).message };
+    }
+  }
+  return { ...source, config: defaultModelConfig() };
+}
+
+async function optional(path: string): Promise<string | undefined> {
+  return (await exists(path)) ? path : undefined;
+}
+
+async function scanModel(dir: string, name: string): Promise<ModelSource> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const versions = entries
+    .filter((e) => e.isDirectory() && VERSION.test(e.name))
+    .map((e) => e.name)
+    .sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : BigInt(b) < BigInt(a) ? -1 : 0));
+  for (const version of versions) {
+    const versionDir = join(dir, version);
+    const modelPath = join(versionDir, 'model.onnx');
+    if (!(await exists(modelPath))) continue;
+    const baselinePath = await optional(join(versionDir, 'baseline.json'));
+    return withConfig({ name, version, modelPath, ...(baselinePath && { baselinePath }) }, [
+      join(versionDir, 'config.json'),
+      join(dir, 'config.json'),
+    ]);
+  }
+  const flatModel = join(dir, 'model.onnx');
+  if (await exists(flatModel)) {
+    const baselinePath = await optional(join(dir, 'baseline.json'));
+    return withConfig({ name, version: '1', modelPath: flatModel, ...(baselinePath && { baselinePath }) }, [join(dir, 'config.json')]);
+  }
+  return {
+    name,
+    version: versions[0] ?? '1',
+    modelPath: join(dir, versions[0] ?? '', 'model.onnx'),
+    config: defaultModelConfig(),
+    problem: `no model found: expected ${join(dir, '<version>', 'model.onnx')} or ${join(dir, 'model.onnx')}`,
+  };
+}
+
+/**
+ * Reads a Triton-style model repository: DIR/<name>/<version>/model.onnx (highest
+ * numeric version serves) or DIR/<name>/model.onnx, each with optional config.json
+ * and baseline.json. Broken models are returned with `problem` set rather than
+ * failing the whole repository: one bad model must not take the others down.
+ */
+export async function scanRepository(dir: string): Promise<ModelSource[]> {
+  const root = resolve(dir);
+  if (!(await isDirectory(root))) {
+    throw new SlipwayError('RUNTIME_REPOSITORY_NOT_FOUND', `model repository ${dir}: not a directory`, 2);
+  }
+  const entries = await readdir(root, { withFileTypes: true });
+  const sources: ModelSource[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    if (!MODEL_NAME.test(entry.name)) {
+      throw new SlipwayError(
+        'RUNTIME_MODEL_NAME_INVALID',
+        `model repository ${dir}: directory "${entry.name}" is not a valid model name (expected letters, digits, '_', '.', '-')`,
+        2,
+      );
+    }
+    sources.push(await scanModel(join(root, entry.name), entry.name));
+  }
+  return sources;
+}
+
+/** `--model NAME=PATH.onnx`: a single model served as version 1 with default config. */
+export function parseModelFlag(flag: string): ModelSource {
+  const eq = flag.indexOf('=');
+  const name = eq > 0 ? flag.slice(0, eq) : '';
+  const path = eq > 0 ? flag.slice(eq + 1) : '';
+  if (!MODEL_NAME.test(name) || path === '') {
+    throw new SlipwayError('RUNTIME_MODEL_FLAG_INVALID', `--model ${flag}: expected NAME=PATH.onnx with NAME made of letters, digits, '_', '.', '-'`, 2);
+  }
+  return { name, version: '1', modelPath: resolve(path), config: defaultModelConfig() };
+}

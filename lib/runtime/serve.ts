@@ -1,0 +1,75 @@
+/** `slipway serve` end to end: read the repository, listen, load models, stop on a signal. */
+import { SlipwayError } from '../errors.js';
+import { RuntimeApp } from './app.js';
+import { jsonLogger, type Logger, type LogLevel } from './logger.js';
+import type { ExecutionProviderName } from './model-config.js';
+import type { ObserverFactory } from './observer.js';
+import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
+import { startServer, type RunningServer } from './server.js';
+
+export interface ServeOptions {
+  modelRepository?: string;
+  models: readonly string[];
+  host: string;
+  port: number;
+  metricsPort?: number;
+  maxBodyBytes: number;
+  gracePeriodMs: number;
+  executionProvider: ExecutionProviderName;
+  logLevel: LogLevel;
+  logger?: Logger;
+  observers?: ObserverFactory;
+  serverVersion?: string;
+}
+
+export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {
+  if (repository === undefined && modelFlags.length === 0) {
+    throw new SlipwayError('RUNTIME_NO_MODELS', 'nothing to serve: pass --model-repository DIR (or SLIPWAY_MODEL_REPOSITORY) or --model NAME=PATH.onnx', 2);
+  }
+  const sources = repository === undefined ? [] : await scanRepository(repository);
+  for (const flag of modelFlags) {
+    const source = parseModelFlag(flag);
+    if (sources.some((s) => s.name === source.name)) {
+      throw new SlipwayError('RUNTIME_MODEL_DUPLICATE', `--model ${flag}: a model named "${source.name}" is already in the repository`, 2);
+    }
+    sources.push(source);
+  }
+  return sources;
+}
+
+/** Starts serving; models load after the port is open so liveness answers while they load. */
+export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp }> {
+  const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
+  const sources = await collectSources(options.modelRepository, options.models);
+  const app = new RuntimeApp({
+    sources,
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    defaultProvider: options.executionProvider,
+    ...(options.observers ? { observers: options.observers } : {}),
+    ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
+  });
+  const server = await startServer(app, {
+    host: options.host,
+    port: options.port,
+    gracePeriodMs: options.gracePeriodMs,
+    ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+  });
+  await app.loadModels();
+  return { server, app };
+}
+
+/** Resolves once SIGTERM or SIGINT has shut the server down; a second signal exits at once. */
+export function shutdownOnSignals(server: RunningServer, logger: Logger): Promise<{ drained: boolean }> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.once(signal, () => {
+        logger.log('warn', 'shutdown_forced', { signal });
+        process.exit(1);
+      });
+      void server.shutdown(signal).then(resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
