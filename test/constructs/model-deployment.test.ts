@@ -99,6 +99,24 @@ describe('ModelDeployment', () => {
     );
   });
 
+  it('fails when props break several constructs, grouping the problems by construct path', () => {
+    const { environment } = givenEnvironment();
+    const attempt = () =>
+      new ModelDeployment(environment, 'fraud-detector', deploymentProps({ artifactSha256: 'abc', image: 'ghcr.io/acme/runtime:1.0', driftFor: 'soon' }));
+    expect(attempt).toThrow(
+      new RegExp(
+        [
+          "Model at 'acme-ml/staging/fraud-detector/Model' has invalid props:",
+          '  - artifactSha256: expected 64 lower-case hex digits \\(the output of sha256sum\\), got "abc"',
+          "ModelServing at 'acme-ml/staging/fraud-detector/Serving' has invalid props:",
+          '  - image: expected an image pinned by digest, got "ghcr.io/acme/runtime:1.0" without "@sha256:<digest>".*',
+          "DriftMonitor at 'acme-ml/staging/fraud-detector/Monitor' has invalid props:",
+          '  - driftFor: expected a duration such as "30s", "15m" or "1h", got "soon"',
+        ].join('\\n'),
+      ),
+    );
+  });
+
   describe('fromFile', () => {
     it('loads a YAML spec and applies the overrides of its environment', () => {
       // GIVEN a spec with prod overrides
