@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { SlipwayError } from '../errors.js';
+import { BRANCH, type ConfigRepo } from './config-repo.js';
+
+/** Where the token for HTTP(S) pushes comes from: the environment only, never a file. */
+export const TOKEN_ENV = 'SLIPWAY_GIT_TOKEN';
+export const USERNAME_ENV = 'SLIPWAY_GIT_USERNAME';
+
+export type PushOutcome = 'pushed' | 'rejected';
+
+/** A remote of the config repository reached over HTTP(S) with isomorphic-git. */
+export class Remote {
+  private constructor(
+    private readonly repo: ConfigRepo,
+    readonly url: string,
+  ) {}
+
+  /** `spec` is a remote name configured in the repository or an http(s) URL. */
+  static async resolve(repo: ConfigRepo, spec: string): Promise<Remote> {
+    let url = spec;
+    if (!/^https?:\/\//.test(spec)) {
+      const configured = (await git.getConfig({ fs, gitdir: repo.gitdir, path: `remote.${spec}.url` })) as string | undefined;
+      if (!configured) {
+        throw new SlipwayError(
+          'REMOTE_NOT_FOUND',
+          `remote '${spec}' is not configured in ${repo.dir}: add it with git -C ${repo.dir} remote add ${spec} <https-url>, or pass --push <https-url>`,
+        );
+      }
+      url = configured;
+    }
+    if (!/^https?:\/\//.test(url)) {
+      throw new SlipwayError('UNSUPPORTED_REMOTE', `remote ${redact(url)}: slipway pushes over HTTP(S) only`);
+    }
+    return new Remote(repo, url);
+  }
+
+  get displayUrl(): string {
+    return redact(this.url);
+  }
+
+  private auth() {
+    const token = process.env[TOKEN_ENV];
+    return {
+      onAuth: () => (token ? { username: process.env[USERNAME_ENV] ?? 'x-access-token', password: token } : undefined),
+      onAuthFailure: () => {
+        throw new SlipwayError(
+          'REMOTE_AUTH_FAILED',
+          `${this.displayUrl} refused the credentials: ${token ? `check the token in ${TOKEN_ENV}` : `set ${TOKEN_ENV} to a token that may push`}`,
+        );
+      },
+    };
+  }
+
+  /** The commit the remote's main points at, undefined when the remote has no main yet. */
+  async head(): Promise<string | undefined> {
+    const refs = await this.call(() => git.listServerRefs({ http, url: this.url, prefix: `refs/heads/${BRANCH}`, ...this.auth() }));
+    return refs.find((r) => r.ref === `refs/heads/${BRANCH}`)?.oid;
+  }
+
+  /** Fetches the remote's main into the object store and returns its commit. */
+  async fetch(): Promise<string | undefined> {
+    if (!(await this.head())) return undefined;
+    const result = await this.call(() =>
+      git.fetch({ fs, http, gitdir: this.repo.gitdir, url: this.url, ref: BRANCH, singleBranch: true, tags: false, cache: this.repo.cache, ...this.auth() }),
+    );
+    return result.fetchHead ?? undefined;
+  }
+
+  /** Pushes local main; never forces. A remote that moved on answers 'rejected'. */
+  async push(): Promise<PushOutcome> {
+    try {
+      const result = await this.call(() =>
+        git.push({ fs, http, gitdir: this.repo.gitdir, url: this.url, ref: BRANCH, remoteRef: BRANCH, force: false, cache: this.repo.cache, ...this.auth() }),
+      );
+      if (result.ok) return 'pushed';
+      const error = result.refs[`refs/heads/${BRANCH}`]?.error ?? result.error ?? 'unknown reason';
+      if (/fast.?forward|fetch first|stale/i.test(error)) return 'rejected';
+      throw new SlipwayError('PUSH_FAILED', `${this.displayUrl} refused the push: ${error}`);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'PushRejectedError') return 'rejected';
+      throw err;
+    }
+  }
+
+  private async call<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof SlipwayError) throw err;
+      const cause = err as { code?: string; message?: string };
+      if (cause.code === 'PushRejectedError') throw err;
+      // Messages of the HTTP layer may quote the URL: print ours, without credentials.
+      throw new SlipwayError('REMOTE_FAILED', `${this.displayUrl}: ${redact(cause.message ?? String(err))}`, 1, { cause: err });
+    }
+  }
+}
+
+function redact(text: string): string {
+  const token = process.env[TOKEN_ENV];
+  const noUserinfo = text.replace(/(https?:\/\/)[^/@\s]+@/g, '$1');
+  return token ? noUserinfo.split(token).join('***') : noUserinfo;
+}
