@@ -5,12 +5,20 @@ import { SlipwayError } from '../errors.js';
 // the compiler, runtime or drift modules: the CLI stays thin.
 const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/serve.js'),
+  () => import('./commands/synth.js'),
+  () => import('./commands/release.js'),
+  () => import('./commands/promote.js'),
+  () => import('./commands/history.js'),
+  () => import('./commands/diff.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {
   const program = new Command('slipway')
     .description('GitOps toolchain for ML operations: constructs, config repository, serving runtime and drift.')
     .version(process.env.npm_package_version ?? '0.1.0')
+    // Program options only before the command name, so `slipway release --version 1.4.0`
+    // is the release's version, not a request for slipway's.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   for (const load of commandModules) (await load()).register(program);

@@ -59,7 +59,7 @@ export interface Plan {
 
 type Build = Awaited<ReturnType<typeof importApp>>;
 
-interface Context {
+export interface Context {
   readonly options: SynthOptions;
   readonly build: Build;
   readonly source?: { dir: string; commit: string };
@@ -67,7 +67,8 @@ interface Context {
   readonly validator: ObjectValidator;
 }
 
-async function context(options: SynthOptions): Promise<Context> {
+/** Loads the app module once; plans and validators of one command share it. */
+export async function createContext(options: SynthOptions): Promise<Context> {
   const progress = options.progress ?? silentProgress;
   progress.update(`loading ${options.app}`);
   const build = await importApp(options.app);
@@ -132,7 +133,7 @@ async function validate(p: Plan, ctx: Context): Promise<void> {
 
 /** `slipway synth`: renders, validates and commits (and pushes) in one locked run. */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
-  const ctx = await context(options);
+  const ctx = await createContext(options);
   try {
     return options.push ? await synthAndPush(ctx, options.push) : await synthLocal(ctx);
   } finally {

@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { Progress } from '../compiler/progress.js';
+import { applicationTable } from '../compiler/report.js';
+import type { SynthOptions, SynthResult } from '../compiler/synth.js';
+
+const collect = (value: string, all: string[]): string[] => [...all, value];
+
+/** Flags shared by the commands that write the config repository. */
+export function withConfigRepoFlags(command: Command, options: { push: boolean }): Command {
+  command
+    .option('--app <path>', 'app module: export default function build(app: App)', 'apps/main.ts')
+    .option('--repo <dir>', 'config repository (created on the first run)', './config-repo')
+    .option('--allow-kind <apiVersion/Kind>', 'accept objects of a kind without upstream schema (repeatable)', collect, [] as string[]);
+  if (options.push) {
+    command
+      .option('--force', 'overwrite uncommitted edits in the config repository')
+      .option('--push [remote]', 'push main to a remote name or https URL (token from SLIPWAY_GIT_TOKEN)');
+  }
+  return command;
+}
+
+export interface ConfigRepoFlags {
+  app: string;
+  repo: string;
+  allowKind: string[];
+  force?: boolean;
+  push?: string | boolean;
+}
+
+export function synthOptions(flags: ConfigRepoFlags): Omit<SynthOptions, 'environments' | 'releases' | 'title'> {
+  return {
+    app: flags.app,
+    repo: flags.repo,
+    allowKinds: flags.allowKind,
+    progress: new Progress(),
+    ...(flags.force ? { force: true } : {}),
+    ...(flags.push ? { push: flags.push === true ? 'origin' : flags.push } : {}),
+  };
+}
+
+export function printResult(result: SynthResult, out: NodeJS.WritableStream = process.stdout): void {
+  if (result.recovered) out.write(`finished the working tree of an interrupted run (commit ${result.recovered.slice(0, 12)})\n`);
+  if (result.applications.length > 0) out.write(`${applicationTable(result.applications)}\n\n`);
+  if (result.commit) out.write(`commit ${result.commit} (${result.changes.length} files changed)\n`);
+  else out.write(`no changes${result.head ? ` (main at ${result.head})` : ''}\n`);
+  if (result.pushed) out.write(`pushed to ${result.pushed.url}${result.pushed.attempts > 1 ? ` after ${result.pushed.attempts} attempts` : ''}\n`);
+}
