@@ -360,7 +360,7 @@ function floatsToJson(values: ArrayLike<number> & { join(separator: string): str
 function tensorDataToJson(datatype: Datatype, data: TensorData): string {
   switch (datatype) {
     case 'BYTES':
-      return JSON.stringify(data);
+      return JSON.stringify(data).slice(1, -1);
     case 'BOOL':
       return Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',');
     case 'FP16':
