@@ -273,9 +273,8 @@ function openJsonLines(file: string, size: number): Promise<Table> {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      const message = (err as Error).message;
-      const position = /position (\d+)/.exec(message);
-      throw dataError('DRIFT_JSONL_SYNTAX', file, line, position ? Number(position[1]) + 1 : 1, `invalid JSON: ${message}`);
+      const message = (err as Error).message.replace(/, ".*" is not valid JSON$/s, '');
+      throw dataError('DRIFT_JSONL_SYNTAX', file, line, jsonErrorOffset(text) + 1, `invalid JSON: ${message}`);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw dataError('DRIFT_JSONL_SYNTAX', file, line, 1, `expected a JSON object per line, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
@@ -342,4 +341,96 @@ async function* jsonLines(source: AsyncIterable<string>): AsyncGenerator<{ line:
   }
   line++;
   if (carry.trim() !== '') yield { line, text: line === 1 ? carry.replace(/^\uFEFF/, '') : carry };
+}
+
+/**
+ * Offset of the first JSON syntax error in `text`. Only called after JSON.parse failed,
+ * because Node 20's JSON.parse messages carry no position.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = () => {
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!number) fail();
+    i += number![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : Math.min(i, text.length);
+  } catch (offset) {
+    return offset as number;
+  }
 }
