@@ -136,6 +136,12 @@ function schemaProblem(
       const keyOffset = isMap(node) ? (node.items.find((i) => isScalar(i.key) && i.key.value === extra)?.key as Node | undefined)?.range?.[0] : undefined;
       return { pointer: `${pointer}/${extra}`, ...locate(keyOffset ?? node?.range?.[0]), message: `unknown field "${extra}" (check its spelling against the schema)` };
     }
+    case 'type': {
+      const expected = (error.params as { type: string }).type;
+      const value = node && isScalar(node) ? node.toJSON() : undefined;
+      const hint = expected === 'string' && typeof value === 'number' ? ' (quote it: YAML reads it as a number)' : '';
+      return { pointer, ...locate(node?.range?.[0]), message: `expected ${expected === 'array' || expected === 'object' ? 'an' : 'a'} ${expected},${given || ` got a ${node && isSeq(node) ? 'list' : isMap(node) ? 'mapping' : 'value of another type'}`}${hint}` };
+    }
     case 'enum': {
       const allowed = (error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
       return { pointer, ...locate(node?.range?.[0]), message: `expected one of ${allowed},${given}` };

@@ -75,7 +75,8 @@ export class PropValidator {
   throwIfInvalid(): void {
     if (this.problems.length === 0) return;
     const group = { constructPath: this.scope.node.path || this.scope.node.id || '<root>', constructType: this.constructType, problems: this.problems };
-    const collector = this.scope.node.scopes.map((s) => (s as Collecting)[COLLECTOR]).findLast(Boolean);
+    // The innermost collecting scope wins; consumers compile this file, so no ES2023 findLast.
+    const collector = this.scope.node.scopes.map((s) => (s as Collecting)[COLLECTOR]).filter(Boolean).pop();
     if (collector) collector.push(group);
     else throw new ConstructValidationError([group]);
   }

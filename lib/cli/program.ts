@@ -10,6 +10,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/promote.js'),
   () => import('./commands/history.js'),
   () => import('./commands/diff.js'),
+  () => import('./commands/init.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {

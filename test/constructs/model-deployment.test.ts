@@ -152,7 +152,7 @@ describe('ModelDeployment', () => {
       // THEN each problem names the file, line, column and pointer
       expect(error.message).toMatch(/schema-errors\.yaml: 3 problems:/);
       expect(error.message).toContain('schema-errors.yaml:1:1 /owner: required field "owner" is missing');
-      expect(error.message).toContain('schema-errors.yaml:8:14 /minReplicas: expected a value that must be number, got "two"');
+      expect(error.message).toContain('schema-errors.yaml:8:14 /minReplicas: expected a number, got "two"');
       expect(error.message).toContain('schema-errors.yaml:9:1 /replicaz: unknown field "replicaz"');
     });
 
@@ -174,6 +174,11 @@ describe('ModelDeployment', () => {
     it('fails once for a field that several constructs check', () => {
       const error = loadError(specFile('bad-name.yaml', VALID_SPEC.replace('name: fraud-detector', 'name: Fraud')));
       expect(error.problems.map((p) => p.pointer)).toEqual(['/name']);
+    });
+
+    it('fails when a hash reads as a YAML number, telling to quote it', () => {
+      const error = loadError(specFile('numeric-sha.yaml', VALID_SPEC.replace(SHA_A, '1'.repeat(64))));
+      expect(error.message).toMatch(/numeric-sha\.yaml:\d+:17 \/artifactSha256: expected a string, got 1\.1+2e\+63 \(quote it: YAML reads it as a number\)/);
     });
 
     it('fails when the YAML does not parse, naming the line', () => {

@@ -1,0 +1,18 @@
+import type { Command } from 'commander';
+import { initProject } from '../../scaffold/init.js';
+
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('Scaffold a new slipway project (package.json, cdk8s.yaml, apps/main.ts with one ModelDeployment, a spec file, a test).')
+    .argument('[dir]', 'folder of the new project (new or empty)', '.')
+    .option('--platform <name>', 'platform name (Argo CD AppProject); default: the folder name')
+    .option('--model <name>', 'name of the example model', 'my-model')
+    .option('--repo-url <url>', 'Git URL of the config repository Argo CD syncs')
+    .action(async (dir: string, flags: { platform?: string; model: string; repoUrl?: string }) => {
+      const result = await initProject({ dir, platform: flags.platform, model: flags.model, repoURL: flags.repoUrl });
+      process.stdout.write(
+        `Created ${result.dir}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n  npx cdk8s synth\n`,
+      );
+    });
+}
