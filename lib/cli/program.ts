@@ -5,6 +5,8 @@ import { SlipwayError } from '../errors.js';
 // the compiler, runtime or drift modules: the CLI stays thin.
 const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
   () => import('./commands/serve.js'),
+  () => import('./commands/baseline.js'),
+  () => import('./commands/drift.js'),
   () => import('./commands/synth.js'),
   () => import('./commands/release.js'),
   () => import('./commands/promote.js'),
