@@ -10,17 +10,26 @@ export const USERNAME_ENV = 'SLIPWAY_GIT_USERNAME';
 
 export type PushOutcome = 'pushed' | 'rejected';
 
+// A URL given to --push is recorded as this remote, so fetches have somewhere to put its refs.
+const URL_REMOTE = 'slipway-push';
+
 /** A remote of the config repository reached over HTTP(S) with isomorphic-git. */
 export class Remote {
   private constructor(
     private readonly repo: ConfigRepo,
+    readonly name: string,
     readonly url: string,
   ) {}
 
   /** `spec` is a remote name configured in the repository or an http(s) URL. */
   static async resolve(repo: ConfigRepo, spec: string): Promise<Remote> {
     let url = spec;
-    if (!/^https?:\/\//.test(spec)) {
+    let name = URL_REMOTE;
+    if (/^https?:\/\//.test(spec)) {
+      await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.url`, value: spec });
+      await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.fetch`, value: `+refs/heads/*:refs/remotes/${URL_REMOTE}/*` });
+    } else {
+      name = spec;
       const configured = (await git.getConfig({ fs, gitdir: repo.gitdir, path: `remote.${spec}.url` })) as string | undefined;
       if (!configured) {
         throw new SlipwayError(
@@ -33,7 +42,7 @@ export class Remote {
     if (!/^https?:\/\//.test(url)) {
       throw new SlipwayError('UNSUPPORTED_REMOTE', `remote ${redact(url)}: slipway pushes over HTTP(S) only`);
     }
-    return new Remote(repo, url);
+    return new Remote(repo, name, url);
   }
 
   get displayUrl(): string {
@@ -63,7 +72,7 @@ export class Remote {
   async fetch(): Promise<string | undefined> {
     if (!(await this.head())) return undefined;
     const result = await this.call(() =>
-      git.fetch({ fs, http, gitdir: this.repo.gitdir, url: this.url, ref: BRANCH, singleBranch: true, tags: false, cache: this.repo.cache, ...this.auth() }),
+      git.fetch({ fs, http, gitdir: this.repo.gitdir, remote: this.name, ref: BRANCH, singleBranch: true, tags: false, cache: this.repo.cache, ...this.auth() }),
     );
     return result.fetchHead ?? undefined;
   }
@@ -72,7 +81,7 @@ export class Remote {
   async push(): Promise<PushOutcome> {
     try {
       const result = await this.call(() =>
-        git.push({ fs, http, gitdir: this.repo.gitdir, url: this.url, ref: BRANCH, remoteRef: BRANCH, force: false, cache: this.repo.cache, ...this.auth() }),
+        git.push({ fs, http, gitdir: this.repo.gitdir, remote: this.name, ref: BRANCH, remoteRef: BRANCH, force: false, cache: this.repo.cache, ...this.auth() }),
       );
       if (result.ok) return 'pushed';
       const error = result.refs[`refs/heads/${BRANCH}`]?.error ?? result.error ?? 'unknown reason';
@@ -91,6 +100,9 @@ export class Remote {
       if (err instanceof SlipwayError) throw err;
       const cause = err as { code?: string; message?: string };
       if (cause.code === 'PushRejectedError') throw err;
+      if (cause.code === 'HttpError' && (err as { data?: { statusCode?: number } }).data?.statusCode === 401) {
+        throw new SlipwayError('REMOTE_AUTH_FAILED', `${this.displayUrl} requires credentials: set ${TOKEN_ENV} to a token that may push`, 1, { cause: err });
+      }
       // Messages of the HTTP layer may quote the URL: print ours, without credentials.
       throw new SlipwayError('REMOTE_FAILED', `${this.displayUrl}: ${redact(cause.message ?? String(err))}`, 1, { cause: err });
     }

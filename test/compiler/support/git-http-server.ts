@@ -11,12 +11,11 @@ export interface GitHttpServer {
 
 /**
  * A real Git smart-HTTP server on 127.0.0.1: node:http in front of `git http-backend` (CGI).
- * Requires HTTP Basic auth with `token` as password; `beforeReceivePack` runs before the
- * first push is answered, to let a test move the branch under a client.
+ * Requires HTTP Basic auth with `token` as password; `beforeReceivePack` runs before each
+ * push is answered, to let a test move the branch under a client.
  */
 export async function startGitHttpServer(root: string, token: string, hooks: { beforeReceivePack?: () => void } = {}): Promise<GitHttpServer> {
   const requests: GitHttpServer['requests'] = [];
-  let hooked = false;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const header = req.headers.authorization ?? '';
@@ -27,10 +26,7 @@ export async function startGitHttpServer(root: string, token: string, hooks: { b
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' }).end('unauthorized');
       return;
     }
-    if (url.searchParams.get('service') === 'git-receive-pack' && !hooked && hooks.beforeReceivePack) {
-      hooked = true;
-      hooks.beforeReceivePack();
-    }
+    if (url.searchParams.get('service') === 'git-receive-pack') hooks.beforeReceivePack?.();
     const cgi = spawn('git', ['http-backend'], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
