@@ -66,7 +66,8 @@ function histogramSvg(name: string, r: FeatureReport): string {
   const left = 44;
   const bottom = 62;
   const top = 12;
-  const plotW = width - left - 10;
+  // Room on the right for the last rotated bin label.
+  const plotW = width - left - 36;
   const plotH = height - top - bottom;
   const max = Math.max(...reference, ...current, 1e-9);
   const slot = plotW / labels.length;
@@ -75,7 +76,7 @@ function histogramSvg(name: string, r: FeatureReport): string {
   const parts: string[] = [];
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
-    parts.push(`<line x1="${left}" x2="${width - 10}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>`);
+    parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>`);
     parts.push(`<text x="${left - 4}" y="${(y(v) + 4).toFixed(1)}" class="axis" text-anchor="end">${(v * 100).toFixed(0)}%</text>`);
   }
   labels.forEach((label, i) => {
