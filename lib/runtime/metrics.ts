@@ -63,13 +63,18 @@ export class RuntimeMetrics {
 
   /** Label-bound children, resolved once per model so the hot path skips label hashing. */
   forModel(model: string, version: string): ModelMetrics {
+    const byStatus = new Map<number, { inc(): void }>();
     return {
       requestDuration: this.requestDuration.labels(model, version),
       queueDuration: this.queueDuration.labels(model, version),
       computeDuration: this.computeDuration.labels(model, version),
       batchSize: this.batchSize.labels(model, version),
       inFlight: this.inFlight.labels(model),
-      requests: (status: number) => this.requests.labels(model, version, String(status)),
+      requests: (status: number) => {
+        let counter = byStatus.get(status);
+        if (!counter) byStatus.set(status, (counter = this.requests.labels(model, version, String(status))));
+        return counter;
+      },
     };
   }
 

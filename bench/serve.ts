@@ -1,0 +1,251 @@
+// npm run bench:serve [-- --quick]
+//
+// Serving throughput and latency for two generated models, against a ceiling and a floor
+// measured in the same run:
+//   ceiling  raw in-process session.run, batch 1 and batch 32 (rows/s)
+//   floor    a naive node:http server: JSON.parse, one session.run per request
+//   slipway  `slipway serve` with JSON and with Triton binary tensors
+// Load: keep-alive node:http clients at concurrency 1 and 32, one row per request.
+// Then an RSS soak of slipway (200k requests; 20k with --quick).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import os from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
+import { percentile, runLoad, type LoadResult } from './load.js';
+
+const quick = process.argv.includes('--quick') || process.env.SLIPWAY_BENCH_QUICK === '1';
+const durationMs = quick ? 1_500 : 3_000;
+const warmupMs = quick ? 300 : 1_000;
+// The machine is shared: each server row is measured in interleaved rounds and the best round
+// is reported (the one least disturbed by other work), as timing benchmarks usually do.
+const rounds = quick ? 1 : 3;
+const soakRequests = quick ? 20_000 : 200_000;
+const root = join(process.cwd(), '.bench', 'serve');
+
+interface BenchModel {
+  name: string;
+  label: string;
+  inputs: number;
+  outputs: number;
+  bytes: Uint8Array;
+}
+
+const models: BenchModel[] = [
+  { name: 'tabular', label: 'tabular MLP 32→256→256→2', inputs: 32, outputs: 2, bytes: mlpModel({ sizes: [32, 256, 256, 2], softmax: true, seed: 11 }).bytes },
+  { name: 'wide', label: 'wide MLP 512→2048→2048→1000', inputs: 512, outputs: 1000, bytes: mlpModel({ sizes: [512, 2048, 2048, 1000], seed: 12 }).bytes },
+];
+
+function randomRow(width: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: width }, () => random() * 2 - 1);
+}
+
+function jsonBody(model: BenchModel): Buffer {
+  const data = Array.from(randomRow(model.inputs, 5));
+  return Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, model.inputs], data }] }));
+}
+
+function binaryBody(model: BenchModel): { body: Buffer; headerLength: number } {
+  const row = randomRow(model.inputs, 5);
+  const header = Buffer.from(JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, model.inputs], parameters: { binary_data_size: row.byteLength } }],
+    outputs: [{ name: 'y', parameters: { binary_data: true } }],
+  }));
+  return { body: Buffer.concat([header, Buffer.from(row.buffer)]), headerLength: header.length };
+}
+
+interface Row {
+  model: string;
+  mode: string;
+  concurrency: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+async function rawRun(model: BenchModel, batch: number): Promise<Row> {
+  const session = await ort.InferenceSession.create(join(root, model.name, '1', 'model.onnx'));
+  const input = new Float32Array(batch * model.inputs);
+  for (let r = 0; r < batch; r++) input.set(randomRow(model.inputs, 5 + r), r * model.inputs);
+  const feeds = () => ({ x: new ort.Tensor('float32', input, [batch, model.inputs]) });
+  const warmEnd = performance.now() + warmupMs;
+  while (performance.now() < warmEnd) await session.run(feeds());
+  const latencies: number[] = [];
+  const begin = performance.now();
+  while (performance.now() - begin < durationMs) {
+    const t = performance.now();
+    await session.run(feeds());
+    latencies.push(performance.now() - t);
+  }
+  const seconds = (performance.now() - begin) / 1000;
+  await session.release();
+  const sorted = Float64Array.from(latencies).sort();
+  return { model: model.name, mode: `raw session.run batch ${batch}`, concurrency: batch, throughput: (latencies.length * batch) / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: 0 };
+}
+
+interface Server {
+  child: ChildProcess;
+  port: number;
+}
+
+/** Starts a server process and waits for its `models_loaded` (slipway) or `server_listening` (naive) line. */
+function startProcess(args: string[], readyEvent: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let port = 0;
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let event: { event?: string; port?: number };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (event.event === 'server_listening') port = event.port!;
+      if (event.event === readyEvent) resolve({ child, port });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before it was ready`)));
+  });
+}
+
+function stopProcess(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.kill('SIGTERM');
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function measure(port: number, model: BenchModel, mode: string, concurrency: number, body: Buffer, headers: Record<string, string | number> = {}, warm = true): Promise<Row> {
+  const path = `/v2/models/${model.name}/infer`;
+  if (warm) await runLoad({ port, path, body, headers, concurrency, durationMs: warmupMs });
+  const result: LoadResult = await runLoad({ port, path, body, headers, concurrency, durationMs });
+  const sorted = result.latenciesMs.sort();
+  return { model: model.name, mode, concurrency, throughput: result.completed / result.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: result.failed };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  rmSync(root, { recursive: true, force: true });
+  for (const model of models) {
+    mkdirSync(join(root, model.name, '1'), { recursive: true });
+    writeFileSync(join(root, model.name, '1', 'model.onnx'), model.bytes);
+  }
+  process.stdout.write(
+    `slipway serve benchmark${quick ? ' (--quick)' : ''}: ${durationMs / 1000}s per row after ${warmupMs / 1000}s warm-up, best of ${rounds} interleaved round(s); ` +
+      `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n\n`,
+  );
+
+  const rows: Row[] = [];
+  const ceilings = new Map<string, number>();
+  const floors = new Map<string, number>();
+  const slipway = await startProcess(['bin/slipway.mjs', 'serve', '--model-repository', root, '--port', '0'], 'models_loaded');
+  try {
+    for (const model of models) {
+      for (const batch of [1, 32]) {
+        const row = await rawRun(model, batch);
+        ceilings.set(`${model.name}/${batch}`, row.throughput);
+        rows.push(row);
+      }
+      const naive = await startProcess(['--import', 'tsx', 'bench/naive-server.ts', join(root, model.name, '1', 'model.onnx'), model.name], 'server_listening');
+      const json = jsonBody(model);
+      const binary = binaryBody(model);
+      const binaryHeaders = { 'inference-header-content-length': binary.headerLength, 'content-type': 'application/octet-stream' };
+      try {
+        for (const concurrency of [1, 32]) {
+          const best = new Map<string, Row>();
+          const keep = (row: Row) => {
+            const previous = best.get(row.mode);
+            if (!previous || row.throughput > previous.throughput) best.set(row.mode, row);
+          };
+          for (let round = 0; round < rounds; round++) {
+            keep(await measure(naive.port, model, 'naive node:http server (floor)', concurrency, json, {}, round === 0));
+            keep(await measure(slipway.port, model, 'slipway JSON', concurrency, json, {}, round === 0));
+            keep(await measure(slipway.port, model, 'slipway binary', concurrency, binary.body, binaryHeaders, round === 0));
+          }
+          floors.set(`${model.name}/${concurrency}`, best.get('naive node:http server (floor)')!.throughput);
+          rows.push(...best.values());
+        }
+      } finally {
+        await stopProcess(naive);
+      }
+    }
+
+    // Soak: RSS of the slipway process over many requests, first sample after a warm-up share.
+    const tabular = models[0]!;
+    const samples: Array<[number, number]> = [];
+    const warm = Math.max(10_000, soakRequests / 10);
+    await runLoad({ port: slipway.port, path: `/v2/models/${tabular.name}/infer`, body: jsonBody(tabular), concurrency: 32, requests: warm });
+    samples.push([0, rssMiB(slipway.child.pid!)]);
+    const soak = await runLoad({
+      port: slipway.port,
+      path: `/v2/models/${tabular.name}/infer`,
+      body: jsonBody(tabular),
+      concurrency: 32,
+      requests: soakRequests,
+      everyRequests: soakRequests / 10,
+      onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
+    });
+    printTable(rows, ceilings, floors);
+    printSoak(samples, soak);
+    printTargets(rows, ceilings, floors, samples);
+  } finally {
+    await stopProcess(slipway);
+  }
+}
+
+function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>): void {
+  const header = ['model', 'mode', 'conc', 'rows/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'vs floor', 'errors'];
+  const lines = rows.map((r) => {
+    const isRaw = r.mode.startsWith('raw');
+    const ceiling = ceilings.get(`${r.model}/${r.concurrency === 1 ? 1 : 32}`)!;
+    const floor = floors.get(`${r.model}/${r.concurrency}`);
+    return [
+      r.model, r.mode, isRaw ? '-' : String(r.concurrency), fmt(r.throughput), fmt(r.p50, 3), fmt(r.p99, 3),
+      isRaw ? '' : `${fmt((r.throughput / ceiling) * 100, 1)}%`,
+      isRaw || floor === undefined ? '' : `${fmt(r.throughput / floor, 2)}×`,
+      String(r.failed),
+    ];
+  });
+  process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
+  for (const line of lines) process.stdout.write(`| ${line.join(' | ')} |\n`);
+  process.stdout.write('\nvs ceiling: against raw batch 1 at concurrency 1 and raw batch 32 at concurrency 32. vs floor: against the naive server at the same concurrency.\n');
+}
+
+function printSoak(samples: ReadonlyArray<[number, number]>, soak: LoadResult): void {
+  const first = samples[0]![1];
+  const last = samples[samples.length - 1]![1];
+  process.stdout.write(`\nRSS soak (tabular, JSON, concurrency 32): ${fmt(soak.completed)} requests ok, ${soak.failed} failed, ${fmt(soak.completed / soak.seconds)} req/s\n`);
+  process.stdout.write(`RSS MiB by requests done: ${samples.map(([n, mib]) => `${fmt(n)}: ${fmt(mib, 1)}`).join(', ')}\n`);
+  process.stdout.write(`RSS first ${fmt(first, 1)} MiB, last ${fmt(last, 1)} MiB, change ${fmt(((last - first) / first) * 100, 1)}%\n`);
+}
+
+function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>, samples: ReadonlyArray<[number, number]>): void {
+  const find = (model: string, mode: string, concurrency: number) => rows.find((r) => r.model === model && r.mode === mode && r.concurrency === concurrency)!;
+  const wideBinary = find('wide', 'slipway binary', 32);
+  const tabularBest = Math.max(find('tabular', 'slipway JSON', 32).throughput, find('tabular', 'slipway binary', 32).throughput);
+  const tabularJson1 = find('tabular', 'slipway JSON', 1);
+  const first = samples[0]![1];
+  const last = samples[samples.length - 1]![1];
+  const checks: Array<[string, string, boolean]> = [
+    ['wide, c=32, binary ≥ 3× naive', `${fmt(wideBinary.throughput / floors.get('wide/32')!, 2)}×`, wideBinary.throughput >= 3 * floors.get('wide/32')!],
+    ['wide, c=32, binary ≥ 60% of raw batch 32', `${fmt((wideBinary.throughput / ceilings.get('wide/32')!) * 100, 1)}%`, wideBinary.throughput >= 0.6 * ceilings.get('wide/32')!],
+    ['tabular, c=32 ≥ 2× naive', `${fmt(tabularBest / floors.get('tabular/32')!, 2)}×`, tabularBest >= 2 * floors.get('tabular/32')!],
+    ['tabular, c=1, JSON p99 < 2 ms', `${fmt(tabularJson1.p99, 3)} ms`, tabularJson1.p99 < 2],
+    ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
+  ];
+  process.stdout.write('\n| target | measured | met |\n|---|---|---|\n');
+  for (const [target, measured, met] of checks) process.stdout.write(`| ${target} | ${measured} | ${met ? 'yes' : 'NO'} |\n`);
+}
+
+await main();
