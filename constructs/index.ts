@@ -10,3 +10,6 @@ export { SpecFileError, type SpecProblem } from './private/spec-file.js';
 export * from './imports/argo-rollouts.js';
 export * from './imports/keda.js';
 export * from './imports/prometheus-operator.js';
+export * from './training-pipeline.js';
+export * from './pipeline-triggers.js';
+export * from './imports/tekton.js';
