@@ -24,6 +24,10 @@ function toSpec(meta: ort.InferenceSession.ValueMetadata, kind: string): TensorS
   return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
 }
 
+// onnxruntime's process-wide logger writes unstructured lines to stderr (e.g. a failed CUDA
+// provider load before the fallback); the runtime reports those events itself as JSON.
+ort.env.logLevel = 'fatal';
+
 // onnxruntime reports bad-input problems with these phrases; anything else is the server's fault.
 const CLIENT_ERROR = /invalid (dimension|input|argument|rank|shape)|out of (data )?bounds|mismatch|must be within/i;
 
