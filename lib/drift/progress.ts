@@ -8,7 +8,7 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
   { onProgress: (p: Progress) => void; done: () => void } | undefined {
   if (!stream.isTTY || env.CI) return undefined;
   const started = performance.now();
-  let last = 0;
+  let last = -Infinity;
   let drawn = false;
   return {
     onProgress(p) {
