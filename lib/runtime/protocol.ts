@@ -55,8 +55,7 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 /** Short, safe rendering of a client value for error messages (never a whole body). */
 function show(value: JsonValue | undefined): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'bigint') return value.toString();
-  const text = Array.isArray(value) ? `array of ${value.length}` : JSON.stringify(value);
+  const text = Array.isArray(value) ? `array of ${value.length}` : stringifyJson(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
