@@ -1,7 +1,6 @@
 import { SlipwayError } from '../errors.js';
 import type { CompiledApplication, CompiledEnvironment, CompiledPlatform, KubeObject, SyncPolicy } from './model.js';
 import { CLUSTER_SCOPED_KINDS, SYNC_WAVE_ANNOTATION, withSyncWave } from './sync-waves.js';
-import { toYaml } from './yaml.js';
 
 // The config repository layout (docs/config-repo.md):
 //   platform/<platform>/{kustomization,appproject}.yaml   AppProject: allowed repos, destinations
@@ -31,8 +30,8 @@ export interface ApplicationSummary {
 }
 
 export interface RenderedRepo {
-  /** Generated files by repository path (forward slashes). */
-  readonly files: Map<string, string>;
+  /** Generated files by repository path (forward slashes), as the data each file holds. */
+  readonly documents: Map<string, unknown>;
   /** Every object file, for validation: path → object. */
   readonly objects: Map<string, KubeObject>;
   /** Every kustomization.yaml: path → its resources. */
@@ -44,16 +43,16 @@ export interface RenderedRepo {
 
 /** Renders the platforms into config repository files; `only` limits which environments. */
 export function renderRepo(platforms: readonly CompiledPlatform[], only?: ReadonlySet<string>): RenderedRepo {
-  const files = new Map<string, string>();
+  const documents = new Map<string, unknown>();
   const objects = new Map<string, KubeObject>();
   const kustomizations = new Map<string, readonly string[]>();
   const put = (path: string, obj: KubeObject): void => {
-    files.set(path, toYaml(obj));
+    documents.set(path, obj);
     objects.set(path, obj);
   };
   const putKustomization = (dir: string, resources: readonly string[]): void => {
     const sorted = [...resources].sort();
-    files.set(`${dir}/${KUSTOMIZATION}`, toYaml({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: sorted }));
+    documents.set(`${dir}/${KUSTOMIZATION}`, { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: sorted });
     kustomizations.set(`${dir}/${KUSTOMIZATION}`, sorted);
   };
   const applications: ApplicationSummary[] = [];
@@ -103,7 +102,7 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
       );
     }
   }
-  return { files, objects, kustomizations, applications, environments };
+  return { documents, objects, kustomizations, applications, environments };
 }
 
 function checkApplicationName(platform: CompiledPlatform, env: CompiledEnvironment, app: CompiledApplication, seen: Map<string, string>): void {

@@ -1,15 +1,19 @@
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
 import { compileApp, importApp } from './app-loader.js';
 import { ConfigRepo, type FileChange, type TreeDiff } from './config-repo.js';
-import { type Node, type TreeNode, blobNode, oidOf, treeNode } from './git-objects.js';
+import { type Node, type TreeNode, blobNode, oidOf, storedNode, treeNode } from './git-objects.js';
 import { type ApplicationSummary, GENERATED_ROOTS, type RenderedRepo, renderRepo } from './layout.js';
 import { type ProgressSink, silentProgress } from './progress.js';
 import { RELEASES_DIR, parseRelease, releasePath, serializeRelease } from './releases.js';
 import { Remote } from './remote.js';
 import { sourceCommit } from './source-commit.js';
 import { ObjectValidator, checkKustomizations, validationError } from './validate.js';
+import { toYaml } from './yaml.js';
 
 export interface SynthOptions {
   /** The app module: `export default function build(app: App)`. */
@@ -55,6 +59,8 @@ export interface Plan {
   readonly diff: TreeDiff;
   readonly rendered: RenderedRepo;
   readonly message: string;
+  /** Whether the render cache proved the tree unchanged (no YAML was written). */
+  readonly fromCache: boolean;
 }
 
 type Build = Awaited<ReturnType<typeof importApp>>;
@@ -95,6 +101,28 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   const only = options.environments && options.environments.length > 0 ? new Set(options.environments) : undefined;
   const rendered = renderRepo(platforms, only);
 
+  // The render cache maps each file's data to the blob it became in the base commit, so an
+  // unchanged synth skips writing YAML. It only ever proves "no change": any difference and
+  // the tree is built again from freshly written YAML.
+  const cache = readRenderCache(repo, baseTree);
+  let root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], cache);
+  const fromCache = cache !== undefined && oidOf(root) === baseTree;
+  if (cache && !fromCache) root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], undefined);
+
+  const rootOid = oidOf(root);
+  const changed = rootOid !== baseTree;
+  const diff = changed ? await repo.diff(baseTree, root) : { changes: [], newObjects: [] };
+  return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, fromCache, message: commitMessage(diff.changes, ctx, releases) };
+}
+
+async function buildTree(
+  repo: ConfigRepo,
+  baseTree: string | undefined,
+  rendered: RenderedRepo,
+  only: ReadonlySet<string> | undefined,
+  releases: readonly Release[],
+  cache: RenderCache | undefined,
+): Promise<TreeNode> {
   const root = treeNode();
   const tree = new LazyTree(repo, root);
   if (baseTree) {
@@ -110,13 +138,59 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
       }
     }
   }
-  for (const [path, content] of rendered.files) await tree.set(path, blobNode(content));
-  for (const r of options.releases ?? []) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
+  for (const [path, doc] of rendered.documents) {
+    const hit = cache?.entries.get(path);
+    await tree.set(path, hit && hit.key === cacheKey(doc) ? storedNode('blob', hit.oid) : blobNode(toYaml(doc)));
+  }
+  for (const r of releases) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
+  return root;
+}
 
-  const rootOid = oidOf(root);
-  const changed = rootOid !== baseTree;
-  const diff = changed ? await repo.diff(baseTree, root) : { changes: [], newObjects: [] };
-  return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, message: commitMessage(diff.changes, ctx, releases) };
+interface RenderCache {
+  readonly entries: Map<string, { key: string; oid: string }>;
+}
+
+const RENDER_CACHE = 'slipway-render-cache.json';
+// Cached blobs are only valid for the YAML emitter that wrote them.
+const EMITTER_FINGERPRINT = emitterFingerprint();
+
+function emitterFingerprint(): string {
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const source = ['yaml.ts', 'yaml.js'].map((f) => join(dir, f)).find((f) => existsSync(f))!;
+  return createHash('sha1').update(readFileSync(source)).digest('hex');
+}
+
+function cacheKey(doc: unknown): string {
+  return createHash('sha1').update(JSON.stringify(doc)).digest('base64');
+}
+
+function readRenderCache(repo: ConfigRepo, baseTree: string | undefined): RenderCache | undefined {
+  if (!baseTree) return undefined;
+  try {
+    const raw = JSON.parse(readFileSync(join(repo.gitdir, RENDER_CACHE), 'utf8')) as { emitter: string; tree: string; entries: Record<string, string> };
+    if (raw.emitter !== EMITTER_FINGERPRINT || raw.tree !== baseTree) return undefined;
+    return { entries: new Map(Object.entries(raw.entries).map(([path, v]) => [path, { key: v.slice(0, 28), oid: v.slice(29) }])) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records which blob each rendered file became in `tree`, for the next run's no-change check. */
+function writeRenderCache(repo: ConfigRepo, p: Plan): void {
+  const entries: Record<string, string> = {};
+  for (const [path, doc] of p.rendered.documents) {
+    const node = nodeAt(p.root, path);
+    if (node) entries[path] = `${cacheKey(doc)} ${oidOf(node)}`;
+  }
+  const file = join(repo.gitdir, RENDER_CACHE);
+  writeFileSync(`${file}.tmp`, JSON.stringify({ emitter: EMITTER_FINGERPRINT, tree: oidOf(p.root), entries }));
+  renameSync(`${file}.tmp`, file);
+}
+
+function nodeAt(root: TreeNode, path: string): Node | undefined {
+  let node: Node | undefined = root;
+  for (const part of path.split('/')) node = node?.kind === 'tree' ? node.entries.get(part) : undefined;
+  return node;
 }
 
 async function validate(p: Plan, ctx: Context): Promise<void> {
@@ -127,7 +201,7 @@ async function validate(p: Plan, ctx: Context): Promise<void> {
     problems.push(...(await ctx.validator.problemsOf(path, obj)));
     ctx.progress.update('validating objects', ++done, total);
   }
-  problems.push(...checkKustomizations(new Set(p.rendered.files.keys()), p.rendered.kustomizations, p.rendered.objects));
+  problems.push(...checkKustomizations(new Set(p.rendered.documents.keys()), p.rendered.kustomizations, p.rendered.objects));
   if (problems.length > 0) throw validationError(problems);
 }
 
@@ -157,7 +231,10 @@ async function synthLocal(ctx: Context): Promise<SynthResult> {
   return withLock(existing, async (recovered) => {
     const head = await existing.head();
     const p = await plan(existing, head, ctx);
-    if (!p.changed) return result(p, undefined, head, recovered);
+    if (!p.changed) {
+      if (!p.fromCache) writeRenderCache(existing, p);
+      return result(p, undefined, head, recovered);
+    }
     await validate(p, ctx);
     const commit = await commitPlan(existing, p, head, ctx);
     return result(p, commit, commit, recovered);
@@ -226,6 +303,7 @@ async function commitPlan(repo: ConfigRepo, p: Plan, workingCommit: string | und
   if (restore.length > 0) changes = [...changes, ...(await restoreChanges(repo, p.root, restore, changes))];
   ctx.progress.update(`updating ${changes.length} files`);
   await repo.advance(workingCommit, commit, changes);
+  writeRenderCache(repo, p);
   return commit;
 }
 

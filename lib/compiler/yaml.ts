@@ -21,14 +21,14 @@ function isCollection(v: unknown): v is Collection {
 }
 
 function isEmpty(v: Collection): boolean {
-  return Array.isArray(v) ? v.length === 0 : entries(v as Record<string, unknown>).length === 0;
+  if (Array.isArray(v)) return v.length === 0;
+  for (const k in v) if ((v as Record<string, unknown>)[k] !== undefined) return false;
+  return true;
 }
 
-function entries(map: Readonly<Record<string, unknown>>): Array<[string, unknown]> {
-  return Object.keys(map)
-    .filter((k) => map[k] !== undefined)
-    .sort()
-    .map((k) => [k, map[k]]);
+function entries(map: Readonly<Record<string, unknown>>): string[] {
+  const keys = Object.keys(map).sort();
+  return keys.some((k) => map[k] === undefined) ? keys.filter((k) => map[k] !== undefined) : keys;
 }
 
 const PAD: string[] = [];
@@ -47,12 +47,14 @@ function emitCollection(value: Collection, indent: number, out: string[], firstI
     }
     return;
   }
-  for (const [key, item] of entries(value as Record<string, unknown>)) {
+  const map = value as Record<string, unknown>;
+  for (const key of entries(map)) {
+    const item = map[key];
     out.push(first ? '' : pad(indent), keyText(key), ':');
     first = false;
     if (isCollection(item) && !isEmpty(item)) {
       out.push('\n');
-      emitCollection(item, Array.isArray(item) ? indent + 2 : indent + 2, out);
+      emitCollection(item, indent + 2, out);
     } else {
       out.push(' ', scalar(item, indent + 2), '\n');
     }
@@ -93,8 +95,11 @@ const SPECIAL =
   /^(?:[yYnN~=]|<<|yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 const NUMBER_LIKE = /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?$|^[-+]?0[xXoObB]|^[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?$|^\d{4}-\d\d?-\d\d?(?:[Tt ]|$)/;
 const PLAIN_CHARS = /^[A-Za-z0-9_./$(][\x20-\x7e]*$|^-[^\s][\x20-\x7e]*$/;
+// Most keys and values: a letter, then letters, digits and `_./-`. Only short ones can be special.
+const SIMPLE = /^[A-Za-z][A-Za-z0-9_./-]*$/;
 
 function isPlainSafe(s: string): boolean {
+  if (SIMPLE.test(s)) return s.length > 5 || (!SPECIAL.test(s) && !NUMBER_LIKE.test(s));
   return (
     PLAIN_CHARS.test(s) &&
     !SPECIAL.test(s) &&

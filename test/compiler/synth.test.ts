@@ -60,6 +60,21 @@ describe('synth', () => {
     expect(snapshotDir(repo)).toEqual(before);
   });
 
+  it('never trusts a render cache that disagrees with the repository', async () => {
+    // GIVEN a synthesized repository whose render cache was tampered with
+    const first = await synth({ app: SHOP, repo });
+    const cacheFile = join(repo, '.git', 'slipway-render-cache.json');
+    writeFileSync(cacheFile, readFileSync(cacheFile, 'utf8').replace(/ [0-9a-f]{40}"/g, ` ${'0'.repeat(40)}"`));
+    // WHEN the same app and then a changed app are synthesized
+    // THEN the first finds no change and the second commits its change
+    expect((await synth({ app: SHOP, repo })).head).toBe(first.commit);
+    expect((await synth({ app: fixture('shop-v2'), repo })).changes.map((c) => c.path)).toEqual([
+      'environments/prod/web/deployment-web.yaml',
+      'environments/staging/web/deployment-web.yaml',
+    ]);
+    execFileSync('git', ['-C', repo, 'fsck', '--strict', '--no-dangling'], { stdio: 'pipe' });
+  });
+
   it('writes byte-identical files into two separate repositories', async () => {
     // GIVEN two empty locations WHEN both are synthesized
     const a = await synth({ app: SHOP, repo });
