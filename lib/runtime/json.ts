@@ -180,7 +180,10 @@ class LosslessParser {
     const intStart = this.pos;
     const intDigits = digits();
     if (intDigits === 0) this.fail('invalid number');
-    if (intDigits > 1 && t[intStart] === '0') this.fail('leading zero in number');
+    if (intDigits > 1 && t[intStart] === '0') {
+      this.pos = intStart;
+      this.fail('leading zero in number');
+    }
     let integer = true;
     if (t[this.pos] === '.') {
       this.pos++;

@@ -58,7 +58,8 @@ export function register(program: Command): void {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
       const { server } = await serve({
-        ...(flags.modelRepository !== undefined ? { modelRepository: flags.modelRepository } : {}),
+        // An empty SLIPWAY_MODEL_REPOSITORY means unset, not the current directory.
+        ...(flags.modelRepository ? { modelRepository: flags.modelRepository } : {}),
         models: flags.model,
         host: flags.host,
         port: flags.port,
