@@ -26,6 +26,7 @@ export class Remote {
     let url = spec;
     let name = URL_REMOTE;
     if (/^https?:\/\//.test(spec)) {
+      checkUrl(spec);
       await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.url`, value: spec });
       await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.fetch`, value: `+refs/heads/*:refs/remotes/${URL_REMOTE}/*` });
     } else {
@@ -39,9 +40,7 @@ export class Remote {
       }
       url = configured;
     }
-    if (!/^https?:\/\//.test(url)) {
-      throw new SlipwayError('UNSUPPORTED_REMOTE', `remote ${redact(url)}: slipway pushes over HTTP(S) only`);
-    }
+    checkUrl(url);
     return new Remote(repo, name, url);
   }
 
@@ -106,6 +105,15 @@ export class Remote {
       // Messages of the HTTP layer may quote the URL: print ours, without credentials.
       throw new SlipwayError('REMOTE_FAILED', `${this.displayUrl}: ${redact(cause.message ?? String(err))}`, 1, { cause: err });
     }
+  }
+}
+
+function checkUrl(url: string): void {
+  if (!/^https?:\/\//.test(url)) {
+    throw new SlipwayError('UNSUPPORTED_REMOTE', `remote ${redact(url)}: slipway pushes over HTTP(S) only`);
+  }
+  if (/^https?:\/\/[^/]*@/.test(url)) {
+    throw new SlipwayError('CREDENTIALS_IN_URL', `remote ${redact(url)} has credentials in its URL: remove them and put the token in ${TOKEN_ENV}`);
   }
 }
 

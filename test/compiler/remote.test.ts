@@ -99,6 +99,14 @@ describe('synth --push', () => {
     expect(err.message).not.toContain('wrong-token-value');
   });
 
+  it('fails when the URL carries credentials, without writing them anywhere', async () => {
+    const url = server.url('config.git').replace('http://', `http://user:${TOKEN}@`);
+    const err = (await synth({ app: fixture('shop'), repo, push: url }).catch((e: Error) => e)) as Error;
+    expect(err.message).toMatch(/has credentials in its URL: remove them and put the token in SLIPWAY_GIT_TOKEN/);
+    expect(err.message).not.toContain(TOKEN);
+    expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).not.toContain(TOKEN);
+  });
+
   it('fails when the remote name is not configured', async () => {
     await expect(synth({ app: fixture('shop'), repo, push: 'origin' })).rejects.toThrow(/remote 'origin' is not configured in .*: add it with git -C .* remote add origin/);
   });
