@@ -11,15 +11,24 @@ import type { CompiledApplication, CompiledPlatform, KubeObject } from './model.
 
 type BuildFunction = (app: App) => void;
 
+export interface AppModule {
+  readonly build: BuildFunction;
+  /**
+   * `apiVersion/Kind` keys the app emits that no upstream schema package covers (e.g. Tekton),
+   * from the module's optional `export const allowUnvalidatedKinds = [...]`.
+   */
+  readonly allowUnvalidatedKinds: readonly string[];
+}
+
 /** Imports the app module (`export default function build(app: App): void`). */
-export async function importApp(appPath: string): Promise<BuildFunction> {
+export async function importApp(appPath: string): Promise<AppModule> {
   const absolute = resolve(appPath);
   if (!existsSync(absolute)) {
     throw new SlipwayError('APP_NOT_FOUND', `app module ${appPath} does not exist (pass --app path/to/app.ts)`);
   }
-  let mod: { default?: unknown };
+  let mod: { default?: unknown; allowUnvalidatedKinds?: unknown };
   try {
-    mod = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+    mod = (await import(pathToFileURL(absolute).href)) as { default?: unknown; allowUnvalidatedKinds?: unknown };
   } catch (err) {
     throw new SlipwayError('APP_FAILED', `app module ${appPath} failed to load: ${describe(err)}`, 1, { cause: err });
   }
@@ -29,7 +38,14 @@ export async function importApp(appPath: string): Promise<BuildFunction> {
       `app module ${appPath} must export a default function build(app: App): void, got ${typeof mod.default}`,
     );
   }
-  return mod.default as BuildFunction;
+  const allowed = mod.allowUnvalidatedKinds ?? [];
+  if (!Array.isArray(allowed) || !allowed.every((k) => typeof k === 'string' && /^[^/\s]+(\/[^/\s]+)?\/[A-Za-z0-9]+$/.test(k))) {
+    throw new SlipwayError(
+      'APP_INVALID',
+      `app module ${appPath}: allowUnvalidatedKinds must be an array of 'apiVersion/Kind' strings such as 'tekton.dev/v1/Pipeline', got ${JSON.stringify(allowed)}`,
+    );
+  }
+  return { build: mod.default as BuildFunction, allowUnvalidatedKinds: allowed as string[] };
 }
 
 /**

@@ -63,7 +63,7 @@ export interface Plan {
   readonly fromCache: boolean;
 }
 
-type Build = Awaited<ReturnType<typeof importApp>>;
+type Build = Awaited<ReturnType<typeof importApp>>['build'];
 
 export interface Context {
   readonly options: SynthOptions;
@@ -77,9 +77,10 @@ export interface Context {
 export async function createContext(options: SynthOptions): Promise<Context> {
   const progress = options.progress ?? silentProgress;
   progress.update(`loading ${options.app}`);
-  const build = await importApp(options.app);
+  const { build, allowUnvalidatedKinds } = await importApp(options.app);
   const source = await sourceCommit(options.app);
-  return { options, build, progress, validator: new ObjectValidator({ allowUnvalidatedKinds: options.allowKinds ?? [] }), ...(source ? { source } : {}) };
+  const validator = new ObjectValidator({ allowUnvalidatedKinds: [...allowUnvalidatedKinds, ...(options.allowKinds ?? [])] });
+  return { options, build, progress, validator, ...(source ? { source } : {}) };
 }
 
 /** Computes what a synth would commit on top of `base`, validating nothing yet. */

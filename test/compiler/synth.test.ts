@@ -154,9 +154,11 @@ describe('synth', () => {
     expect(snapshotDir(repo)).toEqual(before);
   });
 
-  it('accepts a kind without schema when it is allowed explicitly', async () => {
+  it('accepts a kind without schema when it is allowed explicitly, by flag or by the app module', async () => {
     const result = await synth({ app: fixture('shop-unknown-kind'), repo, allowKinds: ['example.com/v1/Widget'] });
     expect(result.changes.map((c) => c.path)).toContain('environments/prod/widgets/widget-w.yaml');
+    const declared = await synth({ app: fixture('shop-allowed-kind'), repo: join(work, 'declared') });
+    expect(declared.changes.map((c) => c.path)).toContain('environments/prod/widgets/widget-w.yaml');
   });
 
   it('fails when the config repository has uncommitted hand edits, naming them, unless forced', async () => {
