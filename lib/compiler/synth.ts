@@ -63,6 +63,9 @@ export interface Plan {
   readonly fromCache: boolean;
 }
 
+// ModelDeployment labels every object with its model's name.
+const MODEL_LABEL = 'app.kubernetes.io/name';
+
 type Build = Awaited<ReturnType<typeof importApp>>['build'];
 
 export interface Context {
@@ -96,6 +99,16 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   for (const r of options.releases ?? []) {
     if (!known.has(r.environment)) {
       throw new SlipwayError('UNKNOWN_ENVIRONMENT', `unknown environment '${r.environment}'; the app defines ${[...known].map((e) => `'${e}'`).join(', ')}`);
+    }
+    // A release nobody reads (a misspelt model) would commit and change nothing in the cluster.
+    const env = platforms.flatMap((p) => p.environments).find((e) => e.name === r.environment)!;
+    const deployed = new Set(env.applications.flatMap((a) => a.objects.map((o) => o.metadata.labels?.[MODEL_LABEL]).filter((m) => m !== undefined)));
+    if (!deployed.has(r.model)) {
+      throw new SlipwayError(
+        'UNKNOWN_MODEL',
+        `no application in '${r.environment}' deploys model '${r.model}' (no object labelled ${MODEL_LABEL}=${r.model}); ` +
+          `it deploys ${[...deployed].sort().map((m) => `'${m}'`).join(', ') || 'no models'}`,
+      );
     }
   }
   progress.update('rendering');

@@ -64,6 +64,9 @@ describe('release, promote and history', () => {
       release({ ...record('staging', '1.4.0'), artifactSha256: 'abc', imageDigest: 'latest' }, { app: APP, repo }),
     ).rejects.toThrow(/artifactSha256: expected to match \^\[0-9a-f\]\{64\}\$, got "abc"; imageDigest: expected to match .*, got "latest"/);
     await expect(release(record('qa', '1.4.0'), { app: APP, repo })).rejects.toThrow(/unknown environment 'qa'/);
+    await expect(release({ ...record('staging', '1.4.0'), model: 'fraud-detectr' }, { app: APP, repo })).rejects.toThrow(
+      /no application in 'staging' deploys model 'fraud-detectr' \(no object labelled app\.kubernetes\.io\/name=fraud-detectr\); it deploys 'fraud-detector', 'image-classifier'/,
+    );
     expect(snapshotDir(repo)).toEqual(before);
   });
 
