@@ -59,7 +59,7 @@ export interface Plan {
   readonly diff: TreeDiff;
   readonly rendered: RenderedRepo;
   readonly message: string;
-  /** Whether the render cache proved the tree unchanged (no YAML was written). */
+  /** Whether the render cache alone proved the tree unchanged (no YAML was written). */
   readonly fromCache: boolean;
 }
 
@@ -119,9 +119,11 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   // unchanged synth skips writing YAML. It only ever proves "no change": any difference and
   // the tree is built again from freshly written YAML.
   const cache = readRenderCache(repo, baseTree);
-  let root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], cache);
-  const fromCache = cache !== undefined && oidOf(root) === baseTree;
-  if (cache && !fromCache) root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], undefined);
+  const misses = { count: 0 };
+  let root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], cache, misses);
+  const unchanged = cache !== undefined && oidOf(root) === baseTree;
+  if (cache && !unchanged) root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], undefined, misses);
+  const fromCache = unchanged && misses.count === 0;
 
   const rootOid = oidOf(root);
   const changed = rootOid !== baseTree;
@@ -136,6 +138,7 @@ async function buildTree(
   only: ReadonlySet<string> | undefined,
   releases: readonly Release[],
   cache: RenderCache | undefined,
+  misses: { count: number },
 ): Promise<TreeNode> {
   const root = treeNode();
   const tree = new LazyTree(repo, root);
@@ -154,7 +157,12 @@ async function buildTree(
   }
   for (const [path, doc] of rendered.documents) {
     const hit = cache?.entries.get(path);
-    await tree.set(path, hit && hit.key === cacheKey(doc) ? storedNode('blob', hit.oid) : blobNode(toYaml(doc)));
+    if (hit && hit.key === cacheKey(doc)) {
+      await tree.set(path, storedNode('blob', hit.oid));
+    } else {
+      misses.count++;
+      await tree.set(path, blobNode(toYaml(doc)));
+    }
   }
   for (const r of releases) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
   return root;
