@@ -110,7 +110,8 @@ function readBody(req: IncomingMessage, limit: number, headerLength: number | un
       }
       resolve(whole);
     });
-    req.on('error', reject);
+    // The client went away mid-body: not a server error. 499 is nginx's "client closed request".
+    req.on('error', () => reject(new InferenceError(499, 'client closed the connection before sending the whole body')));
   });
 }
 
@@ -244,7 +245,7 @@ export class RuntimeApp {
     if (status >= 500 && !(err instanceof InferenceError && status === 503)) {
       this.logger.log('error', 'request_failed', { status, reason: (err as Error)?.message ?? String(err) });
     }
-    if (res.headersSent) {
+    if (res.headersSent || status === 499) {
       res.destroy();
       return;
     }

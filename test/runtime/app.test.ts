@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corruptModelBytes, doubleModel, fixedShapeModel, identityModel, unknownOperatorModel } from '../../lib/onnx/builders.js';
 import { binaryBody, http, infer, startTestServer, type TestServer } from './helpers.js';
@@ -97,6 +98,36 @@ describe('protocol endpoints', () => {
     expect(res.status).toBe(413);
     expect(res.json().error).toBe(`request body is ${big.length} bytes, over the limit of 4096 bytes`);
     expect((await infer(t.port, 'double', features([[1]]))).status).toBe(200);
+  });
+
+  it('fails with 413 when a chunked body (no Content-Length) grows over the limit', async () => {
+    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: t.port, method: 'POST', path: '/v2/models/double/infer' }, (r) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString()));
+        r.on('end', () => resolve({ status: r.statusCode!, text }));
+      });
+      req.on('error', (err) => (err.message.includes('EPIPE') || err.message.includes('ECONNRESET') ? undefined : reject(err)));
+      for (let i = 0; i < 8; i++) req.write('x'.repeat(1024));
+      req.end();
+    });
+    expect(res).toEqual({ status: 413, text: '{"error":"request body is over the limit of 4096 bytes"}' });
+    expect(t.app.inFlightRequests).toBe(0);
+  });
+
+  it('forgets a request whose client disconnects mid-body', async () => {
+    const req = request({ host: '127.0.0.1', port: t.port, method: 'POST', path: '/v2/models/double/infer', headers: { 'content-length': 1000 } });
+    req.on('error', () => undefined);
+    req.write('{"inputs":');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.app.inFlightRequests).toBe(1);
+    req.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.app.inFlightRequests).toBe(0);
+    const metrics = (await http(t.port, 'GET', '/metrics')).body.toString();
+    expect(metrics).toContain('slipway_inference_in_flight_requests{model="double"} 0');
+    expect(metrics).toContain('slipway_inference_requests_total{model="double",version="3",status="499"} 1');
+    expect(metrics).not.toMatch(/status="5\d\d"/);
   });
 
   it('fails when binary data is truncated, oversized or unclaimed', async () => {

@@ -8,7 +8,7 @@ import { binaryBody, http, infer, startTestServer, type TestServer } from './hel
 // Property tests: malformed requests of every kind get a 4xx, never a 5xx or a crash,
 // and the server keeps answering valid requests afterwards. Runs are bounded so the
 // whole file stays well under a minute.
-const RUNS = 400;
+const RUNS = 1000;
 
 const valid = () => ({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 6], data: [60, 14, 0.2, 5, 900, 2] }] });
 
