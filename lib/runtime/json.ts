@@ -1,9 +1,10 @@
 /**
- * JSON parsing that keeps integers beyond 2^53 exact (as bigint), which
- * JSON.parse cannot: INT64/UINT64 tensors must round-trip bit for bit.
+ * JSON parsing for request bodies and config files.
  *
- * Bodies without a long integer literal (nearly all of them) go through the
- * native JSON.parse; only bodies that contain one pay for the JS parser.
+ * `parseJsonFast` is the native JSON.parse: integers beyond 2^53 come back rounded.
+ * `parseJsonExact` keeps them exact as bigint (INT64/UINT64 tensors must round-trip bit for
+ * bit) and reports syntax errors with a position. Request decoding parses fast and reparses
+ * exactly only when it meets an integer that JSON.parse may have rounded.
  */
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -17,24 +18,18 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-// A run of 16+ digits that is neither a fraction nor followed by one or an exponent:
-// the only literals whose value JSON.parse could round.
-const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
 const MAX_DEPTH = 128;
 
-export function parseJson(text: string): JsonValue {
-  if (!LONG_INTEGER.test(text)) {
-    try {
-      return JSON.parse(text) as JsonValue;
-    } catch (err) {
-      throw new JsonSyntaxError((err as Error).message);
-    }
+export function parseJsonFast(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (err) {
+    throw new JsonSyntaxError((err as Error).message);
   }
-  return new LosslessParser(text).parseDocument();
 }
 
-/** Always the position-reporting parser: for files, where errors must say line and column. */
-export function parseJsonStrict(text: string): JsonValue {
+/** Integers outside Number's safe range become bigint; nesting is limited to 128 levels. */
+export function parseJsonExact(text: string): JsonValue {
   return new LosslessParser(text).parseDocument();
 }
 

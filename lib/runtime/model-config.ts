@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import schema from '../../schemas/model-config.schema.json' with { type: 'json' };
 import { SlipwayError } from '../errors.js';
-import { JsonSyntaxError, parseJsonStrict } from './json.js';
+import { JsonSyntaxError, parseJsonExact } from './json.js';
 
 export type ExecutionProviderName = 'cpu' | 'cuda';
 
@@ -54,7 +54,7 @@ function lineAndColumn(text: string, position: number): string {
 export function parseModelConfig(text: string, file: string): ModelConfig {
   let raw: unknown;
   try {
-    raw = parseJsonStrict(text);
+    raw = parseJsonExact(text);
   } catch (err) {
     if (!(err instanceof JsonSyntaxError)) throw err;
     const where = err.position === undefined ? '' : ` at ${lineAndColumn(text, err.position)}`;

@@ -9,7 +9,7 @@
  */
 import { badRequest } from './errors.js';
 import { DATATYPE_INFO, floatToHalfBits, halfBitsToFloat, isDatatype, type Datatype, type NumericArray, type TensorData } from './datatypes.js';
-import { JsonSyntaxError, parseJson, type JsonValue } from './json.js';
+import { JsonSyntaxError, parseJsonExact, parseJsonFast, type JsonValue } from './json.js';
 
 export interface TensorSpec {
   name: string;
@@ -55,8 +55,21 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 /** Short, safe rendering of a client value for error messages (never a whole body). */
 function show(value: JsonValue | undefined): string {
   if (value === undefined) return 'nothing';
-  const text = Array.isArray(value) ? `array of ${value.length}` : stringifyJson(value);
+  const text = Array.isArray(value) ? `array of ${value.length}` : stringifyJson(value, 3);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** Thrown when JSON.parse may have rounded an integer that must be exact: decoding restarts with the exact parser. */
+class InexactInteger extends Error {}
+
+const MAX_PARAMETER_DEPTH = 16;
+
+/** Parameters are echoed: they must be shallow enough to write back, and exact. */
+function checkParameters(value: JsonValue, exact: boolean, depth = 0): void {
+  if (depth > MAX_PARAMETER_DEPTH) throw badRequest(`"parameters" is nested deeper than ${MAX_PARAMETER_DEPTH} levels`);
+  if (typeof value === 'number' && !exact && Number.isInteger(value) && !Number.isSafeInteger(value)) throw new InexactInteger();
+  if (Array.isArray(value)) for (const item of value) checkParameters(item, exact, depth + 1);
+  else if (isObject(value)) for (const item of Object.values(value)) checkParameters(item, exact, depth + 1);
 }
 
 export function formatShape(shape: readonly number[]): string {
@@ -121,7 +134,7 @@ function toFloat(value: JsonValue | undefined, where: string, index: number, dat
 }
 
 /** JSON values → the typed array onnxruntime takes, checking type and range of every element. */
-function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], where: string): TensorData {
+function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], where: string, exact: boolean): TensorData {
   const n = values.length;
   const info = DATATYPE_INFO[datatype];
   switch (datatype) {
@@ -158,6 +171,7 @@ function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], wher
       const out = datatype === 'INT64' ? new BigInt64Array(n) : new BigUint64Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
+        if (!exact && typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v)) throw new InexactInteger();
         const big = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : undefined;
         if (big === undefined || big < min || big > max) elementError(where, i, `an integer in [${min}, ${max}] for ${datatype}`, v);
         out[i] = big;
@@ -217,10 +231,10 @@ function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number
   return data;
 }
 
-function parseHeader(body: Uint8Array, headerLength: number): JsonObject {
+function parseHeader(text: string, parse: (text: string) => JsonValue): JsonObject {
   let header: JsonValue;
   try {
-    header = parseJson(Buffer.from(body.buffer, body.byteOffset, headerLength).toString('utf8'));
+    header = parse(text);
   } catch (err) {
     if (err instanceof JsonSyntaxError) throw badRequest(`request body is not valid JSON: ${err.message}`);
     throw err;
@@ -238,7 +252,16 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
   if (headerLength !== undefined && headerLength > body.length) {
     throw badRequest(`Inference-Header-Content-Length is ${headerLength} but the body has only ${body.length} bytes`);
   }
-  const header = parseHeader(body, headerLength ?? body.length);
+  const text = Buffer.from(body.buffer, body.byteOffset, headerLength ?? body.length).toString('utf8');
+  try {
+    return decodeHeader(parseHeader(text, parseJsonFast), body, headerLength, modelName, signature, false);
+  } catch (err) {
+    if (!(err instanceof InexactInteger)) throw err;
+    return decodeHeader(parseHeader(text, parseJsonExact), body, headerLength, modelName, signature, true);
+  }
+}
+
+function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
   const request: InferRequest = { inputs: [], outputs: [] };
 
   if (header.id !== undefined) {
@@ -253,6 +276,7 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
       throw badRequest(`parameters.binary_data_output must be true or false, got ${show(binaryDataOutput)}`);
     }
     binaryOutputs = binaryDataOutput === true;
+    checkParameters(rest, exact);
     if (Object.keys(rest).length > 0) request.parameters = rest;
   }
 
@@ -302,7 +326,7 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
       if (flat.length !== count) {
         throw badRequest(`${where}: shape ${formatShape(shape)} needs ${count} elements, got ${flat.length}`);
       }
-      data = jsonToTensorData(raw.datatype, flat, where);
+      data = jsonToTensorData(raw.datatype, flat, where, exact);
     }
     byName.set(raw.name, { name: raw.name, datatype: raw.datatype, shape, data });
   });
@@ -342,10 +366,11 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
 }
 
 /** JSON text for parameters, which may hold exact big integers. */
-export function stringifyJson(value: JsonValue): string {
+export function stringifyJson(value: JsonValue, maxDepth = Number.POSITIVE_INFINITY): string {
   if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return `[${value.map(stringifyJson).join(',')}]`;
-  if (isObject(value)) return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v)}`).join(',')}}`;
+  if ((Array.isArray(value) || isObject(value)) && maxDepth <= 0) return Array.isArray(value) ? '[...]' : '{...}';
+  if (Array.isArray(value)) return `[${value.map((v) => stringifyJson(v, maxDepth - 1)).join(',')}]`;
+  if (isObject(value)) return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v, maxDepth - 1)}`).join(',')}}`;
   return JSON.stringify(value);
 }
 
@@ -402,7 +427,11 @@ export interface EncodedResponse {
   contentType: string;
   /** Set when binary tensor data follows the JSON header. */
   headerLength?: number;
-  chunks: Buffer[];
+  /**
+   * The JSON header first, as a string: node:http then sends status line, headers and JSON in
+   * one write instead of a writev of two buffers (a measurable share of CPU at high request rates).
+   */
+  chunks: [string, ...Buffer[]];
   length: number;
 }
 
@@ -429,8 +458,8 @@ export function encodeInferResponse(
     }
   });
   header += ']}';
-  const headerBytes = Buffer.from(header, 'utf8');
-  if (binaryChunks.length === 0) return { contentType: 'application/json', chunks: [headerBytes], length: headerBytes.length };
-  const length = binaryChunks.reduce((total, c) => total + c.length, headerBytes.length);
-  return { contentType: 'application/octet-stream', headerLength: headerBytes.length, chunks: [headerBytes, ...binaryChunks], length };
+  const headerLength = Buffer.byteLength(header, 'utf8');
+  if (binaryChunks.length === 0) return { contentType: 'application/json', chunks: [header], length: headerLength };
+  const length = binaryChunks.reduce((total, c) => total + c.length, headerLength);
+  return { contentType: 'application/octet-stream', headerLength, chunks: [header, ...binaryChunks], length };
 }

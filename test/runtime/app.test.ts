@@ -49,6 +49,11 @@ describe('protocol endpoints', () => {
     expect((await infer(t.port, 'double', features([[4]]))).json().outputs[0].data).toEqual([8]);
   });
 
+  it('echoes request parameters exactly, big integers included', async () => {
+    const body = '{"parameters":{"trace":18446744073709551615,"tags":["a",{"b":-0.5}]},"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":[1]}]}';
+    expect((await infer(t.port, 'double', body)).body.toString()).toContain('"parameters":{"trace":18446744073709551615,"tags":["a",{"b":-0.5}]}');
+  });
+
   it('keeps INT64 exact in both directions, including values that JSON.parse would round', async () => {
     const body = '{"inputs":[{"name":"x","datatype":"INT64","shape":[1,3],"data":[9007199254740993,-9223372036854775808,12345]}]}';
     const res = await infer(t.port, 'ids', body);
@@ -74,6 +79,8 @@ describe('protocol endpoints', () => {
     ['negative dim', 'double', { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1], data: [1] }] }, 400, /"shape" must be an array of non-negative integers/],
     ['huge dims', 'double', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2 ** 40, 2 ** 40], data: [1] }] }, 400, /needs 1\.2089258196146292e\+24 elements, got 1/],
     ['not json', 'double', '{"inputs": [', 400, /request body is not valid JSON/],
+    ['deep parameters', 'double', `{"parameters":{"a":${'['.repeat(1500)}${']'.repeat(1500)}},"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":[1]}]}`, 400, /"parameters" is nested deeper than 16 levels/],
+    ['deeply nested inputs', 'double', `{"inputs":{"a":${'['.repeat(1500)}${']'.repeat(1500)}}}`, 400, /non-empty "inputs" array, got \{"a":\[\[\[\.\.\.\]\]\]\}/],
     ['not an object', 'double', '[1,2]', 400, /request body must be a JSON object/],
   ];
   it.each(failures)('fails when the request has %s', async (_, model, body, status, message) => {
