@@ -37,8 +37,11 @@ export async function collectSources(repository: string | undefined, modelFlags:
   return sources;
 }
 
-/** Starts serving; models load after the port is open so liveness answers while they load. */
-export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp }> {
+/**
+ * Starts serving and resolves once the port is open; models load after that (`loaded`), so
+ * liveness answers and signals are handled while they load.
+ */
+export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp; loaded: Promise<void> }> {
   const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
   const sources = await collectSources(options.modelRepository, options.models);
   const app = new RuntimeApp({
@@ -55,8 +58,7 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     gracePeriodMs: options.gracePeriodMs,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
   });
-  await app.loadModels();
-  return { server, app };
+  return { server, app, loaded: app.loadModels() };
 }
 
 /** Resolves once SIGTERM or SIGINT has shut the server down; a second signal exits at once. */

@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .action(async (flags: ServeFlags) => {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
-      const { server } = await serve({
+      const { server, loaded } = await serve({
         // An empty SLIPWAY_MODEL_REPOSITORY means unset, not the current directory.
         ...(flags.modelRepository ? { modelRepository: flags.modelRepository } : {}),
         models: flags.model,
@@ -71,7 +71,10 @@ export function register(program: Command): void {
         logger,
         ...(process.env.npm_package_version ? { serverVersion: process.env.npm_package_version } : {}),
       });
-      await shutdownOnSignals(server, logger);
+      // Signals are handled from the moment the port is open, model loading included.
+      const stopped = shutdownOnSignals(server, logger);
+      await loaded;
+      await stopped;
       // Native thread pools or a stray handle must not hold the process past its grace period.
       setTimeout(() => process.exit(0), 1_000).unref();
     });
