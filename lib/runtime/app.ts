@@ -181,6 +181,7 @@ export class RuntimeApp {
             name: model.name,
             version: model.version,
             signature: model.signature!,
+            registry: this.metrics.registry,
             ...(model.source.baselinePath ? { baselinePath: model.source.baselinePath } : {}),
           });
         } catch (err) {

@@ -8,6 +8,7 @@
  * - Tensors are views into request and output buffers: copy the rows you keep.
  * - Throwing is contained (logged once per model) and never affects the response.
  */
+import type { Registry } from 'prom-client';
 import type { ModelSignature, Tensor } from './protocol.js';
 
 export interface InferenceRecord {
@@ -31,6 +32,11 @@ export interface ObservedModel {
   signature: ModelSignature;
   /** baseline.json next to the model, when the repository has one. */
   baselinePath?: string;
+  /**
+   * The runtime's metrics registry: gauges registered here (slipway_feature_drift_psi, …)
+   * appear on the runtime's /metrics. Register each metric name once across models.
+   */
+  registry: Registry;
 }
 
 /** Chooses an observer for each model once it is loaded; undefined means not observed. */

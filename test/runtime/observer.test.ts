@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Gauge } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { RuntimeApp } from '../../lib/runtime/app.js';
 import { MemoryLogger } from '../../lib/runtime/logger.js';
@@ -7,7 +8,7 @@ import type { InferenceRecord, ObservedModel } from '../../lib/runtime/observer.
 import { scanRepository } from '../../lib/runtime/repository.js';
 import { startServer } from '../../lib/runtime/server.js';
 import { doubleModel } from '../../lib/onnx/builders.js';
-import { infer, writeRepository } from './helpers.js';
+import { http, infer, writeRepository } from './helpers.js';
 
 describe('inference observers (the live-drift seam)', () => {
   it('see each successful request\'s inputs and outputs, get the baseline path, and close at shutdown', async () => {
@@ -24,9 +25,13 @@ describe('inference observers (the live-drift seam)', () => {
       observers: (model) => {
         seen.push(model);
         if (!model.baselinePath) return undefined;
+        const observed = new Gauge({ name: 'test_observed_rows', help: 'rows seen by the test observer', labelNames: ['model'], registers: [model.registry] });
         return {
           // Copies what it keeps: the tensors are views into request buffers.
-          observe: (r: InferenceRecord) => records.push({ model: r.model, input: Array.from(r.inputs[0]!.data as Float32Array), output: Array.from(r.outputs[0]!.data as Float32Array) }),
+          observe(r: InferenceRecord) {
+            records.push({ model: r.model, input: Array.from(r.inputs[0]!.data as Float32Array), output: Array.from(r.outputs[0]!.data as Float32Array) });
+            observed.labels(model.name).inc(r.inputs[0]!.shape[0]!);
+          },
           close: () => void closed++,
         };
       },
@@ -37,6 +42,8 @@ describe('inference observers (the live-drift seam)', () => {
     const body = (data: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, data.length], data }] });
     await Promise.all([infer(server.port, 'watched', body([1, 2])), infer(server.port, 'watched', body([3])), infer(server.port, 'plain', body([5]))]);
     await infer(server.port, 'watched', { inputs: [] });
+    // AND what the observer registers shows on the runtime's /metrics
+    expect((await http(server.port, 'GET', '/metrics')).body.toString()).toContain('test_observed_rows{model="watched"} 2');
     await server.shutdown('test');
     // THEN only the model with a baseline is observed, once per successful request, and closed
     expect(seen.map((m) => [m.name, m.baselinePath ?? null, m.signature.inputs[0]!.name])).toEqual([
