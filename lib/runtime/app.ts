@@ -9,7 +9,7 @@ import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
 import { ServedModel } from './model.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { InferenceObserver, ObserverFactory } from './observer.js';
-import { decodeInferRequest, encodeInferResponse, type ResponseOutput } from './protocol.js';
+import { decodeInferRequest, encodeInferResponse, type InferRequest, type ResponseOutput } from './protocol.js';
 import type { ModelSource } from './repository.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -335,7 +335,7 @@ export class RuntimeApp {
       }
       metrics.queueDuration.observe(result.queueSeconds);
       metrics.computeDuration.observe(result.computeSeconds);
-      if (entry.observer) this.observe(entry, request.inputs, outputs);
+      if (entry.observer) this.observe(entry, request, outputs);
     } catch (err) {
       status = err instanceof InferenceError ? err.status : 500;
       this.fail(res, err);
@@ -347,9 +347,15 @@ export class RuntimeApp {
     }
   }
 
-  private observe(entry: ModelEntry, inputs: ResponseOutput['tensor'][], outputs: readonly ResponseOutput[]): void {
+  private observe(entry: ModelEntry, request: InferRequest, outputs: readonly ResponseOutput[]): void {
     try {
-      entry.observer!.observe({ model: entry.model.name, version: entry.model.version, inputs, outputs: outputs.map((o) => o.tensor) });
+      entry.observer!.observe({
+        model: entry.model.name,
+        version: entry.model.version,
+        ...(request.id !== undefined ? { id: request.id } : {}),
+        inputs: request.inputs,
+        outputs: outputs.map((o) => o.tensor),
+      });
     } catch (err) {
       if (!entry.observerFailed) {
         entry.observerFailed = true;

@@ -14,6 +14,8 @@ import type { ModelSignature, Tensor } from './protocol.js';
 export interface InferenceRecord {
   model: string;
   version: string;
+  /** The request's `id`, when it sent one (ground-truth feedback joins on it). */
+  id?: string;
   /** Every model input, in the model's input order. */
   inputs: readonly Tensor[];
   /** The outputs this request asked for (all outputs unless it selected some). */

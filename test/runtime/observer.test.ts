@@ -16,7 +16,7 @@ describe('inference observers (the live-drift seam)', () => {
     const repository = writeRepository([{ name: 'watched', bytes: doubleModel() }, { name: 'plain', bytes: doubleModel() }]);
     writeFileSync(join(repository, 'watched', '1', 'baseline.json'), '{}');
     const seen: ObservedModel[] = [];
-    const records: Array<{ model: string; input: number[]; output: number[] }> = [];
+    const records: Array<{ model: string; id: string | null; input: number[]; output: number[] }> = [];
     let closed = 0;
     const logger = new MemoryLogger();
     const app = new RuntimeApp({
@@ -29,7 +29,7 @@ describe('inference observers (the live-drift seam)', () => {
         return {
           // Copies what it keeps: the tensors are views into request buffers.
           observe(r: InferenceRecord) {
-            records.push({ model: r.model, input: Array.from(r.inputs[0]!.data as Float32Array), output: Array.from(r.outputs[0]!.data as Float32Array) });
+            records.push({ model: r.model, id: r.id ?? null, input: Array.from(r.inputs[0]!.data as Float32Array), output: Array.from(r.outputs[0]!.data as Float32Array) });
             observed.labels(model.name).inc(r.inputs[0]!.shape[0]!);
           },
           close: () => void closed++,
@@ -40,7 +40,7 @@ describe('inference observers (the live-drift seam)', () => {
     await app.loadModels();
     // WHEN requests succeed and fail
     const body = (data: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, data.length], data }] });
-    await Promise.all([infer(server.port, 'watched', body([1, 2])), infer(server.port, 'watched', body([3])), infer(server.port, 'plain', body([5]))]);
+    await Promise.all([infer(server.port, 'watched', { id: 'tx-9', ...body([1, 2]) }), infer(server.port, 'watched', body([3])), infer(server.port, 'plain', body([5]))]);
     await infer(server.port, 'watched', { inputs: [] });
     // AND what the observer registers shows on the runtime's /metrics
     expect((await http(server.port, 'GET', '/metrics')).body.toString()).toContain('test_observed_rows{model="watched"} 2');
@@ -51,8 +51,8 @@ describe('inference observers (the live-drift seam)', () => {
       ['watched', join(repository, 'watched', '1', 'baseline.json'), 'x'],
     ]);
     expect(records.sort((a, b) => a.input.length - b.input.length)).toEqual([
-      { model: 'watched', input: [3], output: [6] },
-      { model: 'watched', input: [1, 2], output: [2, 4] },
+      { model: 'watched', id: null, input: [3], output: [6] },
+      { model: 'watched', id: 'tx-9', input: [1, 2], output: [2, 4] },
     ]);
     expect(closed).toBe(1);
   });

@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
+import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
+import type { ObserverFactory } from '../../runtime/observer.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
 
 function integer(flag: string, min: number, max: number) {
@@ -57,6 +59,14 @@ export function register(program: Command): void {
     .action(async (flags: ServeFlags) => {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
+      // Models with a baseline.json get live drift; its gauges go on the runtime's /metrics.
+      const webhookUrl = process.env.SLIPWAY_DRIFT_WEBHOOK_URL || undefined;
+      const observers: ObserverFactory = (model) =>
+        driftObserverFactory({
+          registry: model.registry,
+          ...(webhookUrl ? { webhookUrl } : {}),
+          onError: (err) => logger.log('error', 'drift_failed', { model: model.name, reason: err.message }),
+        })(model);
       const { server, loaded } = await serve({
         // An empty SLIPWAY_MODEL_REPOSITORY means unset, not the current directory.
         ...(flags.modelRepository ? { modelRepository: flags.modelRepository } : {}),
@@ -69,6 +79,7 @@ export function register(program: Command): void {
         executionProvider: flags.executionProvider,
         logLevel: flags.logLevel,
         logger,
+        observers,
         ...(process.env.npm_package_version ? { serverVersion: process.env.npm_package_version } : {}),
       });
       // Signals are handled from the moment the port is open, model loading included.

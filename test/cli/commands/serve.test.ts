@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 
 // The real CLI in a child process: flags, env fallbacks, exit codes and messages as a user sees them.
@@ -33,5 +34,40 @@ describe('slipway serve flags', () => {
     const run = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_EXECUTION_PROVIDER: 'tpu' });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain("option '--execution-provider <provider>' value 'tpu' from env 'SLIPWAY_EXECUTION_PROVIDER' is invalid. Allowed choices are cpu, cuda.");
+  });
+});
+
+describe('slipway serve with the example repository', () => {
+  it('serves the fraud detector with live drift from its baseline.json on /metrics, and stops on SIGTERM', async () => {
+    // GIVEN the example repository (model.onnx + baseline.json)
+    const child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', 'examples/model-repository', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const events: Array<Record<string, unknown>> = [];
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const event = JSON.parse(line) as Record<string, unknown>;
+          events.push(event);
+          if (event.event === 'models_loaded') resolve(events.find((e) => e.event === 'server_listening')!.port as number);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      // WHEN a transaction is scored
+      const res = await fetch(`http://127.0.0.1:${port}/v2/models/fraud-detector/infer`, {
+        method: 'POST',
+        body: JSON.stringify({ id: 'tx-1', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 6], data: [60, 14, 0.2, 5, 900, 2] }] }),
+      });
+      expect(res.status).toBe(200);
+      // THEN the drift monitor's gauges are on the runtime's /metrics, which still passes promtool
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('# TYPE slipway_feature_drift_psi gauge');
+      expect(metrics).toContain('slipway_inference_requests_total{model="fraud-detector",version="1",status="200"} 1');
+      const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+      expect(check.stdout + check.stderr).toBe('');
+      expect(events.filter((e) => e.level === 'error')).toEqual([]);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });
