@@ -4,10 +4,8 @@ import { Environment, PipelineTriggers, TrainingPipeline, type Platform } from '
  * The example platform's CI environment: one training pipeline per example model, started by
  * pushes to the model's folder and by its drift alerts, synced by Argo CD like any other
  * environment. Runs release to staging; prod is promoted from there.
- *
- * Call it from `apps/main.ts` once `slipway synth` validates the Tekton kinds (see docs/pipelines.md).
  */
-export default function addContinuousTraining(platform: Platform): Environment {
+export default function addContinuousTraining(platform: Platform): { environment: Environment; triggers: PipelineTriggers } {
   const ci = new Environment(platform, 'ci', { namespace: 'ml-ci' });
   const runtimeImage = 'ghcr.io/acme/slipway-runtime@sha256:3c1fd2bb29b7bd1d8dd2cf0c4ce2c1b83f4b4b3e5e3f1f2e3c7d0b1a2f9e8d7c';
   const pipelines = [
@@ -50,6 +48,6 @@ export default function addContinuousTraining(platform: Platform): Environment {
       platformRepository: 'https://github.com/acme/ml-platform.git',
     }),
   ];
-  new PipelineTriggers(ci, 'triggers', { pipelines });
-  return ci;
+  const triggers = new PipelineTriggers(ci, 'triggers', { pipelines });
+  return { environment: ci, triggers };
 }

@@ -2,10 +2,24 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'cdk8s';
 import { Environment, ModelDeployment, Platform } from '../constructs/index.js';
+import addContinuousTraining from './ci.js';
+
+/**
+ * Tekton has no published JSON Schemas, so `slipway synth` cannot check these kinds against an
+ * upstream schema; the tests lint them with tekton-lint and resolve every reference instead.
+ */
+export const allowUnvalidatedKinds = [
+  'tekton.dev/v1/Task',
+  'tekton.dev/v1/Pipeline',
+  'triggers.tekton.dev/v1beta1/TriggerBinding',
+  'triggers.tekton.dev/v1beta1/TriggerTemplate',
+  'triggers.tekton.dev/v1beta1/EventListener',
+];
 
 /**
  * The example platform: a tabular fraud detector on CPUs (from a spec file) and an image
- * classifier on GPUs with a canary rollout (in TypeScript), each in staging and prod.
+ * classifier on GPUs with a canary rollout (in TypeScript), each in staging and prod, and a
+ * CI environment whose Tekton pipelines retrain them on source pushes and drift alerts.
  *
  * `slipway synth` calls this with release records in the app's context; `npx cdk8s synth`
  * runs this file directly.
@@ -25,10 +39,15 @@ export default function build(app: App): Platform {
     }),
   };
 
+  // The runtime posts sustained drift straight to the retraining pipeline's EventListener.
+  const { triggers } = addContinuousTraining(platform);
+
   for (const [name, environment] of Object.entries(environments)) {
     const prod = name === 'prod';
 
-    ModelDeployment.fromFile(environment, fileURLToPath(new URL('./models/fraud-detector.yaml', import.meta.url)));
+    ModelDeployment.fromFile(environment, fileURLToPath(new URL('./models/fraud-detector.yaml', import.meta.url)), {
+      overrides: { driftWebhookUrl: triggers.url },
+    });
 
     new ModelDeployment(environment, 'image-classifier', {
       name: 'image-classifier',
@@ -53,6 +72,7 @@ export default function build(app: App): Platform {
       allowedNamespaces: ['catalog'],
       latencyP99Seconds: prod ? 0.25 : 1,
       driftFor: prod ? '1h' : '15m',
+      driftWebhookUrl: triggers.url,
     });
   }
   return platform;

@@ -30,6 +30,12 @@ const WAVE_BY_KIND: Readonly<Record<string, number>> = {
   ClusterAnalysisTemplate: 0,
   TriggerAuthentication: 0,
   ClusterTriggerAuthentication: 0,
+  // Tekton resolves Tasks and trigger templates by name when a run starts: definitions first.
+  Task: 0,
+  Pipeline: 0,
+  TriggerBinding: 0,
+  ClusterTriggerBinding: 0,
+  TriggerTemplate: 0,
 
   Deployment: 1,
   StatefulSet: 1,
@@ -38,6 +44,7 @@ const WAVE_BY_KIND: Readonly<Record<string, number>> = {
   Job: 1,
   CronJob: 1,
   Ingress: 1,
+  EventListener: 1,
 
   // KEDA and the HPA look up their scale target when created.
   HorizontalPodAutoscaler: 2,

@@ -1,8 +1,7 @@
 import { App, type Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
-import addContinuousTraining from '../../apps/ci.js';
 import build from '../../apps/main.js';
-import { PipelineTriggers, TrainingPipeline } from '../../constructs/index.js';
+import { Environment, PipelineTriggers, TrainingPipeline } from '../../constructs/index.js';
 import type { Manifest } from '../support/synth.js';
 import { tektonLint, tektonReferenceProblems } from '../support/tekton.js';
 import { upstreamProblem } from '../support/upstream-schemas.js';
@@ -10,7 +9,7 @@ import { upstreamProblem } from '../support/upstream-schemas.js';
 function givenPlatformWithCi() {
   const app = new App({ outdir: '/nonexistent' });
   const platform = build(app);
-  const ci = addContinuousTraining(platform);
+  const ci = platform.node.findChild('ci') as Environment;
   const charts = ci.applications;
   const manifests = charts.flatMap((chart: Chart) => chart.toJson() as Manifest[]);
   return { platform, ci, charts, manifests };
