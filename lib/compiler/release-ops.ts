@@ -1,6 +1,7 @@
 import type { Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
 import { ConfigRepo } from './config-repo.js';
+import { type SynthDiff, diffSynth } from './diff.js';
 import { checkRelease, parseRelease, releasePath } from './releases.js';
 import { type SynthOptions, type SynthResult, synth } from './synth.js';
 
@@ -15,6 +16,12 @@ export async function release(record: Release, options: ReleaseOptions): Promise
     environments: [checked.environment],
     title: `release: ${checked.model} ${checked.version} to ${checked.environment}`,
   });
+}
+
+/** What {@link release} would commit, as unified diffs; writes nothing (`slipway release --dry-run`). */
+export async function previewRelease(record: Release, options: ReleaseOptions): Promise<SynthDiff> {
+  const checked = checkRelease(stripUndefined(record), 'release');
+  return diffSynth({ ...options, releases: [checked], environments: [checked.environment] });
 }
 
 /** Copies the release of `model` in `from` to `to` and re-synthesizes `to`, in one commit. */

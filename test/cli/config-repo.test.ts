@@ -46,6 +46,27 @@ describe('slipway synth / release / promote / history / diff', () => {
     expect(history.stdout).toMatch(/fraud-detector in staging:\n.*\n.* 1\.4\.0 .* release: fraud-detector 1\.4\.0 to staging\n/);
   });
 
+  it('release --dry-run prints exactly the version, sha256 and digest change and writes nothing', async () => {
+    // GIVEN a synthesized example platform
+    const repo = join(work, 'dry-run');
+    expect((await slipway('synth', '--repo', repo)).code).toBe(0);
+    const head = await run('git', ['-C', repo, 'rev-parse', 'HEAD']);
+    // WHEN a release is previewed
+    const preview = await slipway('release', '--dry-run', '--repo', repo, '--env', 'staging', '--model', 'fraud-detector', '--version', '1.4.0',
+      '--artifact-sha256', 'c'.repeat(64), '--image-digest', `sha256:${'d'.repeat(64)}`);
+    // THEN the diff shows the record and the changed lines, and main has not moved
+    expect(preview.code).toBe(0);
+    expect(preview.stderr).toMatch(/^\d+ files would change\n$/);
+    const changed = preview.stdout.split('\n').filter((l) => /^[-+][^-+]/.test(l));
+    expect(changed).toContain('+version: 1.4.0');
+    expect(changed).toContainEqual(expect.stringMatching(/^\+ +image: ghcr\.io\/acme\/fraud-detector-runtime@sha256:d{64}$/));
+    expect(changed).toContainEqual(expect.stringMatching(/^- +image: ghcr\.io\/acme\/fraud-detector-runtime@sha256:8ddfdbc6/));
+    // Only the version, the artifact hash and the image digest move (labels, env, annotations, record).
+    expect(changed.filter((l) => !/1\.[34]\.0$|[0-9a-f]{64}$|^\+(environment: staging|model: fraud-detector)$/.test(l))).toEqual([]);
+    expect((await run('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout).toBe(head.stdout);
+    expect((await run('git', ['-C', repo, 'status', '--porcelain'])).stdout).toBe('');
+  });
+
   it('fails with exit code 1 and a clear message on invalid input', async () => {
     const repo = join(work, 'invalid');
     const result = await slipway('synth', '--app', fixture('shop-invalid'), '--repo', repo);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { diffSynth } from '../../compiler/diff.js';
+import { type SynthDiff, diffSynth } from '../../compiler/diff.js';
 import { Progress } from '../../compiler/progress.js';
 
 export function register(program: Command): void {
@@ -13,8 +13,13 @@ export function register(program: Command): void {
     .option('--exit-code', 'exit with 1 when there are changes')
     .action(async (flags: { app: string; repo: string; env: string[]; allowKind: string[]; exitCode?: boolean }) => {
       const result = await diffSynth({ app: flags.app, repo: flags.repo, environments: flags.env, allowKinds: flags.allowKind, progress: new Progress() });
-      for (const patch of result.patches) process.stdout.write(patch);
-      process.stderr.write(result.changedFiles === 0 ? 'no changes\n' : `${result.changedFiles} files would change\n`);
+      printDiff(result);
       if (flags.exitCode && result.changedFiles > 0) process.exitCode = 1;
     });
+}
+
+/** Unified diffs on stdout, the summary on stderr (so `> changes.patch` keeps a clean patch). */
+export function printDiff(result: SynthDiff): void {
+  for (const patch of result.patches) process.stdout.write(patch);
+  process.stderr.write(result.changedFiles === 0 ? 'no changes\n' : `${result.changedFiles} files would change\n`);
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { release } from '../../compiler/release-ops.js';
+import { previewRelease, release } from '../../compiler/release-ops.js';
+import { printDiff } from './diff.js';
 import { type ConfigRepoFlags, printResult, synthOptions, withConfigRepoFlags } from '../config-repo-flags.js';
 
 interface ReleaseFlags extends ConfigRepoFlags {
@@ -9,6 +10,7 @@ interface ReleaseFlags extends ConfigRepoFlags {
   artifactSha256: string;
   imageDigest: string;
   artifactUri?: string;
+  dryRun?: boolean;
 }
 
 export function register(program: Command): void {
@@ -21,7 +23,8 @@ export function register(program: Command): void {
       .requiredOption('--version <version>', 'model version, e.g. 1.4.0')
       .requiredOption('--artifact-sha256 <hex>', 'sha256 of the model artifact (64 hex digits)')
       .requiredOption('--image-digest <digest>', 'runtime image digest, sha256:<64 hex>')
-      .option('--artifact-uri <uri>', "artifact location, when it differs from the model's props"),
+      .option('--artifact-uri <uri>', "artifact location, when it differs from the model's props")
+      .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
     { push: true },
   ).action(async (flags: ReleaseFlags) => {
     const record = {
@@ -32,6 +35,7 @@ export function register(program: Command): void {
       imageDigest: flags.imageDigest,
       ...(flags.artifactUri !== undefined ? { artifactUri: flags.artifactUri } : {}),
     };
-    printResult(await release(record, synthOptions(flags)));
+    if (flags.dryRun) printDiff(await previewRelease(record, synthOptions(flags)));
+    else printResult(await release(record, synthOptions(flags)));
   });
 }
