@@ -17,7 +17,29 @@ export interface ModelSource {
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const VERSION = /^[0-9]{1,18}$/;
+/** Triton's integer versions and the dotted ones ModelServing writes (`1.3.0`, `2024-05-01_b`). */
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const DIGITS = /^[0-9]+$/;
+
+/**
+ * Orders versions by dot-separated segments: numerically when both segments are digits, else
+ * as text; a version that extends another is higher. So 1.10.0 > 1.9.2 > 1, and 10 > 9.
+ */
+export function compareVersions(a: string, b: string): number {
+  const left = a.split('.');
+  const right = b.split('.');
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const x = left[i]!;
+    const y = right[i]!;
+    if (DIGITS.test(x) && DIGITS.test(y)) {
+      const [bx, by] = [BigInt(x), BigInt(y)];
+      if (bx !== by) return bx < by ? -1 : 1;
+    } else if (x !== y) {
+      return x < y ? -1 : 1;
+    }
+  }
+  return left.length - right.length || (a < b ? -1 : a > b ? 1 : 0);
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -58,7 +80,7 @@ async function scanModel(dir: string, name: string): Promise<ModelSource> {
   const versions = entries
     .filter((e) => e.isDirectory() && VERSION.test(e.name))
     .map((e) => e.name)
-    .sort((a, b) => (BigInt(b) > BigInt(a) ? 1 : BigInt(b) < BigInt(a) ? -1 : 0));
+    .sort((a, b) => compareVersions(b, a));
   for (const version of versions) {
     const versionDir = join(dir, version);
     const modelPath = join(versionDir, 'model.onnx');
@@ -85,7 +107,7 @@ async function scanModel(dir: string, name: string): Promise<ModelSource> {
 
 /**
  * Reads a Triton-style model repository: DIR/<name>/<version>/model.onnx (highest
- * numeric version serves) or DIR/<name>/model.onnx, each with optional config.json
+ * version by compareVersions serves) or DIR/<name>/model.onnx, each with optional config.json
  * and baseline.json. Broken models are returned with `problem` set rather than
  * failing the whole repository: one bad model must not take the others down.
  */

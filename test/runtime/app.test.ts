@@ -199,3 +199,29 @@ describe('model load failures', () => {
     expect(metrics).toContain('slipway_model_ready{model="corrupt",version="1"} 0');
   });
 });
+
+describe('dotted model versions', () => {
+  it('serve the highest one through /versions/{v}, with the version string in responses and metrics', async () => {
+    // GIVEN versions 1, 1.2.10 and 1.3.0 of one model (the ModelServing layout)
+    const t = await startTestServer([
+      { name: 'm', version: '1', bytes: doubleModel() },
+      { name: 'm', version: '1.2.10', bytes: doubleModel() },
+      { name: 'm', version: '1.3.0', bytes: doubleModel() },
+    ]);
+    try {
+      // WHEN it is asked for by version
+      const res = await infer(t.port, 'm/versions/1.3.0', features([[1, 2]]));
+      // THEN 1.3.0 serves, answers with its version, and the metrics label it
+      expect([res.status, res.json().model_version, res.json().outputs[0].data]).toEqual([200, '1.3.0', [2, 4]]);
+      expect((await http(t.port, 'GET', '/v2/models/m')).json().versions).toEqual(['1.3.0']);
+      expect((await http(t.port, 'GET', '/v2/models/m/versions/1.3.0/ready')).status).toBe(200);
+      const old = await infer(t.port, 'm/versions/1.2.10', features([[1, 2]]));
+      expect([old.status, old.json().error]).toEqual([404, 'model "m" has no version "1.2.10"; version 1.3.0 is served']);
+      const metrics = (await http(t.port, 'GET', '/metrics')).body.toString();
+      expect(metrics).toContain('slipway_inference_requests_total{model="m",version="1.3.0",status="200"} 1');
+      expect(metrics).toContain('slipway_model_ready{model="m",version="1.3.0"} 1');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SlipwayError } from '../../lib/errors.js';
-import { parseModelFlag, scanRepository } from '../../lib/runtime/repository.js';
+import { compareVersions, parseModelFlag, scanRepository } from '../../lib/runtime/repository.js';
 import { collectSources } from '../../lib/runtime/serve.js';
 
 let root: string;
@@ -36,6 +36,28 @@ describe('scanRepository', () => {
       config: { batching: { enabled: true, maxBatchSize: 8, maxQueueDelayMs: 0 }, cudaDeviceId: 0 },
     });
     expect(source!.config.executionProvider).toBeUndefined();
+    expect(source!.problem).toBeUndefined();
+  });
+
+  it('orders dotted versions segment by segment: numerically where both are digits, else as text', () => {
+    const versions = ['1.10.0', '2', '1', '1.9.2', '10', '1.3.0-rc1', '1.3.0', '1.3', 'v2', '9'];
+    expect([...versions].sort(compareVersions)).toEqual(['1', '1.3', '1.3.0', '1.3.0-rc1', '1.9.2', '1.10.0', '2', '9', '10', 'v2']);
+    expect(compareVersions('12345678901234567890', '12345678901234567891')).toBeLessThan(0);
+    expect(compareVersions('1.0', '1.0')).toBe(0);
+  });
+
+  it('serves the highest dotted version (ModelServing writes /mnt/models/<name>/<version>)', async () => {
+    // GIVEN versions that sort differently as text, and a higher one that has no model yet
+    const dir = layout({
+      'fraud/1.9.2/model.onnx': 'a',
+      'fraud/1.10.0/model.onnx': 'b',
+      'fraud/1.10.0/baseline.json': '{}',
+      'fraud/1/model.onnx': 'c',
+      'fraud/1.11.0/README': 'uploading',
+      'fraud/.staging/model.onnx': 'ignored: not a version name',
+    });
+    const [source] = await scanRepository(dir);
+    expect(source).toMatchObject({ name: 'fraud', version: '1.10.0', modelPath: join(dir, 'fraud/1.10.0/model.onnx'), baselinePath: join(dir, 'fraud/1.10.0/baseline.json') });
     expect(source!.problem).toBeUndefined();
   });
 
