@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { readBaseline } from './baseline-file.js';
-import { LiveDriftMonitor, type LiveDriftOptions } from './live.js';
+import { LiveDriftMonitor, type LiveDriftOptions, type LiveSnapshot } from './live.js';
 import type { BaselineProfile } from './profile.js';
 
 /**
@@ -16,6 +16,10 @@ export interface ObservedTensor {
 export interface DriftObserver {
   readonly monitor: LiveDriftMonitor;
   observe(record: { readonly inputs: readonly ObservedTensor[]; readonly outputs: readonly ObservedTensor[]; readonly id?: string }): void;
+  /** The monitor's latest evaluated window (GET /v2/models/{name}/drift). */
+  snapshot(): LiveSnapshot;
+  /** Present only when `feedback` is set: scores a request's predictions (false: id not held). */
+  recordFeedback?(requestId: string, observed: number | string | ReadonlyArray<number | string>): boolean;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,9 @@ export function createDriftObserver(model: string, baseline: BaselineProfile, se
       const outputData = output && numericData(output.data);
       if (output && outputData && output.shape.length === 2) monitor.recordOutputs(outputData, output.shape[0]!, output.shape[1]!, record.id);
     },
+    snapshot: () => monitor.snapshot(),
+    // Without `feedback` the monitor keeps no predictions: leave the method out so callers can tell.
+    ...(settings.feedback ? { recordFeedback: (requestId: string, observed: number | string | ReadonlyArray<number | string>) => monitor.recordFeedback(requestId, observed) } : {}),
     close: () => monitor.close(),
   };
 }

@@ -8,7 +8,7 @@ import { jsonLogger, type Logger } from './logger.js';
 import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
 import { ServedModel } from './model.js';
 import type { ExecutionProviderName } from './model-config.js';
-import type { InferenceObserver, ObserverFactory } from './observer.js';
+import type { FeedbackLabel, InferenceObserver, ObserverFactory } from './observer.js';
 import { decodeInferRequest, encodeInferResponse, type InferRequest, type ResponseOutput } from './protocol.js';
 import type { ModelSource } from './repository.js';
 
@@ -28,12 +28,14 @@ interface ModelEntry {
   model: ServedModel;
   metrics: ModelMetrics;
   observer?: InferenceObserver;
+  /** Why the observer factory threw, for the drift and feedback endpoints' 404. */
+  observerProblem?: string;
   observerFailed?: boolean;
 }
 
 type Route =
   | { kind: 'server-metadata' | 'live' | 'ready' | 'metrics' }
-  | { kind: 'model-metadata' | 'model-ready' | 'infer'; name: string; version: string | undefined };
+  | { kind: 'model-metadata' | 'model-ready' | 'infer' | 'drift' | 'feedback'; name: string; version: string | undefined };
 
 const JSON_TYPE = 'application/json';
 
@@ -62,7 +64,11 @@ function parseRoute(url: string): Route | undefined {
   let version: string | undefined;
   let rest = parts.slice(1);
   if (rest[0] === 'versions' && rest.length >= 2) {
-    version = rest[1]!;
+    try {
+      version = decodeURIComponent(rest[1]!);
+    } catch {
+      return undefined;
+    }
     rest = rest.slice(2);
   }
   if (name === '' || rest.length > 1) return undefined;
@@ -70,11 +76,52 @@ function parseRoute(url: string): Route | undefined {
   if (action === '') return { kind: 'model-metadata', name, version };
   if (action === 'ready') return { kind: 'model-ready', name, version };
   if (action === 'infer') return { kind: 'infer', name, version };
+  if (action === 'drift') return { kind: 'drift', name, version };
+  if (action === 'feedback') return { kind: 'feedback', name, version };
   return undefined;
 }
 
 function methodFor(route: Route): 'GET' | 'POST' {
-  return route.kind === 'infer' ? 'POST' : 'GET';
+  return route.kind === 'infer' || route.kind === 'feedback' ? 'POST' : 'GET';
+}
+
+/** Feedback bodies are an id and labels: far below the inference limit. */
+const MAX_FEEDBACK_BYTES = 1024 * 1024;
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const text = JSON.stringify(value);
+  return `${typeof value} ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`;
+}
+
+/** `{"id": "<request id>", "label": 1 | "fraud" | [labels per row]}`, checked field by field. */
+function parseFeedback(body: Buffer): { id: string; label: FeedbackLabel } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`feedback body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw badRequest(`feedback body must be a JSON object {"id": "<request id>", "label": <observed label>}, got ${describeJson(parsed)}`);
+  }
+  const { id, label } = parsed as Record<string, unknown>;
+  if (typeof id !== 'string' || id === '') {
+    throw badRequest(`feedback "id": expected the inference request's id (a non-empty string), got ${id === undefined ? 'nothing' : describeJson(id)}`);
+  }
+  const scalar = (v: unknown): v is number | string => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
+  if (Array.isArray(label)) {
+    const bad = label.findIndex((v) => !scalar(v));
+    if (label.length === 0 || bad !== -1) {
+      throw badRequest(`feedback "label": expected a number or string per row, got ${label.length === 0 ? 'an empty array' : `${describeJson(label[bad])} at label[${bad}]`}`);
+    }
+    return { id, label };
+  }
+  if (!scalar(label)) {
+    throw badRequest(`feedback "label": expected the observed label (a number, a string, or an array of them, one per row), got ${label === undefined ? 'nothing' : describeJson(label)}`);
+  }
+  return { id, label };
 }
 
 /** Reads the body into one buffer, placing any binary tensor section at an 8-byte aligned offset. */
@@ -185,7 +232,8 @@ export class RuntimeApp {
             ...(model.source.baselinePath ? { baselinePath: model.source.baselinePath } : {}),
           });
         } catch (err) {
-          this.logger.log('error', 'observer_failed', { model: model.name, version: model.version, reason: (err as Error).message });
+          entry.observerProblem = (err as Error).message;
+          this.logger.log('error', 'observer_failed', { model: model.name, version: model.version, reason: entry.observerProblem });
         }
       }
     }
@@ -300,7 +348,45 @@ export class RuntimeApp {
       }
       case 'infer':
         return this.infer(req, res, route.name, route.version);
+      case 'drift': {
+        const entry = this.lookup(route.name, route.version);
+        const observer = this.monitored(entry, 'drift');
+        if (!observer.snapshot) throw this.notMonitored(entry, 'drift');
+        return this.send(res, 200, observer.snapshot());
+      }
+      case 'feedback':
+        return this.feedback(req, res, this.lookup(route.name, route.version));
     }
+  }
+
+  /** The entry's observer, or the reason the model has none (not ready, no baseline, baseline rejected). */
+  private monitored(entry: ModelEntry, what: 'drift' | 'feedback'): InferenceObserver {
+    if (entry.model.status !== 'ready') throw new InferenceError(503, entry.model.notReadyMessage());
+    if (!entry.observer) throw this.notMonitored(entry, what);
+    return entry.observer;
+  }
+
+  private notMonitored(entry: ModelEntry, what: 'drift' | 'feedback'): InferenceError {
+    const { name, version } = entry.model;
+    const subject = what === 'drift' ? 'has no drift monitoring' : 'takes no ground-truth feedback';
+    let why: string;
+    if (entry.observerProblem !== undefined) why = `its baseline.json was rejected: ${entry.observerProblem}`;
+    else if (!entry.model.source.baselinePath) why = 'it is served without a baseline.json (put one beside model.onnx to monitor it)';
+    else why = `its monitor does not support ${what}`;
+    return new InferenceError(404, `model "${name}" version ${version} ${subject}: ${why}`);
+  }
+
+  private async feedback(req: IncomingMessage, res: ServerResponse, entry: ModelEntry): Promise<void> {
+    const observer = this.monitored(entry, 'feedback');
+    if (!observer.recordFeedback) throw this.notMonitored(entry, 'feedback');
+    const { id, label } = parseFeedback(await readBody(req, Math.min(this.maxBodyBytes, MAX_FEEDBACK_BYTES), undefined));
+    if (!observer.recordFeedback(id, label)) {
+      throw new InferenceError(
+        404,
+        `model "${entry.model.name}" holds no prediction for request id ${JSON.stringify(id)}: the id is unknown (requests must send an "id" to be scored), already scored, or expired`,
+      );
+    }
+    return this.send(res, 200, { model: entry.model.name, version: entry.model.version, id, recorded: true });
   }
 
   private async infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): Promise<void> {

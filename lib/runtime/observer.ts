@@ -22,10 +22,24 @@ export interface InferenceRecord {
   outputs: readonly Tensor[];
 }
 
+/** An observed label for POST …/feedback: one per row of the request, or one for a one-row request. */
+export type FeedbackLabel = number | string | ReadonlyArray<number | string>;
+
 export interface InferenceObserver {
   observe(record: InferenceRecord): void;
   /** Called on shutdown, after the last request, to flush. */
   close?(): Promise<void> | void;
+  /**
+   * The latest live drift report, served as JSON by GET /v2/models/{name}/drift.
+   * Absent: the observer does not monitor drift (404 there).
+   */
+  snapshot?(): object;
+  /**
+   * Ground truth for an earlier request, from POST /v2/models/{name}/feedback. Returns false
+   * when no prediction of that request id is held (never seen, already scored, or expired).
+   * Absent: the observer takes no feedback (404 there).
+   */
+  recordFeedback?(requestId: string, label: FeedbackLabel): boolean;
 }
 
 export interface ObservedModel {

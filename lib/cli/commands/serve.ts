@@ -59,11 +59,13 @@ export function register(program: Command): void {
     .action(async (flags: ServeFlags) => {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
-      // Models with a baseline.json get live drift; its gauges go on the runtime's /metrics.
+      // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
+      // ground truth (POST …/feedback → slipway_model_accuracy).
       const webhookUrl = process.env.SLIPWAY_DRIFT_WEBHOOK_URL || undefined;
       const observers: ObserverFactory = (model) =>
         driftObserverFactory({
           registry: model.registry,
+          feedback: {},
           ...(webhookUrl ? { webhookUrl } : {}),
           onError: (err) => logger.log('error', 'drift_failed', { model: model.name, reason: err.message }),
         })(model);
