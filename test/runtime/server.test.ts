@@ -106,4 +106,20 @@ describe('slipway serve process', () => {
     expect(events.find((e) => e.event === 'shutdown_complete')).toMatchObject({ drained: false, abandoned_requests: 1 });
     expect(await stuck.response).toEqual({ error: expect.any(String) });
   });
+
+  it('monitors models that have a baseline.json: /drift answers and feedback moves slipway_model_accuracy', async () => {
+    // GIVEN the example repository (fraud-detector has a baseline.json) next to a model without one
+    const { port, exited } = await startCli(['--model-repository', 'examples/model-repository']);
+    // WHEN a request with an id is scored by feedback
+    const res = await http(port, 'POST', '/v2/models/fraud-detector/infer', JSON.stringify({ id: 'tx-1', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 6], data: [60, 14, 0.2, 5, 900, 2] }] }));
+    const [legit, fraud] = res.json().outputs[0].data as number[];
+    const feedback = await http(port, 'POST', '/v2/models/fraud-detector/feedback', JSON.stringify({ id: 'tx-1', label: fraud! > legit! ? 1 : 0 }));
+    // THEN the CLI's monitor took it, /drift answers for the monitored model only
+    expect([feedback.status, feedback.json()]).toEqual([200, { model: 'fraud-detector', version: '1', id: 'tx-1', recorded: true }]);
+    expect((await http(port, 'GET', '/metrics')).body.toString()).toContain('slipway_model_accuracy{model="fraud-detector"} 1');
+    expect((await http(port, 'GET', '/v2/models/fraud-detector/drift')).json()).toMatchObject({ model: 'fraud-detector', drifted: false, window: { sampleRate: 0.2 } });
+    expect((await http(port, 'GET', '/v2/models/double/drift')).status).toBe(404);
+    child!.kill('SIGTERM');
+    expect((await exited).code).toBe(0);
+  });
 });
