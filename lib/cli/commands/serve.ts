@@ -16,6 +16,16 @@ function integer(flag: string, min: number, max: number) {
   };
 }
 
+function rate(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n > 0 && n <= 1)) {
+      throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected a share in (0, 1], got ${JSON.stringify(value)}`, 2);
+    }
+    return n;
+  };
+}
+
 interface ServeFlags {
   modelRepository?: string;
   model: string[];
@@ -26,6 +36,13 @@ interface ServeFlags {
   gracePeriodMs: number;
   executionProvider: 'cpu' | 'cuda';
   logLevel: string;
+  driftWebhookUrl?: string;
+  driftSampleRate: number;
+  driftWindowRows: number;
+  driftWindowSeconds: number;
+  driftIntervalSeconds: number;
+  driftSustainSeconds: number;
+  driftCooldownSeconds: number;
 }
 
 export function register(program: Command): void {
@@ -55,17 +72,30 @@ export function register(program: Command): void {
         .choices(['cpu', 'cuda'])
         .default('cpu'),
     )
+    // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
+    .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
+    .addOption(new Option('--drift-sample-rate <share>', 'share of input rows recorded for drift').env('SLIPWAY_DRIFT_SAMPLE_RATE').default(0.2).argParser(rate('--drift-sample-rate')))
+    .addOption(new Option('--drift-window-rows <n>', 'most rows in the drift window').env('SLIPWAY_DRIFT_WINDOW_ROWS').default(5000).argParser(integer('--drift-window-rows', 10, 1_000_000)))
+    .addOption(new Option('--drift-window-seconds <s>', 'oldest row kept in the drift window').env('SLIPWAY_DRIFT_WINDOW_SECONDS').default(3600).argParser(integer('--drift-window-seconds', 1, 30 * 86_400)))
+    .addOption(new Option('--drift-interval-seconds <s>', 'seconds between drift evaluations, off the request path').env('SLIPWAY_DRIFT_INTERVAL_SECONDS').default(30).argParser(integer('--drift-interval-seconds', 1, 86_400)))
+    .addOption(new Option('--drift-sustain-seconds <s>', 'how long drift must last before the webhook fires').env('SLIPWAY_DRIFT_SUSTAIN_SECONDS').default(900).argParser(integer('--drift-sustain-seconds', 0, 30 * 86_400)))
+    .addOption(new Option('--drift-cooldown-seconds <s>', 'least time between two webhooks for one model').env('SLIPWAY_DRIFT_COOLDOWN_SECONDS').default(21_600).argParser(integer('--drift-cooldown-seconds', 0, 30 * 86_400)))
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
       // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
       // ground truth (POST …/feedback → slipway_model_accuracy).
-      const webhookUrl = process.env.SLIPWAY_DRIFT_WEBHOOK_URL || undefined;
+      const webhookUrl = flags.driftWebhookUrl || undefined;
       const observers: ObserverFactory = (model) =>
         driftObserverFactory({
           registry: model.registry,
           feedback: {},
+          sampleRate: flags.driftSampleRate,
+          windowRows: flags.driftWindowRows,
+          windowSeconds: flags.driftWindowSeconds,
+          intervalSeconds: flags.driftIntervalSeconds,
+          alert: { sustainSeconds: flags.driftSustainSeconds, cooldownSeconds: flags.driftCooldownSeconds },
           ...(webhookUrl ? { webhookUrl } : {}),
           onError: (err) => logger.log('error', 'drift_failed', { model: model.name, reason: err.message }),
         })(model);

@@ -30,6 +30,15 @@ describe('slipway serve flags', () => {
     expect(env.stderr).toContain('slipway: --metrics-port: expected an integer from 0 to 65535, got "70000"');
   });
 
+  it('fails when a drift setting is out of range, from a flag or the environment', () => {
+    const flag = slipway(['--model-repository', 'examples/model-repository', '--drift-sample-rate', '1.5']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('slipway: --drift-sample-rate: expected a share in (0, 1], got "1.5"');
+    const env = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_DRIFT_INTERVAL_SECONDS: '0' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('slipway: --drift-interval-seconds: expected an integer from 1 to 86400, got "0"');
+  });
+
   it('fails when the execution provider is unknown', () => {
     const run = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_EXECUTION_PROVIDER: 'tpu' });
     expect(run.status).not.toBe(0);
