@@ -6,13 +6,16 @@
 //   floor    a naive node:http server: JSON.parse, one session.run per request
 //   slipway  `slipway serve` with JSON and with Triton binary tensors
 // Load: keep-alive node:http clients at concurrency 1 and 32, one row per request.
-// Then an RSS soak of slipway (200k requests; 20k with --quick).
+// Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
+// same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { serializeBaseline } from '../lib/drift/baseline-file.js';
+import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
 
@@ -135,12 +138,27 @@ async function measure(port: number, model: BenchModel, mode: string, concurrenc
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The tabular model again, served with a baseline.json so slipway monitors it for drift. */
+const tabularDrift: BenchModel = { ...models[0]!, name: 'tabular-drift', label: `${models[0]!.label}, drift on` };
+
+/** A baseline profile of 5,000 rows from the distribution the load's rows come from. */
+async function writeDriftBaseline(model: BenchModel, dir: string): Promise<void> {
+  const columns = Array.from({ length: model.inputs }, (_, c) => `f${c}`);
+  const lines = [columns.join(',')];
+  for (let r = 0; r < 5_000; r++) lines.push(Array.from(randomRow(model.inputs, 1_000 + r)).join(','));
+  const csv = join(dir, 'train.csv');
+  writeFileSync(csv, `${lines.join('\n')}\n`);
+  writeFileSync(join(dir, 'baseline.json'), serializeBaseline(await buildBaseline(csv, { inputTensor: 'x' })));
+  rmSync(csv);
+}
+
 async function main(): Promise<void> {
   rmSync(root, { recursive: true, force: true });
-  for (const model of models) {
+  for (const model of [...models, tabularDrift]) {
     mkdirSync(join(root, model.name, '1'), { recursive: true });
     writeFileSync(join(root, model.name, '1', 'model.onnx'), model.bytes);
   }
+  await writeDriftBaseline(tabularDrift, join(root, tabularDrift.name, '1'));
   process.stdout.write(
     `slipway serve benchmark${quick ? ' (--quick)' : ''}: ${durationMs / 1000}s per row after ${warmupMs / 1000}s warm-up, best of ${rounds} interleaved round(s); ` +
       `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n\n`,
@@ -181,6 +199,23 @@ async function main(): Promise<void> {
       }
     }
 
+    // Drift on vs off: the same model in the same process, rounds interleaved.
+    const driftRows: Row[] = [];
+    for (const concurrency of [1, 32]) {
+      const best = new Map<string, Row>();
+      // A 5% question needs more than one round even in --quick; the order alternates (ABBA) so
+      // neither mode always runs second.
+      for (let round = 0; round < Math.max(rounds, 4); round++) {
+        const pair = [[models[0]!, 'drift off'], [tabularDrift, 'drift on']] as const;
+        for (const [model, mode] of round % 2 === 0 ? pair : [...pair].reverse()) {
+          const row = { ...(await measure(slipway.port, model, mode, concurrency, jsonBody(model), {}, round === 0)), model: 'tabular' };
+          const previous = best.get(mode);
+          if (!previous || row.throughput > previous.throughput) best.set(mode, row);
+        }
+      }
+      driftRows.push(...best.values());
+    }
+
     // Soak: RSS of the slipway process over many requests, first sample after a warm-up share.
     const tabular = models[0]!;
     const samples: Array<[number, number]> = [];
@@ -197,8 +232,9 @@ async function main(): Promise<void> {
       onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
     });
     printTable(rows, ceilings, floors);
+    printDrift(driftRows);
     printSoak(samples, soak);
-    printTargets(rows, ceilings, floors, samples);
+    printTargets(rows, ceilings, floors, samples, driftRows);
   } finally {
     await stopProcess(slipway);
   }
@@ -222,6 +258,21 @@ function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors:
   process.stdout.write('\nvs ceiling: against raw batch 1 at concurrency 1 and raw batch 32 at concurrency 32. vs floor: against the naive server at the same concurrency.\n');
 }
 
+function driftRatio(rows: readonly Row[], concurrency: number): number {
+  const on = rows.find((r) => r.mode === 'drift on' && r.concurrency === concurrency)!;
+  const off = rows.find((r) => r.mode === 'drift off' && r.concurrency === concurrency)!;
+  return on.throughput / off.throughput;
+}
+
+function printDrift(rows: readonly Row[]): void {
+  process.stdout.write('\nLive drift (tabular, JSON; drift on = a baseline.json beside the model, default sampling 0.2, 30 s recompute):\n\n');
+  process.stdout.write('| model | mode | conc | rows/s | p50 ms | p99 ms | vs drift off | errors |\n|---|---|---|---|---|---|---|---|\n');
+  for (const r of rows) {
+    const ratio = r.mode === 'drift on' ? `${fmt(driftRatio(rows, r.concurrency), 3)}×` : '1.000×';
+    process.stdout.write(`| ${r.model} | ${r.mode} | ${r.concurrency} | ${fmt(r.throughput)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${ratio} | ${r.failed} |\n`);
+  }
+}
+
 function printSoak(samples: ReadonlyArray<[number, number]>, soak: LoadResult): void {
   const first = samples[0]![1];
   const last = samples[samples.length - 1]![1];
@@ -230,7 +281,7 @@ function printSoak(samples: ReadonlyArray<[number, number]>, soak: LoadResult): 
   process.stdout.write(`RSS first ${fmt(first, 1)} MiB, last ${fmt(last, 1)} MiB, change ${fmt(((last - first) / first) * 100, 1)}%\n`);
 }
 
-function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>, samples: ReadonlyArray<[number, number]>): void {
+function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>, samples: ReadonlyArray<[number, number]>, driftRows: readonly Row[]): void {
   const find = (model: string, mode: string, concurrency: number) => rows.find((r) => r.model === model && r.mode === mode && r.concurrency === concurrency)!;
   const wideBinary = find('wide', 'slipway binary', 32);
   const tabularBest = Math.max(find('tabular', 'slipway JSON', 32).throughput, find('tabular', 'slipway binary', 32).throughput);
@@ -242,6 +293,7 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
     ['wide, c=32, binary ≥ 60% of raw batch 32', `${fmt((wideBinary.throughput / ceilings.get('wide/32')!) * 100, 1)}%`, wideBinary.throughput >= 0.6 * ceilings.get('wide/32')!],
     ['tabular, c=32 ≥ 2× naive', `${fmt(tabularBest / floors.get('tabular/32')!, 2)}×`, tabularBest >= 2 * floors.get('tabular/32')!],
     ['tabular, c=1, JSON p99 < 2 ms', `${fmt(tabularJson1.p99, 3)} ms`, tabularJson1.p99 < 2],
+    ...[1, 32].map((c): [string, string, boolean] => [`tabular, c=${c}, drift on ≥ 95% of drift off`, `${fmt(driftRatio(driftRows, c) * 100, 1)}%`, driftRatio(driftRows, c) >= 0.95]),
     ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
   ];
   process.stdout.write('\n| target | measured | met |\n|---|---|---|\n');
