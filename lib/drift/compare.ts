@@ -1,4 +1,4 @@
-import type { CategoricalProfile, FeatureProfile, NumericProfile, ThresholdConfig, Thresholds } from './profile.js';
+import { CategoricalAccumulator, type CategoricalProfile, type FeatureProfile, type NumericProfile, type ThresholdConfig, type Thresholds } from './profile.js';
 import { RankSketch, type WeightedDistribution } from './sketch.js';
 import { chiSquare, jensenShannon, ksPValue, ksStatistic, psi } from './stats.js';
 
@@ -84,27 +84,6 @@ export function binIndex(edges: readonly number[], value: number): number {
   return lo;
 }
 
-export class CurrentCategorical {
-  missing = 0;
-  readonly counts = new Map<string, number>();
-  private n = 0;
-
-  constructor(private readonly maxDistinct = 100_000) {}
-
-  /** Returns false when the category would exceed the distinct-value cap. */
-  add(value: string): boolean {
-    const current = this.counts.get(value);
-    if (current === undefined && this.counts.size >= this.maxDistinct) return false;
-    this.counts.set(value, (current ?? 0) + 1);
-    this.n++;
-    return true;
-  }
-
-  get count(): number {
-    return this.n;
-  }
-}
-
 export function resolveThresholds(
   name: string,
   section: 'features' | 'outputs',
@@ -176,7 +155,7 @@ function verdict(psiValue: number, pValue: number, effect: number, effectThresho
  * expected count of zero has no chi-square term), so categories unseen in the reference
  * show up in PSI/JS and in `unseen`, not as an infinite statistic.
  */
-export function compareCategorical(profile: CategoricalProfile, current: CurrentCategorical, thresholds: Required<Thresholds>): CategoricalFeatureReport {
+export function compareCategorical(profile: CategoricalProfile, current: CategoricalAccumulator, thresholds: Required<Thresholds>): CategoricalFeatureReport {
   const listed = new Map(profile.categories.map((c, i) => [c.value, i]));
   const observed = new Array<number>(profile.categories.length + 1).fill(0);
   const unseen: Array<[string, number]> = [];
@@ -215,13 +194,13 @@ export function compareCategorical(profile: CategoricalProfile, current: Current
   };
 }
 
-export type CurrentAccumulator = CurrentNumeric | CurrentCategorical;
+export type CurrentAccumulator = CurrentNumeric | CategoricalAccumulator;
 
 export function accumulatorFor(profile: FeatureProfile, sketchCapacity?: number): CurrentAccumulator {
-  return profile.type === 'numeric' ? new CurrentNumeric(profile.bins.edges, sketchCapacity) : new CurrentCategorical();
+  return profile.type === 'numeric' ? new CurrentNumeric(profile.bins.edges, sketchCapacity) : new CategoricalAccumulator();
 }
 
 export function compareFeature(profile: FeatureProfile, current: CurrentAccumulator, thresholds: Required<Thresholds>): FeatureReport {
   if (profile.type === 'numeric') return compareNumeric(profile, current as CurrentNumeric, thresholds);
-  return compareCategorical(profile, current as CurrentCategorical, thresholds);
+  return compareCategorical(profile, current as CategoricalAccumulator, thresholds);
 }

@@ -2,7 +2,6 @@ import { basename } from 'node:path';
 import {
   accumulatorFor,
   compareFeature,
-  CurrentCategorical,
   CurrentNumeric,
   resolveThresholds,
   type CurrentAccumulator,
@@ -220,7 +219,7 @@ export async function measureDrift(baseline: BaselineProfile, file: string, opti
         if (value === null) acc.missing++;
         else acc.add(value);
       } else {
-        const categorical = acc as CurrentCategorical;
+        const categorical = acc as CategoricalAccumulator;
         const value = categoricalValue(cell);
         if (value === null) categorical.missing++;
         else if (!categorical.add(value)) throw tooManyCategories(file, row, indices[k]!, names[k]!);

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import { compareCategorical, CurrentCategorical, numericReport, resolveThresholds, binIndex, type DriftReport, type FeatureReport } from './compare.js';
-import type { BaselineProfile, FeatureProfile, ThresholdConfig } from './profile.js';
+import { compareCategorical, numericReport, resolveThresholds, binIndex, type DriftReport, type FeatureReport } from './compare.js';
+import { CategoricalAccumulator, type BaselineProfile, type FeatureProfile, type ThresholdConfig } from './profile.js';
 import { mulberry32 } from './random.js';
 import { distributionOfSorted } from './stats.js';
 
@@ -315,7 +315,7 @@ export class LiveDriftMonitor {
     const thresholds = resolveThresholds(name, section, this.baseline.thresholds, this.options.thresholds);
     const { values, missing } = window.column(c);
     if (profile.type === 'categorical') {
-      const current = new CurrentCategorical();
+      const current = new CategoricalAccumulator();
       current.missing = missing;
       for (const v of values) current.add(String(v));
       return compareCategorical(profile, current, thresholds);

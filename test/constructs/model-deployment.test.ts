@@ -30,14 +30,7 @@ function loadError(file: string, environment = 'staging'): SpecFileError {
 }
 
 const VALID_SPEC = stringify({
-  name: 'fraud-detector',
-  version: '1.3.0',
-  owner: 'risk-ml@acme.example',
-  artifactUri: 's3://acme-ml-models/fraud-detector/1.3.0/model.onnx',
-  artifactSha256: SHA_A,
-  inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
-  outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
-  image: RUNTIME_IMAGE,
+  ...deploymentProps(),
   environments: { prod: { minReplicas: 3, maxReplicas: 9, driftThresholds: { psi: 0.1 } } },
 });
 
