@@ -257,9 +257,11 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollo
 function summarize(platform: CompiledPlatform, env: CompiledEnvironment, app: CompiledApplication, path: string): ApplicationSummary {
   let modelVersion: string | undefined;
   const images = new Set<string>();
+  // The serving workload carries the model's version; pipelines and other apps have none.
   for (const obj of app.objects) {
+    if (!WORKLOAD_KINDS.has(obj.kind)) continue;
     modelVersion ??= obj.metadata.labels?.['app.kubernetes.io/version'];
-    if (WORKLOAD_KINDS.has(obj.kind)) for (const image of containerImages(obj)) images.add(image);
+    for (const image of containerImages(obj)) images.add(image);
   }
   return {
     platform: platform.name,
