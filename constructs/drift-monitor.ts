@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { PrometheusRule, ServiceMonitor } from './imports/prometheus-operator.js';
 import type { ModelServing } from './model-serving.js';
+import { ALERT_DEFAULTS, DEFAULT_THRESHOLDS } from '../lib/drift/defaults.js';
 import { PropValidator } from './private/validation.js';
 
 /** Thresholds above which a feature counts as drifted. Unset fields keep their defaults. */
@@ -116,12 +117,13 @@ export class DriftMonitor extends Construct {
     const model = serving.model.name;
     const namespace = Chart.of(this).namespace ?? 'default';
     const defaults: ResolvedThresholds = {
-      psi: props.thresholds?.psi ?? 0.2,
-      ksStatistic: props.thresholds?.ksStatistic ?? 0.1,
-      jsDistance: props.thresholds?.jsDistance ?? 0.1,
+      psi: props.thresholds?.psi ?? DEFAULT_THRESHOLDS.psi,
+      ksStatistic: props.thresholds?.ksStatistic ?? DEFAULT_THRESHOLDS.ksStatistic,
+      jsDistance: props.thresholds?.jsDistance ?? DEFAULT_THRESHOLDS.jsDistance,
     };
     const featureThresholds = props.featureThresholds ?? {};
-    const driftFor = props.driftFor ?? '15m';
+    // The runtime's webhook waits as long (ALERT_DEFAULTS.sustainSeconds), so both alert paths agree.
+    const driftFor = props.driftFor ?? `${ALERT_DEFAULTS.sustainSeconds / 60}m`;
     const servingFor = props.servingAlertFor ?? '5m';
     const errorRatio = props.errorRatioThreshold ?? 0.05;
     const latency = props.latencyP99Seconds ?? 0.5;

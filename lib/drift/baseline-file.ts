@@ -66,7 +66,9 @@ function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  // Never echo a whole file: a wrong file passed as a document parses as one long string.
+  const text = JSON.stringify(value);
+  return `${typeof value} ${text.length > 60 ? `${text.slice(0, 50)}…" (${String(value).length} characters)` : text}`;
 }
 
 function describe(error: ErrorObject, root: unknown): { pointer: string; message: string } {
@@ -104,8 +106,26 @@ async function readDocument(file: string, what: string): Promise<LocatedDocument
   return doc;
 }
 
+const DATA_EXTENSIONS = /\.(csv|tsv|jsonl|ndjson)$/i;
+
+/** A one-line hint, never the file's content, when a data file is passed as the baseline. */
+async function refuseDataFile(file: string): Promise<void> {
+  let head: string;
+  try {
+    head = (await readFile(file, 'utf8')).slice(0, 4096).trimStart();
+  } catch {
+    return; // readDocument reports unreadable files
+  }
+  const looksLikeData = DATA_EXTENSIONS.test(file) || (head !== '' && !head.startsWith('{'));
+  if (looksLikeData) {
+    throw new SlipwayError('DRIFT_BASELINE_NOT_PROFILE',
+      `${file}:1:1: expected a baseline profile (a JSON object written by \`slipway baseline\`), got ${DATA_EXTENSIONS.test(file) ? 'a data file' : 'something that is not a JSON object'}: did you swap --baseline and --data?`, 1);
+  }
+}
+
 /** Reads a baseline profile, checking it against schemas/baseline-profile.schema.json and for internal consistency. */
 export async function readBaseline(file: string): Promise<BaselineProfile> {
+  await refuseDataFile(file);
   const doc = await readDocument(file, 'baseline profile (JSON)');
   const value = doc.value;
   if (!validateProfile(value)) {
@@ -127,6 +147,7 @@ export async function readBaseline(file: string): Promise<BaselineProfile> {
     });
     for (const [name, feature] of Object.entries(profile.outputs.features)) checkFeature(doc, `/outputs/features/${escape(name)}`, feature);
   }
+  if (profile.target) checkFeature(doc, '/target/profile', profile.target.profile);
   return profile;
 }
 

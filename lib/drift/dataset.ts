@@ -3,11 +3,15 @@ import {
   accumulatorFor,
   compareFeature,
   CurrentNumeric,
+  resolveDriftShare,
   resolveThresholds,
+  summarize,
   type CurrentAccumulator,
   type DriftReport,
   type FeatureReport,
+  type QualityFinding,
 } from './compare.js';
+import { SlipwayError } from '../errors.js';
 import {
   CategoricalAccumulator,
   DEFAULT_TOP_K,
@@ -23,17 +27,25 @@ import { dataError, openTable, type Cell, type Table, type TableRow } from './ta
 /** Cell texts read as a missing value (pandas' common NA spellings). */
 export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL', 'None']);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Infinity as numpy/pandas and JavaScript write it. */
+const INFINITY = /^([+-]?)(?:inf|infinity)$/i;
 
 export type ColumnType = 'numeric' | 'categorical';
 
-/** undefined: not a number (a wrong type for a numeric column). */
+/**
+ * undefined: not a number (a wrong type for a numeric column). A number that overflows a
+ * double (1e999) or spells infinity comes back as ±Infinity: callers reject or count it,
+ * never store it (JSON would write it as null).
+ */
 export function numericValue(cell: Cell): number | null | undefined {
   if (cell === null) return null;
-  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
+  if (typeof cell === 'number') return cell;
   if (typeof cell === 'boolean') return undefined;
   const text = cell.trim();
   if (MISSING_TOKENS.has(text)) return null;
-  return NUMBER.test(text) ? Number(text) : undefined;
+  if (NUMBER.test(text)) return Number(text);
+  const inf = INFINITY.exec(text);
+  return inf ? (inf[1] === '-' ? -Infinity : Infinity) : undefined;
 }
 
 export function categoricalValue(cell: Cell): string | null {
@@ -59,6 +71,10 @@ export interface BaselineOptions {
   readonly numeric?: readonly string[];
   /** Columns holding model outputs, in output tensor order (prediction drift). */
   readonly outputs?: readonly string[];
+  /** The label column: profiled for target drift (as categories unless listed in `numeric`). */
+  readonly label?: string;
+  /** A column of predicted labels: with `label`, the training accuracy goes into the profile. */
+  readonly prediction?: string;
   readonly topK?: number;
   readonly inputTensor?: string;
   readonly outputTensor?: string;
@@ -67,15 +83,36 @@ export interface BaselineOptions {
   readonly sketchCapacity?: number;
 }
 
+/** At most 12 names, each cut at 40 characters: a wrong file must not flood the terminal. */
+export function columnList(columns: readonly string[]): string {
+  const cut = columns.slice(0, 12).map((c) => (c.length > 40 ? `${c.slice(0, 39)}…` : c));
+  return columns.length > 12 ? `${cut.join(', ')} and ${columns.length - 12} more` : cut.join(', ');
+}
+
 function indexColumns(table: Table, names: readonly string[], flag: string): number[] {
   return names.map((name) => {
     const index = table.columns.indexOf(name);
     if (index === -1) {
       throw dataError('DRIFT_UNKNOWN_FEATURE', table.file, 1, undefined,
-        `unknown feature "${name}" in ${flag}: the ${table.format === 'csv' ? 'header' : 'first record'} has columns ${table.columns.join(', ')}`);
+        `column "${name}" named in ${flag} is missing from the data: the ${table.format === 'csv' ? 'header' : 'first record'} has columns ${columnList(table.columns)}`);
     }
     return index;
   });
+}
+
+function nonFiniteError(file: string, row: TableRow, index: number, name: string, cell: Cell): Error {
+  return dataError('DRIFT_NON_FINITE', file, row.line, row.columnOf(index),
+    `column "${name}": ${typeof cell === 'string' ? JSON.stringify(cell.trim().slice(0, 40)) : String(cell)} is not a finite number (it overflows a 64-bit float or spells infinity): fix or remove the value; a baseline never stores it`);
+}
+
+/** Labels and predictions compare as numbers when both are numbers (1 equals 1.0), else as text. */
+function sameLabel(a: Cell, b: Cell): boolean | undefined {
+  const x = categoricalValue(a);
+  const y = categoricalValue(b);
+  if (x === null || y === null) return undefined;
+  const nx = numericValue(x);
+  const ny = numericValue(y);
+  return typeof nx === 'number' && typeof ny === 'number' ? nx === ny : x === y;
 }
 
 const PROGRESS_EVERY = 16_384;
@@ -118,15 +155,22 @@ export async function buildBaseline(file: string, options: BaselineOptions = {})
   const probe = await openTable(file);
   const outputs = [...(options.outputs ?? [])];
   indexColumns(probe, outputs, '--outputs');
-  const features = options.features ? [...options.features] : probe.columns.filter((c) => !outputs.includes(c));
+  const label = options.label;
+  const prediction = options.prediction;
+  if (label !== undefined) indexColumns(probe, [label], '--label');
+  if (prediction !== undefined) indexColumns(probe, [prediction], '--prediction');
+  if (prediction !== undefined && label === undefined) throw dataError('DRIFT_USAGE', file, 1, undefined, '--prediction needs --label: accuracy compares the two columns');
+  const notInputs = new Set([...outputs, ...(label !== undefined ? [label] : []), ...(prediction !== undefined ? [prediction] : [])]);
+  const features = options.features ? [...options.features] : probe.columns.filter((c) => !notInputs.has(c));
   indexColumns(probe, features, '--features');
   indexColumns(probe, options.categorical ?? [], '--categorical');
   indexColumns(probe, options.numeric ?? [], '--numeric');
   const both = (options.categorical ?? []).filter((c) => options.numeric?.includes(c));
   if (both.length > 0) throw dataError('DRIFT_USAGE', file, 1, undefined, `column "${both[0]}" is given as both --categorical and --numeric`);
   const extraCategorical = (options.categorical ?? []).filter((c) => !features.includes(c) && !outputs.includes(c));
-  const profiled = [...new Set([...features, ...extraCategorical, ...outputs])];
+  const profiled = [...new Set([...features, ...extraCategorical, ...outputs, ...(label !== undefined ? [label] : [])])];
   const given = new Map<string, ColumnType>();
+  if (label !== undefined && !options.numeric?.includes(label)) given.set(label, 'categorical');
   for (const c of options.categorical ?? []) given.set(c, 'categorical');
   for (const c of options.numeric ?? []) given.set(c, 'numeric');
   const untyped = profiled.filter((c) => !given.has(c));
@@ -138,8 +182,19 @@ export async function buildBaseline(file: string, options: BaselineOptions = {})
   const indices = indexColumns(table, profiled, 'the columns to profile');
   const accumulators: ProfileAccumulator[] = profiled.map((name) =>
     types.get(name) === 'numeric' ? new NumericAccumulator(options.sketchCapacity) : new CategoricalAccumulator());
+  const labelIndex = label !== undefined ? table.columns.indexOf(label) : -1;
+  const predictionIndex = prediction !== undefined ? table.columns.indexOf(prediction) : -1;
+  let scored = 0;
+  let correct = 0;
   let rows = 0;
   for await (const row of table.rows()) {
+    if (predictionIndex !== -1) {
+      const hit = sameLabel(row.cells[predictionIndex]!, row.cells[labelIndex]!);
+      if (hit !== undefined) {
+        scored++;
+        if (hit) correct++;
+      }
+    }
     for (let k = 0; k < indices.length; k++) {
       const cell = row.cells[indices[k]!]!;
       const acc = accumulators[k]!;
@@ -147,6 +202,7 @@ export async function buildBaseline(file: string, options: BaselineOptions = {})
         const value = numericValue(cell);
         if (value === undefined) throw wrongType(file, row, indices[k]!, profiled[k]!, cell);
         if (value === null) acc.missing++;
+        else if (!Number.isFinite(value)) throw nonFiniteError(file, row, indices[k]!, profiled[k]!, cell);
         else acc.add(value);
       } else {
         const value = categoricalValue(cell);
@@ -167,7 +223,7 @@ export async function buildBaseline(file: string, options: BaselineOptions = {})
     }
     profiles.set(name, acc instanceof NumericAccumulator ? acc.profile() : acc.profile(options.topK ?? DEFAULT_TOP_K));
   });
-  const featureNames = profiled.filter((c) => !outputs.includes(c));
+  const featureNames = profiled.filter((c) => !outputs.includes(c) && c !== label);
   return {
     kind: PROFILE_KIND,
     version: PROFILE_VERSION,
@@ -184,6 +240,8 @@ export async function buildBaseline(file: string, options: BaselineOptions = {})
           },
         }
       : {}),
+    ...(label !== undefined ? { target: { name: label, profile: profiles.get(label)! } } : {}),
+    ...(prediction !== undefined && scored > 0 ? { performance: { metric: 'accuracy' as const, prediction, value: correct / scored, count: scored } } : {}),
   };
 }
 
@@ -195,21 +253,40 @@ export interface DriftOptions {
 }
 
 /**
- * Compares `file` against the baseline. Every baseline feature must be a column; output
- * columns are compared when present (a serving log has them, a feature extract may not).
+ * Compares `file` against the baseline. Output, label and prediction columns are compared
+ * when present (a serving log has outputs, a labelled extract has the label). A baseline
+ * feature the data lacks is a data-quality finding; a file sharing no column with the
+ * baseline is a usage error with a hint.
  */
 export async function measureDrift(baseline: BaselineProfile, file: string, options: DriftOptions = {}): Promise<DriftReport> {
   const table = await openTable(file);
-  const featureNames = Object.keys(baseline.features);
-  const featureIndices = indexColumns(table, featureNames, `the baseline (${featureNames.length} features)`);
+  const baselineFeatures = Object.keys(baseline.features);
+  const featureNames = baselineFeatures.filter((name) => table.columns.includes(name));
+  const absent = baselineFeatures.filter((name) => !table.columns.includes(name));
+  if (featureNames.length === 0) {
+    throw new SlipwayError('DRIFT_WRONG_DATA',
+      `${file}: none of the baseline's ${baselineFeatures.length} features (${columnList(baselineFeatures)}) is a column of this file, whose ${table.format === 'csv' ? 'header' : 'first record'} has ${table.columns.length} column${table.columns.length === 1 ? '' : 's'}: is --data the current data (CSV or JSON Lines) and --baseline the profile \`slipway baseline\` wrote?`, 1);
+  }
   const outputNames = baseline.outputs ? baseline.outputs.order.filter((name) => table.columns.includes(name)) : [];
-  const outputIndices = outputNames.map((name) => table.columns.indexOf(name));
-  const names = [...featureNames, ...outputNames];
-  const indices = [...featureIndices, ...outputIndices];
-  const profiles = [...featureNames.map((n) => baseline.features[n]!), ...outputNames.map((n) => baseline.outputs!.features[n]!)];
+  const target = baseline.target && table.columns.includes(baseline.target.name) ? baseline.target : undefined;
+  const names = [...featureNames, ...outputNames, ...(target ? [target.name] : [])];
+  const indices = names.map((name) => table.columns.indexOf(name));
+  const profiles = [...featureNames.map((n) => baseline.features[n]!), ...outputNames.map((n) => baseline.outputs!.features[n]!), ...(target ? [target.profile] : [])];
   const accumulators: CurrentAccumulator[] = profiles.map((p) => accumulatorFor(p, options.sketchCapacity));
+  const performance = baseline.performance && target && table.columns.includes(baseline.performance.prediction) ? baseline.performance : undefined;
+  const labelIndex = target ? table.columns.indexOf(target.name) : -1;
+  const predictionIndex = performance ? table.columns.indexOf(performance.prediction) : -1;
+  let scored = 0;
+  let correct = 0;
   let rows = 0;
   for await (const row of table.rows()) {
+    if (predictionIndex !== -1) {
+      const hit = sameLabel(row.cells[predictionIndex]!, row.cells[labelIndex]!);
+      if (hit !== undefined) {
+        scored++;
+        if (hit) correct++;
+      }
+    }
     for (let k = 0; k < indices.length; k++) {
       const cell = row.cells[indices[k]!]!;
       const acc = accumulators[k]!;
@@ -217,6 +294,7 @@ export async function measureDrift(baseline: BaselineProfile, file: string, opti
         const value = numericValue(cell);
         if (value === undefined) throw wrongType(file, row, indices[k]!, names[k]!, cell);
         if (value === null) acc.missing++;
+        else if (!Number.isFinite(value)) acc.nonFinite++;
         else acc.add(value);
       } else {
         const categorical = acc as CategoricalAccumulator;
@@ -230,16 +308,40 @@ export async function measureDrift(baseline: BaselineProfile, file: string, opti
   if (rows === 0) throw dataError('DRIFT_EMPTY_FILE', file, 2, 1, 'no data rows after the header');
   const features: Record<string, FeatureReport> = {};
   const outputs: Record<string, FeatureReport> = {};
+  let targetReport: FeatureReport | undefined;
   names.forEach((name, k) => {
-    const isOutput = k >= featureNames.length;
-    const thresholds = resolveThresholds(name, isOutput ? 'outputs' : 'features', baseline.thresholds, options.thresholds);
-    (isOutput ? outputs : features)[name] = compareFeature(profiles[k]!, accumulators[k]!, thresholds);
+    const section = k < featureNames.length ? 'features' : 'outputs';
+    const thresholds = resolveThresholds(name, section, baseline.thresholds, options.thresholds);
+    const report = compareFeature(profiles[k]!, accumulators[k]!, thresholds, name);
+    if (k < featureNames.length) features[name] = report;
+    else if (k < featureNames.length + outputNames.length) outputs[name] = report;
+    else targetReport = report;
   });
-  const all = [...Object.values(features), ...Object.values(outputs)];
-  return {
-    drifted: all.some((f) => f.drifted),
+  const known = new Set([...baselineFeatures, ...(baseline.outputs?.order ?? []), ...(baseline.target ? [baseline.target.name] : []), ...(baseline.performance ? [baseline.performance.prediction] : [])]);
+  const extraFindings: QualityFinding[] = [
+    ...absent.map((column): QualityFinding => ({ column, kind: 'missing-column', severity: 'warning', message: `column "${column}" is missing from the data (the baseline profiles it as a model input)` })),
+    ...table.columns.filter((c) => !known.has(c)).map((column): QualityFinding => ({ column, kind: 'new-column', severity: 'info', message: `column "${column}" is new: the baseline does not profile it` })),
+  ];
+  return summarize({
     features,
     ...(outputNames.length > 0 ? { outputs } : {}),
+    ...(target && targetReport ? { target: { name: target.name, report: targetReport } } : {}),
+    ...(performance
+      ? {
+          performance: {
+            metric: 'accuracy' as const,
+            prediction: performance.prediction,
+            reference: performance.value,
+            current: scored > 0 ? correct / scored : null,
+            change: scored > 0 ? correct / scored - performance.value : null,
+            count: scored,
+          },
+        }
+      : {}),
+    extraFindings,
     rows,
-  };
+    driftShare: resolveDriftShare(baseline.thresholds, options.thresholds),
+    reference: { file: baseline.source.file, rows: baseline.source.rows },
+    generatedAt: new Date().toISOString(),
+  });
 }

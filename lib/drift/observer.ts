@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { readBaseline } from './baseline-file.js';
-import { LiveDriftMonitor, type LiveDriftOptions, type LiveSnapshot } from './live.js';
+import { LiveDriftMonitor, type LiveDriftOptions, type LiveHistory, type LiveSnapshot } from './live.js';
 import type { BaselineProfile } from './profile.js';
 
 /**
@@ -18,12 +18,14 @@ export interface DriftObserver {
   observe(record: { readonly inputs: readonly ObservedTensor[]; readonly outputs: readonly ObservedTensor[]; readonly id?: string }): void;
   /** The monitor's latest evaluated window (GET /v2/models/{name}/drift). */
   snapshot(): LiveSnapshot;
+  /** The last evaluated windows, oldest first (GET /v2/models/{name}/drift?history=1). */
+  history(): LiveHistory;
   /** Present only when `feedback` is set: scores a request's predictions (false: id not held). */
   recordFeedback?(requestId: string, observed: number | string | ReadonlyArray<number | string>): boolean;
   close(): Promise<void>;
 }
 
-export type DriftObserverSettings = Omit<LiveDriftOptions, 'model' | 'baseline' | 'registry' | 'alert'> & {
+export type DriftObserverSettings = Omit<LiveDriftOptions, 'model' | 'version' | 'baseline' | 'registry' | 'alert'> & {
   readonly registry: Registry;
   /** SLIPWAY_DRIFT_WEBHOOK_URL: where sustained drift is POSTed; unset sends nothing. */
   readonly webhookUrl?: string;
@@ -43,11 +45,13 @@ function pick(tensors: readonly ObservedTensor[], name: string | undefined, widt
   return tensors.find((t) => t.shape.length === 2 && t.shape[1] === width);
 }
 
-export function createDriftObserver(model: string, baseline: BaselineProfile, settings: DriftObserverSettings): DriftObserver {
+/** `version` labels every gauge series (the runtime passes the served version). */
+export function createDriftObserver(model: string, baseline: BaselineProfile, settings: DriftObserverSettings, version?: string): DriftObserver {
   const { webhookUrl, alert, ...rest } = settings;
   const monitor = new LiveDriftMonitor({
     ...rest,
     model,
+    ...(version !== undefined ? { version } : {}),
     baseline,
     ...(webhookUrl ? { alert: { ...alert, url: webhookUrl } } : {}),
   });
@@ -64,6 +68,7 @@ export function createDriftObserver(model: string, baseline: BaselineProfile, se
       if (output && outputData && output.shape.length === 2) monitor.recordOutputs(outputData, output.shape[0]!, output.shape[1]!, record.id);
     },
     snapshot: () => monitor.snapshot(),
+    history: () => monitor.trend(),
     // Without `feedback` the monitor keeps no predictions: leave the method out so callers can tell.
     ...(settings.feedback ? { recordFeedback: (requestId: string, observed: number | string | ReadonlyArray<number | string>) => monitor.recordFeedback(requestId, observed) } : {}),
     close: () => monitor.close(),
@@ -74,9 +79,9 @@ export function createDriftObserver(model: string, baseline: BaselineProfile, se
  * For the runtime's `observers` option: models served with a baseline.json get a live
  * drift monitor, others none. A baseline that fails validation throws (the runtime logs it).
  */
-export function driftObserverFactory(settings: DriftObserverSettings): (model: { readonly name: string; readonly baselinePath?: string }) => Promise<DriftObserver | undefined> {
+export function driftObserverFactory(settings: DriftObserverSettings): (model: { readonly name: string; readonly version?: string; readonly baselinePath?: string }) => Promise<DriftObserver | undefined> {
   return async (model) => {
     if (!model.baselinePath) return undefined;
-    return createDriftObserver(model.name, await readBaseline(model.baselinePath), settings);
+    return createDriftObserver(model.name, await readBaseline(model.baselinePath), settings, model.version);
   };
 }

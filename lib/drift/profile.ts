@@ -56,12 +56,22 @@ export interface Thresholds {
   ksStatistic?: number;
   /** … or the Jensen–Shannon distance (categorical) reaches this one. */
   jsDistance?: number;
+  /** Large numeric samples: Wasserstein distance / reference std at or above this drifts. */
+  wasserstein?: number;
+  /** Growth of the missing-value share (absolute) that is a data-quality finding. */
+  missingRate?: number;
+  /** Fewer current values than this: `insufficient data`. */
+  minSampleSize?: number;
+  /** From this many current values on, effect sizes decide (Wasserstein, Jensen–Shannon). */
+  largeSampleSize?: number;
 }
 
 export interface ThresholdConfig {
   readonly default?: Thresholds;
   readonly features?: Readonly<Record<string, Thresholds>>;
   readonly outputs?: Readonly<Record<string, Thresholds>>;
+  /** Share of checked features that must drift for the dataset verdict. */
+  readonly driftShare?: number;
 }
 
 export interface BaselineProfile {
@@ -79,6 +89,10 @@ export interface BaselineProfile {
     readonly order: string[];
     readonly features: Record<string, FeatureProfile>;
   };
+  /** The label column (target drift), when the training data has one. */
+  readonly target?: { readonly name: string; readonly profile: FeatureProfile };
+  /** Model quality on the training data, when it has both predictions and labels. */
+  readonly performance?: { readonly metric: 'accuracy'; readonly prediction: string; readonly value: number; readonly count: number };
   readonly thresholds?: ThresholdConfig;
 }
 

@@ -104,7 +104,7 @@ describe('slipway baseline / slipway drift', () => {
     const out = write('kept.json', 'old content');
     const res = await run('baseline', '--data', TRAIN, '--features', 'amount,amout', '--out', out);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`slipway: ${TRAIN}:1: unknown feature "amout" in --features: the header has columns amount, hour,`);
+    expect(res.stderr).toContain(`slipway: ${TRAIN}:1: column "amout" named in --features is missing from the data: the header has columns amount, hour,`);
     expect(readFileSync(out, 'utf8')).toBe('old content');
   });
 

@@ -68,7 +68,7 @@ describe('live drift monitor', () => {
   it('computes the same statistics on its window as `slipway drift` on the same rows', async () => {
     // GIVEN a monitor recording every row
     const registry = new Registry();
-    const monitor = new LiveDriftMonitor({ model: 'fraud-detector', baseline, registry, sampleRate: 1, intervalSeconds: 0 });
+    const monitor = new LiveDriftMonitor({ model: 'fraud-detector', version: '2.1.0', baseline, registry, sampleRate: 1, intervalSeconds: 0 });
     // WHEN the drifted sample goes through the request path and the window is evaluated
     monitor.recordRows(drifted.data, drifted.rows, 6);
     const snapshot = await monitor.evaluate();
@@ -86,10 +86,10 @@ describe('live drift monitor', () => {
     expect(snapshot.rows).toBe(2000);
     // AND the gauges carry them, in an exposition promtool accepts
     const text = await registry.metrics();
-    expect(text).toContain('slipway_model_drift_detected{model="fraud-detector"} 1');
-    expect(text).toMatch(/slipway_feature_drift_psi\{model="fraud-detector",feature="amount"\} 0\.34/);
-    expect(text).toMatch(/slipway_feature_drift_ks_statistic\{model="fraud-detector",feature="hour"\} 0\.14/);
-    expect(text).toMatch(/slipway_feature_drift_js_distance\{model="fraud-detector",feature="distance_km"\} 0\.2/);
+    expect(text).toContain('slipway_model_drift_detected{model="fraud-detector",version="2.1.0"} 1');
+    expect(text).toMatch(/slipway_feature_drift_psi\{model="fraud-detector",version="2\.1\.0",feature="amount"\} 0\.34/);
+    expect(text).toMatch(/slipway_feature_drift_ks_statistic\{model="fraud-detector",version="2\.1\.0",feature="hour"\} 0\.14/);
+    expect(text).toMatch(/slipway_feature_drift_js_distance\{model="fraud-detector",version="2\.1\.0",feature="distance_km"\} 0\.2/);
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(promtool.status, promtool.stdout + promtool.stderr).toBe(0);
     // WHEN closed THEN its series are gone from the shared registry
@@ -104,7 +104,7 @@ describe('live drift monitor', () => {
     const snapshot = await monitor.evaluate();
     expect(snapshot.drifted).toBe(false);
     expect(Object.values(snapshot.features).every((f) => !f.drifted)).toBe(true);
-    expect(await registry.metrics()).toContain('slipway_model_drift_detected{model="m"} 0');
+    expect(await registry.metrics()).toContain('slipway_model_drift_detected{model="m",version=""} 0');
     await monitor.close();
   });
 
@@ -223,11 +223,11 @@ describe('live drift monitor', () => {
     expect(monitor.recordFeedback('c', '1')).toBe(true);
     // THEN accuracy is 2/3 and a repeated id is not scored twice
     expect(monitor.recordFeedback('c', '1')).toBe(false);
-    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="acc"} 0.6666666666666666');
+    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="acc",version=""} 0.6666666666666666');
     monitor.recordOutputs(Float32Array.of(0.1, 0.9, 0.8, 0.2), 2, 2, 'd');
     monitor.recordFeedback('d', [0, 1]);
     // THEN only the last 4 labeled rows count: b's second (wrong), c (right), d's two (wrong) → 1/4
-    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="acc"} 0.25');
+    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="acc",version=""} 0.25');
     expect((await monitor.evaluate()).accuracy).toEqual({ value: 0.25, labeled: 4 });
     await monitor.close();
   });

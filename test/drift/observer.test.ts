@@ -12,7 +12,7 @@ describe('drift observer for the runtime seam', () => {
     // WHEN a model without a baseline loads THEN it is not observed
     expect(await factory({ name: 'plain' })).toBeUndefined();
     // WHEN the fraud detector loads and serves a 2-row request
-    const observer = (await factory({ name: 'fraud-detector', baselinePath: BASELINE }))!;
+    const observer = (await factory({ name: 'fraud-detector', version: '1', baselinePath: BASELINE }))!;
     observer.observe({
       id: 'req-1',
       inputs: [{ name: 'features', shape: [2, 6], data: Float32Array.of(20, 13, 0.1, 5, 300, 1, 900, 2, 0.9, 300, 3, 9) }],
@@ -21,7 +21,7 @@ describe('drift observer for the runtime seam', () => {
     // THEN both rows are in the window and the request's predictions await feedback
     expect((await observer.monitor.evaluate()).rows).toBe(2);
     expect(observer.monitor.recordFeedback('req-1', [0, 1])).toBe(true);
-    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="fraud-detector"} 1');
+    expect(await registry.metrics()).toContain('slipway_model_accuracy{model="fraud-detector",version="1"} 1');
     await observer.close();
   });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBaseline } from '../../lib/drift/baseline-file.js';
-import type { DriftReport } from '../../lib/drift/compare.js';
+import { summarize, type DriftReport } from '../../lib/drift/compare.js';
 import { measureDrift } from '../../lib/drift/dataset.js';
 import { renderHtml, renderTable } from '../../lib/drift/report.js';
 
@@ -75,19 +75,21 @@ describe('HTML drift report', () => {
   });
 
   it('escapes feature and category names', () => {
-    const tricky: DriftReport = {
-      drifted: false,
+    const tricky: DriftReport = summarize({
       rows: 1,
+      driftShare: 0.5,
       features: {
         '<b>x</b>': {
-          type: 'categorical', drifted: false, psi: 0, jensenShannon: 0, chi2: { statistic: 0, pValue: 1 }, count: 1, missing: 0,
+          type: 'categorical', drifted: false, verdict: 'insufficient data', test: 'chi-square', psi: 0, jensenShannon: 0, chi2: { statistic: 0, pValue: 1 }, count: 1, missing: 0,
+          referenceCount: 1, missingRate: { reference: 0, current: 0 }, quality: [{ column: '<b>x</b>', kind: 'new-column', severity: 'info', message: '<i>' }],
           unseen: { count: 0, categories: [] }, reasons: [], histogram: { labels: ['"><img>'], reference: [1], current: [1] },
         },
       },
-    };
+    });
     const html = renderHtml(tricky, 't');
     expect(html).not.toContain('<b>x</b>');
     expect(html).not.toContain('"><img>');
+    expect(html).not.toContain('<i>');
     expect(renderTable(tricky)).toContain('<b>x</b>');
   });
 });

@@ -22,12 +22,14 @@ export function register(program: Command): void {
     .option('--categorical <names>', 'columns to profile as categories (comma separated)', list)
     .option('--numeric <names>', 'columns that must be numeric (comma separated); others are inferred', list)
     .option('--outputs <names>', 'columns holding model outputs, in output tensor order, for prediction drift', list)
+    .option('--label <name>', 'the label column: profiled for target drift')
+    .option('--prediction <name>', 'a column of predicted labels: with --label, the training accuracy goes into the baseline')
     .option('--input-tensor <name>', 'name of the model input tensor the feature order describes')
     .option('--output-tensor <name>', 'name of the model output tensor the outputs describe')
     .option('--top-k <n>', 'categories kept per categorical feature', positiveInteger, 20)
     .action(async (opts: {
       data: string; out: string; features?: string[]; categorical?: string[]; numeric?: string[]; outputs?: string[];
-      inputTensor?: string; outputTensor?: string; topK: number;
+      label?: string; prediction?: string; inputTensor?: string; outputTensor?: string; topK: number;
     }) => {
       const progress = terminalProgress('baseline');
       let profile;
@@ -37,6 +39,8 @@ export function register(program: Command): void {
           categorical: opts.categorical,
           numeric: opts.numeric,
           outputs: opts.outputs,
+          label: opts.label,
+          prediction: opts.prediction,
           topK: opts.topK,
           inputTensor: opts.inputTensor,
           outputTensor: opts.outputTensor,
@@ -47,6 +51,6 @@ export function register(program: Command): void {
       }
       await writeFileAtomic(opts.out, serializeBaseline(profile));
       const features = Object.keys(profile.features).length;
-      process.stderr.write(`slipway: wrote ${opts.out}: ${profile.source.rows} rows, ${features} features${profile.outputs ? `, ${profile.outputs.order.length} outputs` : ''}\n`);
+      process.stderr.write(`slipway: wrote ${opts.out}: ${profile.source.rows} rows, ${features} features${profile.outputs ? `, ${profile.outputs.order.length} outputs` : ''}${profile.target ? `, label "${profile.target.name}"` : ''}${profile.performance ? `, training accuracy ${profile.performance.value.toFixed(4)}` : ''}\n`);
     });
 }
