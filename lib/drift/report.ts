@@ -166,7 +166,8 @@ function numericSvg(name: string, r: NumericFeatureReport): string {
     const text = side === 'below' ? `< ${short(edge)}` : `≥ ${short(edge)}`;
     parts.push(bar('ref tail', x0, f.y(t.reference), tailW, base, `${text} reference ${(t.reference * 100).toFixed(2)}%`));
     parts.push(bar('cur tail', x0 + tailW * 0.2, f.y(t.current), tailW * 0.6, base, `${text} current ${(t.current * 100).toFixed(2)}%`));
-    parts.push(`<text class="axis" x="${(x0 + tailW / 2).toFixed(1)}" y="${base + 14}" text-anchor="middle">${escapeHtml(text)}</text>`);
+    // A line below the ticks, so the tail's label never overprints the nearest tick's.
+    parts.push(`<text class="axis tail-label" x="${(x0 + tailW / 2).toFixed(1)}" y="${base + 27}" text-anchor="middle">${escapeHtml(text)}</text>`);
   };
   if (hasBelow) tail('below', f.left, e0);
   if (hasAbove) tail('above', f.left + f.plotW - tailW, eN);
