@@ -245,4 +245,79 @@ describe('live drift monitor', () => {
     expect((await monitor.evaluate()).rows).toBe(0);
     await monitor.close();
   });
+
+  it('publishes a missing-rate gauge and raises the drift gauge and webhook when a feature turns 100% missing', async () => {
+    // GIVEN live rows whose merchant_risk (column 2) arrives as NaN on every row
+    const registry = new Registry();
+    const clock = new FakeClock();
+    received.length = 0;
+    const monitor = new LiveDriftMonitor({ model: 'broken', version: '7', baseline, registry, sampleRate: 1, intervalSeconds: 0, clock: clock.read, alert: { url, sustainSeconds: 60 } });
+    const rows = Float64Array.from(current.data);
+    for (let r = 0; r < current.rows; r++) rows[r * 6 + 2] = NaN;
+    monitor.recordRows(rows, current.rows, 6);
+    // WHEN evaluated (before: no gauge at all for the feature, drift 0, no alert ever)
+    let snapshot = await monitor.evaluate();
+    // THEN the finding, the gauges with the version label, and the verdict
+    expect(snapshot.verdict).toBe('data quality');
+    expect(snapshot.features.merchant_risk).toMatchObject({ verdict: 'insufficient data', missingRate: { current: 1 } });
+    expect(snapshot.quality.findings.map((f) => [f.column, f.kind])).toEqual([['merchant_risk', 'missing-rate']]);
+    const text = await registry.metrics();
+    expect(text).toContain('slipway_feature_missing_rate{model="broken",version="7",feature="merchant_risk"} 1');
+    expect(text).toContain('slipway_feature_missing_rate{model="broken",version="7",feature="amount"} 0');
+    expect(text).toContain('slipway_model_drift_detected{model="broken",version="7"} 1');
+    expect(text).toContain('slipway_model_data_quality_findings{model="broken",version="7"} 1');
+    expect(text).not.toContain('slipway_feature_drift_psi{model="broken",version="7",feature="merchant_risk"}');
+    // AND once it has lasted, the webhook names the finding
+    clock.advance(61);
+    snapshot = await monitor.evaluate();
+    expect(received).toHaveLength(1);
+    expect(received[0]!.body.alerts[0].labels).toEqual({ alertname: 'SlipwayModelDrift', model: 'broken', version: '7', severity: 'warning' });
+    expect(received[0]!.body.alerts[0].annotations.data_quality).toBe('merchant_risk:missing-rate');
+    await monitor.close();
+    expect(await registry.metrics()).not.toContain('model="broken"');
+  });
+
+  it('counts infinite values apart from the statistics', async () => {
+    const monitor = new LiveDriftMonitor({ model: 'inf', baseline, registry: new Registry(), sampleRate: 1, intervalSeconds: 0 });
+    const rows = Float64Array.from(current.data);
+    rows[0] = Infinity;
+    rows[6] = -Infinity;
+    monitor.recordRows(rows, current.rows, 6);
+    const amount = (await monitor.evaluate()).features.amount!;
+    expect(amount).toMatchObject({ nonFinite: 2, count: current.rows - 2 });
+    expect(amount.psi).toEqual(expect.any(Number));
+    expect(amount.quality[0]!.kind).toBe('non-finite');
+    await monitor.close();
+  });
+
+  it('says `insufficient data` below minRows instead of drift', async () => {
+    const monitor = new LiveDriftMonitor({ model: 'few', baseline, registry: new Registry(), sampleRate: 1, intervalSeconds: 0 });
+    monitor.recordRows(drifted.data.subarray(0, 30), 5, 6);
+    const snapshot = await monitor.evaluate();
+    expect(snapshot).toMatchObject({ insufficientData: true, drifted: false, verdict: 'insufficient data' });
+    expect(snapshot.features.amount!.verdict).toBe('insufficient data');
+    await monitor.close();
+  });
+
+  it('keeps a bounded history of window snapshots for the trend', async () => {
+    const clock = new FakeClock();
+    const monitor = new LiveDriftMonitor({ model: 'h', baseline, registry: new Registry(), sampleRate: 1, intervalSeconds: 0, historySize: 3, clock: clock.read });
+    monitor.recordRows(current.data, current.rows, 6);
+    for (let i = 0; i < 2; i++) {
+      clock.advance(30);
+      await monitor.evaluate();
+    }
+    monitor.recordRows(drifted.data, drifted.rows, 6);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(30);
+      await monitor.evaluate();
+    }
+    // THEN only the last 3 of 5 evaluations are kept, oldest first, the shift visible in them
+    const trend = monitor.trend();
+    expect(trend).toMatchObject({ model: 'h', capacity: 3 });
+    expect(trend.points.map((p) => p.evaluatedAt)).toEqual(['2025-01-01T00:01:30.000Z', '2025-01-01T00:02:00.000Z', '2025-01-01T00:02:30.000Z']);
+    expect(trend.points.every((p) => p.verdict === 'drift')).toBe(true);
+    expect(trend.points[0]!.features.amount!.psi).toBeGreaterThan(0.05);
+    await monitor.close();
+  });
 });
