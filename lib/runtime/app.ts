@@ -352,6 +352,8 @@ export class RuntimeApp {
         const entry = this.lookup(route.name, route.version);
         const observer = this.monitored(entry, 'drift');
         if (!observer.snapshot) throw this.notMonitored(entry, 'drift');
+        // ?history=1: the observer's bounded trend of window snapshots instead of the latest one.
+        if (observer.history && new URLSearchParams(req.url?.split('?')[1] ?? '').get('history') === '1') return this.send(res, 200, observer.history());
         return this.send(res, 200, observer.snapshot());
       }
       case 'feedback':

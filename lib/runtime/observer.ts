@@ -35,6 +35,11 @@ export interface InferenceObserver {
    */
   snapshot?(): object;
   /**
+   * The bounded history of drift snapshots, served by GET /v2/models/{name}/drift?history=1.
+   * Absent: the latest snapshot is served there too.
+   */
+  history?(): object;
+  /**
    * Ground truth for an earlier request, from POST /v2/models/{name}/feedback. Returns false
    * when no prediction of that request id is held (never seen, already scored, or expired).
    * Absent: the observer takes no feedback (404 there).
