@@ -97,8 +97,12 @@ describe('GET …/drift and POST …/feedback (live drift in the runtime)', () =
     expect(Object.entries(after.features).filter(([, f]) => (f as { drifted: boolean }).drifted).map(([name]) => name)).toEqual(['distance_km']);
     expect(after.features.distance_km.psi).toBeGreaterThan(before.features.distance_km.psi);
     const metrics = (await http(port, 'GET', '/metrics')).body.toString();
-    expect(metricValue(metrics, 'slipway_model_drift_detected{model="fraud"}')).toBe(1);
-    expect(metricValue(metrics, 'slipway_feature_drift_psi{model="fraud",feature="distance_km"}')).toBeCloseTo(after.features.distance_km.psi, 10);
+    expect(metricValue(metrics, 'slipway_model_drift_detected{model="fraud",version="1.3.0"}')).toBe(1);
+    expect(metricValue(metrics, 'slipway_feature_drift_psi{model="fraud",version="1.3.0",feature="distance_km"}')).toBeCloseTo(after.features.distance_km.psi, 10);
+    // AND ?history=1 returns the bounded trend: the calm window, then the drifted one
+    const history = (await http(port, 'GET', `${fraud}/drift?history=1`)).json();
+    expect(history).toMatchObject({ model: 'fraud', version: '1.3.0', capacity: 120 });
+    expect(history.points.map((p: { verdict: string }) => p.verdict)).toEqual(['no drift', 'drift']);
   });
 
   it('scores feedback against the request id\'s predictions into slipway_model_accuracy', async () => {
@@ -113,7 +117,7 @@ describe('GET …/drift and POST …/feedback (live drift in the runtime)', () =
     expect(ok.status).toBe(200);
     expect(ok.json()).toEqual({ model: 'fraud', version: '1.3.0', id: 'tx-42', recorded: true });
     const metrics = (await http(port, 'GET', '/metrics')).body.toString();
-    expect(metricValue(metrics, 'slipway_model_accuracy{model="fraud"}')).toBe(0.5);
+    expect(metricValue(metrics, 'slipway_model_accuracy{model="fraud",version="1.3.0"}')).toBe(0.5);
     expect((await http(port, 'GET', `${fraud}/drift`)).json().accuracy).toEqual({ value: null, labeled: 0 }); // the snapshot updates at the next evaluation
     await monitors.get('fraud')!.monitor.evaluate();
     expect((await http(port, 'GET', `${fraud}/drift`)).json().accuracy).toEqual({ value: 0.5, labeled: 2 });
@@ -121,7 +125,7 @@ describe('GET …/drift and POST …/feedback (live drift in the runtime)', () =
     const single = await http(port, 'POST', '/v2/models/fraud/infer', inferBody(currentRows().slice(2, 3), 'tx-43'));
     const [legit, fraudProbability] = single.json().outputs[0].data as number[];
     expect((await postFeedback(port, '/v2/models/fraud', { id: 'tx-43', label: fraudProbability! > legit! ? 1 : 0 })).status).toBe(200);
-    expect(metricValue((await http(port, 'GET', '/metrics')).body.toString(), 'slipway_model_accuracy{model="fraud"}')).toBeCloseTo(2 / 3, 10);
+    expect(metricValue((await http(port, 'GET', '/metrics')).body.toString(), 'slipway_model_accuracy{model="fraud",version="1.3.0"}')).toBeCloseTo(2 / 3, 10);
   });
 
   it('fails when the model is unknown, has no baseline, or its baseline was rejected', async () => {
