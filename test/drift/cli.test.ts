@@ -66,7 +66,7 @@ describe('slipway baseline / slipway drift', () => {
   it('writes the committed example baseline byte for byte', async () => {
     // GIVEN the command documented in docs/drift.md WHEN rerun THEN it reproduces examples/…/baseline.json
     const out = path('example-baseline.json');
-    await run('baseline', '--data', TRAIN, '--features', FEATURES, '--categorical', 'channel', '--input-tensor', 'features', '--out', out);
+    await run('baseline', '--data', TRAIN, '--features', FEATURES, '--categorical', 'channel', '--label', 'is_fraud', '--input-tensor', 'features', '--out', out);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(root, 'examples/model-repository/fraud-detector/1/baseline.json'), 'utf8'));
   });
 
