@@ -116,7 +116,7 @@ describe('slipway serve process', () => {
     const feedback = await http(port, 'POST', '/v2/models/fraud-detector/feedback', JSON.stringify({ id: 'tx-1', label: fraud! > legit! ? 1 : 0 }));
     // THEN the CLI's monitor took it, /drift answers for the monitored model only
     expect([feedback.status, feedback.json()]).toEqual([200, { model: 'fraud-detector', version: '1', id: 'tx-1', recorded: true }]);
-    expect((await http(port, 'GET', '/metrics')).body.toString()).toContain('slipway_model_accuracy{model="fraud-detector"} 1');
+    expect((await http(port, 'GET', '/metrics')).body.toString()).toContain('slipway_model_accuracy{model="fraud-detector",version="1"} 1');
     expect((await http(port, 'GET', '/v2/models/fraud-detector/drift')).json()).toMatchObject({ model: 'fraud-detector', drifted: false, window: { sampleRate: 0.2 } });
     expect((await http(port, 'GET', '/v2/models/double/drift')).status).toBe(404);
     child!.kill('SIGTERM');
