@@ -99,7 +99,9 @@ const isIntegral = (values: readonly number[]): boolean => values.every((v) => N
 export function valueHistogram(profile: NumericProfile, current: WeightedDistribution | undefined): ValueHistogram {
   const q = profile.quantiles;
   const hasCurrent = current !== undefined && current.total > 0;
-  const integer = isIntegral(q.values) && Number.isInteger(profile.min) && Number.isInteger(profile.max) && (!hasCurrent || isIntegral(current.values));
+  // Beyond 2^52 a double has no room for k ± ½: such columns are binned as continuous.
+  const safe = Math.max(Math.abs(profile.min), Math.abs(profile.max), ...(hasCurrent ? [Math.abs(current.values[0]!), Math.abs(current.values[current.values.length - 1]!)] : [])) < 2 ** 52;
+  const integer = safe && isIntegral(q.values) && Number.isInteger(profile.min) && Number.isInteger(profile.max) && (!hasCurrent || isIntegral(current.values));
   let lo = referenceQuantile(q, AXIS_TAIL);
   let hi = referenceQuantile(q, 1 - AXIS_TAIL);
   if (hasCurrent) {
@@ -117,11 +119,14 @@ export function valueHistogram(profile: NumericProfile, current: WeightedDistrib
   } else {
     const step = niceStep((hi - lo) / DISPLAY_BINS);
     const start = Math.floor(lo / step) * step;
-    for (let k = 0; ; k++) {
-      const e = start + k * step;
-      edges.push(Number(e.toPrecision(12)));
+    // The bound only matters where the step is near the values' precision (huge values, tiny spread).
+    for (let k = 0; k <= 4 * DISPLAY_BINS; k++) {
+      const e = Number((start + k * step).toPrecision(15));
+      if (edges.length > 0 && e <= edges[edges.length - 1]!) continue;
+      edges.push(e);
       if (e > hi) break;
     }
+    if (edges.length < 2 || edges[edges.length - 1]! <= hi) edges.push(hi + (hi - lo) / DISPLAY_BINS);
   }
   const binShares = (below: (x: number) => number): number[] => edges.slice(1).map((e, i) => below(e) - below(edges[i]!));
   const refBelow = (x: number) => referenceBelow(q, x);

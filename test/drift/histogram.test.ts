@@ -54,6 +54,17 @@ describe('value-axis histogram', () => {
   });
 });
 
+describe('value-axis histogram on awkward data', () => {
+  it('terminates with increasing edges for huge values with a tiny spread, and for huge integers', () => {
+    for (const base of [1e17, 2 ** 53, 123456789.123]) {
+      const ref = Array.from({ length: 50 }, (_, i) => base + (i % 5) * (base > 1e16 ? 32 : 1e-6));
+      const h = valueHistogram(profileOf(ref), sorted(ref));
+      expect(h.edges.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < h.edges.length; i++) expect(h.edges[i]!).toBeGreaterThan(h.edges[i - 1]!);
+    }
+  });
+});
+
 describe('Wasserstein distance', () => {
   it('is 1 between {0,1,2,3} and {1,2,3,4} (scipy.stats.wasserstein_distance)', () => {
     expect(wassersteinDistance(profileOf([0, 1, 2, 3]).quantiles, sorted([1, 2, 3, 4]))).toBeCloseTo(1, 12);
