@@ -232,6 +232,15 @@ describe('live drift monitor', () => {
     await monitor.close();
   });
 
+  it('reports live accuracy beside the training accuracy the baseline recorded', async () => {
+    const withPerformance: BaselineProfile = { ...baseline, performance: { metric: 'accuracy', prediction: 'predicted', value: 0.92, count: 10_000 } };
+    const monitor = new LiveDriftMonitor({ model: 'perf', baseline: withPerformance, registry: new Registry(), intervalSeconds: 0, feedback: {} });
+    monitor.recordOutputs(Float32Array.of(0.2, 0.8, 0.7, 0.3), 2, 2, 'r');
+    expect(monitor.recordFeedback('r', [1, 1])).toBe(true);
+    expect((await monitor.evaluate()).accuracy).toEqual({ value: 0.5, labeled: 2, reference: 0.92 });
+    await monitor.close();
+  });
+
   it('fails when the sample rate is out of range', () => {
     expect(() => new LiveDriftMonitor({ model: 'x', baseline, registry: new Registry(), sampleRate: 0 })).toThrow('sampleRate must be in (0, 1], got 0');
   });
