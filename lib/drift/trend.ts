@@ -126,7 +126,7 @@ function trendSvg(points: readonly HistoryPoint[], value: (p: HistoryPoint, name
   const parts: string[] = [];
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
-    parts.push(`<line class="grid" x1="${left}" x2="${left + plotW}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/><text class="axis" x="${left - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(2)}</text>`);
+    parts.push(`<line class="grid" x1="${left}" x2="${left + plotW}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/><text class="axis" x="${left - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${Number(v.toPrecision(2))}</text>`);
   }
   if (threshold !== undefined) parts.push(`<line class="threshold" x1="${left}" x2="${left + plotW}" y1="${y(threshold).toFixed(1)}" y2="${y(threshold).toFixed(1)}"><title>threshold ${threshold}</title></line>`);
   names.forEach((name, i) => {
@@ -136,7 +136,8 @@ function trendSvg(points: readonly HistoryPoint[], value: (p: HistoryPoint, name
       parts.push(`<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${coords.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"><title>${escapeHtml(name)}</title></polyline>`);
       for (const [t, v] of coords) parts.push(`<circle cx="${x(t).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${color}"/>`);
     }
-    parts.push(`<text class="axis" x="${left + plotW + 10}" y="${top + 12 + i * 14}" fill="${color}">${escapeHtml(name.length > 22 ? `${name.slice(0, 21)}…` : name)}</text>`);
+    // style, not the fill attribute: the report's .axis rule would override a presentation attribute.
+    parts.push(`<text class="axis legend-entry" x="${left + plotW + 10}" y="${top + 12 + i * 14}" style="fill:${color}">${escapeHtml(name.length > 22 ? `${name.slice(0, 21)}…` : name)}</text>`);
   });
   for (const [t, anchor] of [[t0, 'start'], [t1, 'end']] as const) {
     parts.push(`<text class="axis" x="${x(t).toFixed(1)}" y="${height - 8}" text-anchor="${anchor}">${new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</text>`);
