@@ -9,14 +9,15 @@ interface Row {
   readonly report: FeatureReport;
 }
 
-/** Drifted first, then by PSI descending: the summary reads worst-first. */
+/** Drifted first, then data-quality warnings, then by PSI descending: the summary reads worst-first. */
 function sortedRows(report: DriftReport): Row[] {
   const rows: Row[] = [
     ...Object.entries(report.features).map(([name, r]) => ({ section: 'feature' as const, name, report: r })),
     ...Object.entries(report.outputs ?? {}).map(([name, r]) => ({ section: 'output' as const, name, report: r })),
     ...(report.target ? [{ section: 'target' as const, name: report.target.name, report: report.target.report }] : []),
   ];
-  return rows.sort((a, b) => Number(b.report.drifted) - Number(a.report.drifted) || (b.report.psi ?? -1) - (a.report.psi ?? -1) || (a.name < b.name ? -1 : 1));
+  const warned = (r: FeatureReport) => Number(r.quality.some((f) => f.severity === 'warning'));
+  return rows.sort((a, b) => Number(b.report.drifted) - Number(a.report.drifted) || warned(b.report) - warned(a.report) || (b.report.psi ?? -1) - (a.report.psi ?? -1) || (a.name < b.name ? -1 : 1));
 }
 
 const num = (x: number | null, digits = 4): string => {
@@ -44,7 +45,7 @@ export function verdictLine(report: DriftReport): string {
   const warnings = report.quality.findings.filter((f) => f.severity === 'warning');
   const quality = warnings.length > 0 ? `; ${warnings.length} data-quality finding${warnings.length === 1 ? '' : 's'}` : '';
   if (report.drifted) return `DRIFT in ${drifted.length} of ${rows.length}: ${drifted.map((r) => r.name).join(', ')} (${report.rows} rows)${quality}`;
-  if (report.verdict === 'data quality') return `DATA QUALITY: ${warnings.map((f) => f.column).join(', ')} (${report.rows} rows; no drift in ${rows.length} checked)`;
+  if (report.verdict === 'data quality') return `DATA QUALITY: ${warnings.map((f) => f.column).join(', ')} (${report.rows} rows; no column drifted)`;
   if (report.verdict === 'insufficient data') return `insufficient data: ${report.rows} rows, too few for a verdict (${rows.length} checked)`;
   return `no drift (${rows.length} checked, ${report.rows} rows)`;
 }

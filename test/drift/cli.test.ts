@@ -181,8 +181,10 @@ describe('slipway baseline / slipway drift', () => {
       // AND the table says so
       const table = await run('drift', '--baseline', baseline, '--data', data);
       expect(table.code).toBe(3);
-      expect(table.stdout).toContain('DATA QUALITY: merchant_risk (2000 rows; no drift in 7 checked)');
+      expect(table.stdout).toContain('DATA QUALITY: merchant_risk (2000 rows; no column drifted)');
       expect(table.stdout).toContain('WARNING merchant_risk: missing in 100.0% of rows');
+      // AND the column with the finding leads the table, before the unremarkable ones
+      expect(table.stdout.split('\n')[2]).toMatch(/^merchant_risk\s+numeric\s+insufficient data/);
     });
 
     it('fails when training data holds 1e999: names file:line:column, writes nothing', async () => {
