@@ -173,7 +173,7 @@ function qualityFindings(column: string, rows: number, missingRate: { reference:
   if (rows >= t.minSampleSize && missingRate.current - missingRate.reference >= t.missingRate) {
     findings.push({ column, kind: 'missing-rate', severity: 'warning', message: `missing in ${pct(missingRate.current)} of rows (reference ${pct(missingRate.reference)}; finding at +${pct(t.missingRate)})` });
   }
-  if (nonFinite > 0) findings.push({ column, kind: 'non-finite', severity: 'warning', message: `${nonFinite} non-finite values (Infinity or NaN), left out of the statistics` });
+  if (nonFinite > 0) findings.push({ column, kind: 'non-finite', severity: 'warning', message: `${nonFinite} non-finite value${nonFinite === 1 ? '' : 's'} (Infinity or NaN), left out of the statistics` });
   return findings;
 }
 
