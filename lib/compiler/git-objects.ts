@@ -187,8 +187,9 @@ export function writePack(gitdir: string, objects: readonly GitObject[]): void {
   createHash('sha1').update(idx.subarray(0, pos)).digest().copy(idx, pos);
 
   const name = `pack-${packChecksum.toString('hex')}`;
-  writeDurably(join(packDir, `tmp-${name}.pack`), chunks, join(packDir, `${name}.pack`));
-  writeDurably(join(packDir, `tmp-${name}.idx`), [idx], join(packDir, `${name}.idx`));
+  // Git's own temporary names (tmp_pack_*, tmp_idx_*): git fsck ignores a killed run's leftovers.
+  writeDurably(join(packDir, `tmp_pack_${name.slice(5)}`), chunks, join(packDir, `${name}.pack`));
+  writeDurably(join(packDir, `tmp_idx_${name.slice(5)}`), [idx], join(packDir, `${name}.idx`));
 }
 
 function writeDurably(tmp: string, chunks: readonly Buffer[], final: string): void {
