@@ -12,6 +12,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/promote.js'),
   () => import('./commands/history.js'),
   () => import('./commands/rollback.js'),
+  () => import('./commands/kpis.js'),
   () => import('./commands/diff.js'),
   () => import('./commands/init.js'),
 ];

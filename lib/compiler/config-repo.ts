@@ -123,6 +123,11 @@ export class ConfigRepo {
     }
   }
 
+  /** Committer time of `commit`, seconds since the epoch. */
+  async commitTime(commit: string): Promise<number> {
+    return (await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache })).commit.committer.timestamp;
+  }
+
   async treeOf(commit: string | undefined): Promise<string | undefined> {
     if (!commit) return undefined;
     return (await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache })).commit.tree;

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modelCardPath, renderModelCard } from '../../lib/compiler/model-card.js';
 import { viewRecord } from '../../lib/compiler/record-view.js';
 import { release } from '../../lib/compiler/release-ops.js';
