@@ -139,7 +139,8 @@ table{border-collapse:collapse;margin-bottom:16px}th,td{padding:4px 10px;border-
 th{background:#f6f8fa}td:first-child,th:first-child,td:nth-child(2),th:nth-child(2){text-align:left}
 .meta{color:#57606a}svg{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin-bottom:12px}
 circle.ok{fill:#1a7f37}circle.failed{fill:#cf222e}circle.rollback{fill:#9a6700}.axis{font-size:11px;fill:#57606a}.lane{stroke:#eaeef2}
-polyline{fill:none;stroke-width:2}.m0{stroke:#0969da;fill:#0969da}.m1{stroke:#8250df;fill:#8250df}.m2{stroke:#bf3989;fill:#bf3989}.m3{stroke:#1a7f37;fill:#1a7f37}
+polyline{fill:none;stroke-width:2}.m0{stroke:#0969da}.m1{stroke:#8250df}.m2{stroke:#bf3989}.m3{stroke:#1a7f37}
+circle.m0,text.m0{fill:#0969da}circle.m1,text.m1{fill:#8250df}circle.m2,text.m2{fill:#bf3989}circle.m3,text.m3{fill:#1a7f37}text.axis{stroke:none}
 .legend{font-size:12px}`;
 
 /** One self-contained page: inline CSS and SVG, no scripts, nothing fetched. */
