@@ -107,7 +107,7 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
   const repo = await ConfigRepo.open(options.repo);
   const events = await releaseLog(repo);
   const head = await repo.head();
-  const to = events.length > 0 || head ? await headTime(repo, head) : 0;
+  const to = head ? await repo.commitTime(head) : 0;
   const from = to - windowSeconds;
   const inWindow = (t: number) => t > from && t <= to;
   const wantModel = (m: string) => !options.models?.length || options.models.includes(m);
@@ -234,11 +234,6 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     driftToProd,
     gateMetrics,
   };
-}
-
-async function headTime(repo: ConfigRepo, head: string | undefined): Promise<number> {
-  if (!head) return 0;
-  return repo.commitTime(head);
 }
 
 function round(n: number): number {

@@ -136,8 +136,11 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
       enforceApprovals && !options.approvalExempt
         ? checkApprovals(requested, facts.environments, options.approval)
         : { approvedBy: options.approval?.approvedBy ?? [], review: false };
-    if (approval.approvedBy.length > 0) {
-      requested = requested.map((r) => ({ ...r, approvedBy: approval.approvedBy }));
+    // A record's approvals are the ones given for this commit; a rollback restores the
+    // record as it was, approvals included. Approvals copied from another environment (promote)
+    // or passed in the record itself do not count.
+    if (!options.approvalExempt) {
+      requested = requested.map(({ approvedBy: _copied, ...r }) => (approval.approvedBy.length > 0 ? { ...r, approvedBy: approval.approvedBy } : r));
       for (const r of requested) releases.set(releasePath(r.environment, r.model), r);
       trailers.push(...approvalTrailers(approval.approvedBy));
     }
@@ -323,14 +326,15 @@ async function synthForReview(ctx: Context): Promise<SynthResult> {
       throw new SlipwayError('NOTHING_TO_REVIEW', `main already has this release; there is nothing to put on ${branch}`);
     }
     await validate(p, ctx);
+    // The remote is checked (https, credentials) before anything is written.
+    const remoteSpec = ctx.options.push ?? ((await repo.hasRemote('origin')) ? 'origin' : undefined);
+    const remote = remoteSpec ? await Remote.resolve(repo, remoteSpec, { allowInsecureHttp: ctx.options.allowInsecureHttp === true }) : undefined;
     ctx.progress.update(`writing ${p.diff.newObjects.length} objects`);
     await repo.writeObjects(p.diff.newObjects);
     const commit = await repo.commit(oidOf(p.root), p.base ? [p.base] : [], p.message);
     await repo.moveBranch(commit, `refs/heads/${branch}`);
-    const remoteSpec = ctx.options.push ?? ((await repo.hasRemote('origin')) ? 'origin' : undefined);
     let pushedTo: string | undefined;
-    if (remoteSpec) {
-      const remote = await Remote.resolve(repo, remoteSpec, { allowInsecureHttp: ctx.options.allowInsecureHttp === true });
+    if (remote) {
       ctx.progress.update(`pushing ${branch} to ${remote.displayUrl}`);
       if ((await remote.push(branch)) !== 'pushed') {
         throw new SlipwayError('PUSH_REJECTED', `${remote.displayUrl} refused ${branch}: it already has another commit there; delete the remote branch or release another version`);

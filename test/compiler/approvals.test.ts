@@ -55,7 +55,12 @@ describe('approvals', () => {
     expect(result.message).toMatch(/^promote: fraud-detector 1\.4\.0 from staging to prod\n/);
     expect(readFileSync(join(repo, 'releases/prod/fraud-detector.yaml'), 'utf8')).toMatch(/^approvedBy:\n {2}- alice\n/);
     expect(readFileSync(join(repo, 'releases/staging/fraud-detector.yaml'), 'utf8')).not.toContain('approvedBy');
+    expect(readFileSync(join(repo, 'releases/prod/fraud-detector.md'), 'utf8')).toContain('| Approved by | alice |');
     expect(git(repo, 'status', '--porcelain')).toBe('');
+    // AND approvals do not travel with a promotion: they belong to the environment they were given for
+    await release(record('staging', '1.5.0'), { app: APP, repo });
+    await promote('fraud-detector', 'prod', 'staging', { app: APP, repo });
+    expect(readFileSync(join(repo, 'releases/staging/fraud-detector.yaml'), 'utf8')).not.toContain('approvedBy');
   });
 
   it('--review commits on release/<env>/<model>-<version> and pushes it, leaving main untouched', async () => {
