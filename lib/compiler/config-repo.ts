@@ -214,6 +214,7 @@ export class ConfigRepo {
   async writeObjects(objects: readonly GitObject[]): Promise<void> {
     if (objects.length >= PACK_THRESHOLD) {
       writePack(this.gitdir, objects);
+      crashPoint('objects-written');
       return;
     }
     for (const obj of objects) {

@@ -4,7 +4,7 @@
  */
 export const CRASH_AT_ENV = 'SLIPWAY_CRASH_AT';
 
-/** Stages of a release, in the order a run passes them. */
+/** Stages of a release, in the order a run passes them (a release writes loose objects). */
 export const WRITE_STAGES = [
   'locked',
   'before-rename:object',
@@ -18,6 +18,9 @@ export const WRITE_STAGES = [
   'index-written',
   'render-cache-written',
 ] as const;
+
+/** Stages only a large write passes: its objects go into one packfile. */
+export const PACK_STAGES = ['pack-renamed', 'objects-written', 'ref-moved', 'working-tree-half'] as const;
 
 export function crashPoint(stage: string): void {
   if (process.env[CRASH_AT_ENV] === stage) process.kill(process.pid, 'SIGKILL');

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CRASH_AT_ENV, WRITE_STAGES } from '../../lib/compiler/crash-points.js';
+import { CRASH_AT_ENV, PACK_STAGES, WRITE_STAGES } from '../../lib/compiler/crash-points.js';
 import { release } from '../../lib/compiler/release-ops.js';
 import { synth } from '../../lib/compiler/synth.js';
 import { git } from './support/repo-snapshot.js';
@@ -63,6 +63,22 @@ describe('kill -9 during a release', () => {
     expect(repaired.status, repaired.output).toBe(0);
     expect(existsSync(join(repo, '.git', 'slipway.lock'))).toBe(false);
     expect(existsSync(join(repo, '.git', 'slipway-checkout.json'))).toBe(false);
+  });
+});
+
+describe('kill -9 during the first synth (objects in a packfile)', () => {
+  it.each(PACK_STAGES)('leaves a repository git fsck --strict accepts and the next run completes, when killed at %s', async (stage) => {
+    // GIVEN no config repository yet WHEN the first synth is killed at the stage
+    const repo = join(work, `first-${stage}`);
+    const killed = spawnSync(process.execPath, [BIN, 'synth', '--repo', repo, '--app', APP], { encoding: 'utf8', env: { ...process.env, CI: 'true', [CRASH_AT_ENV]: stage } });
+    expect(killed.signal, `the run must reach ${stage}: ${killed.stderr}`).toBe('SIGKILL');
+    const afterKill = fsckStrict(repo);
+    expect(afterKill.status, afterKill.output).toBe(0);
+    // THEN the next run ends with the same tree a clean first synth makes
+    await synth({ app: APP, repo });
+    expect(git(repo, 'rev-parse', 'main^{tree}')).toBe(git(pristine, 'rev-parse', 'main^{tree}'));
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    expect(fsckStrict(repo).status).toBe(0);
   });
 });
 
