@@ -27,6 +27,8 @@ export interface ReleaseEvent {
   readonly record?: RecordView;
   /** Blob id of the record file. */
   readonly blob?: string;
+  /** Why the record at this commit could not be read, when it could not. */
+  readonly problem?: string;
 }
 
 const KIND_BY_SUBJECT: ReadonlyArray<[RegExp, ReleaseEventKind]> = [
@@ -74,13 +76,14 @@ export async function releaseLog(repo: ConfigRepo, filter: { model?: string } = 
       const oid = current.get(key);
       if (oid === previous.get(key)) continue;
       const [environment, model] = key.split('/') as [string, string];
-      let parsed: { release?: Release; record?: RecordView } = {};
+      let parsed: { release?: Release; record?: RecordView; problem?: string } = {};
       if (oid) {
-        const value = parseSingleDocument((await repo.readBlob(oid)).toString('utf8'), `${RELEASES_DIR}/${key}.yaml`);
+        // A record someone broke by hand stays in history: it is reported, not fatal.
         try {
+          const value = parseSingleDocument((await repo.readBlob(oid)).toString('utf8'), `${RELEASES_DIR}/${key}.yaml`);
           parsed = { release: value as Release, record: viewRecord(value) };
-        } catch {
-          parsed = { release: value as Release };
+        } catch (err) {
+          parsed = { problem: (err as Error).message };
         }
       }
       events.push({

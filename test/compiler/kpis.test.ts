@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigRepo } from '../../lib/compiler/config-repo.js';
+import { releaseLog } from '../../lib/compiler/history.js';
 import { renderKpis } from '../../lib/compiler/kpi-report.js';
 import { computeKpis, parseDurationSeconds, summarize } from '../../lib/compiler/kpis.js';
-import { writeSyntheticHistory } from './support/synthetic-history.js';
+import { at, writeSyntheticHistory } from './support/synthetic-history.js';
 
 const H = 3600;
 let work: string;
@@ -90,6 +93,21 @@ describe('delivery KPIs', () => {
       expect(renderKpis(await computeKpis({ repo }), format)).toBe(renderKpis(await computeKpis({ repo }), format));
     }
     expect(renderKpis(await computeKpis({ repo }), 'table')).toMatchSnapshot();
+  });
+
+  it('reads past a record broken by hand, reporting it in the history', async () => {
+    // GIVEN a later commit that breaks a record's YAML
+    const broken = join(work, 'broken');
+    cpSync(repo, broken, { recursive: true });
+    writeFileSync(join(broken, 'releases/staging/image-classifier.yaml'), 'model: [\n');
+    execFileSync('git', ['-C', broken, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qam', 'hand edit'], {
+      env: { ...process.env, GIT_AUTHOR_DATE: at(169), GIT_COMMITTER_DATE: at(169) },
+    });
+    // WHEN the KPIs are computed THEN they still are, and the history names the problem
+    const r = await computeKpis({ repo: broken });
+    expect(r.series.find((s) => s.model === 'fraud-detector' && s.environment === 'prod')?.deployments).toBe(3);
+    const events = await releaseLog(await ConfigRepo.open(broken), { model: 'image-classifier' });
+    expect(events.map((e) => [e.kind, e.record?.version, e.problem !== undefined])).toEqual([['release', '2.0.0', false], ['change', undefined, true]]);
   });
 
   it('fails when a duration is not one', async () => {

@@ -35,7 +35,7 @@ export function register(program: Command): void {
         const rows = history.get(env)!.map((e) => [
           e.date.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
           describeEvent(e),
-          e.record?.version ?? '(removed)',
+          e.record?.version ?? (e.problem ? `(unreadable: ${e.problem})` : '(removed)'),
           e.record?.modelSha256 ? `${e.record.modelSha256.slice(0, 12)}…` : '-',
           e.record?.imageDigest ? `${e.record.imageDigest.slice(0, 19)}…` : '-',
           e.record && e.record.approvedBy.length > 0 ? e.record.approvedBy.join(', ') : '-',
