@@ -20,7 +20,6 @@ import { sourceCommit } from './source-commit.js';
 import { ObjectValidator, checkKustomizations, validationError } from './validate.js';
 import { toYaml } from './yaml.js';
 
-
 export interface SynthOptions {
   /** The app module: `export default function build(app: App)`. */
   readonly app: string;
