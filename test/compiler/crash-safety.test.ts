@@ -124,5 +124,9 @@ describe('repairs', () => {
     expect(run.stderr).toMatch(/shop-exits\.ts called process\.exit\(0\) during synthesis/);
     expect(git(repo, 'rev-parse', 'main').trim()).toBe(base);
     expect(existsSync(join(repo, '.git', 'slipway.lock'))).toBe(false);
+    // AND slipway diff does not pass it off as "no changes"
+    const diff = spawnSync(process.execPath, [BIN, 'diff', '--repo', repo, '--app', fixture('shop-exits')], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+    expect(diff.status).toBe(1);
+    expect(diff.stderr).toMatch(/called process\.exit\(0\) during synthesis/);
   });
 });
