@@ -29,6 +29,18 @@ export interface EnvironmentProps {
    * @default - the platform's sync policy
    */
   readonly syncPolicy?: SyncPolicyOptions;
+  /**
+   * Releases and promotions into this environment need a person's approval: `slipway release`
+   * and `promote` then require `--approved-by NAME` (recorded in the commit and the record) or
+   * `--review` (a commit on a review branch for a pull request, main untouched).
+   * @default false
+   */
+  readonly requireApproval?: boolean;
+  /**
+   * Who may approve, when `requireApproval` is set.
+   * @default - anyone
+   */
+  readonly approvers?: readonly string[];
 }
 
 /**
@@ -58,6 +70,8 @@ export class Environment extends Construct {
   readonly monitoringNamespace: string;
   readonly platform: Platform;
   readonly syncPolicy: Required<SyncPolicyOptions>;
+  readonly requireApproval: boolean;
+  readonly approvers?: readonly string[];
 
   constructor(scope: Platform, id: string, props: EnvironmentProps = {}) {
     super(scope, id);
@@ -67,6 +81,8 @@ export class Environment extends Construct {
     this.clusterServer = props.clusterServer ?? 'https://kubernetes.default.svc';
     this.monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
     this.syncPolicy = resolveSyncPolicy(props.syncPolicy, scope.syncPolicy);
+    this.requireApproval = props.requireApproval ?? false;
+    if (props.approvers !== undefined) this.approvers = Object.freeze([...props.approvers]);
 
     const v = new PropValidator(this, 'Environment');
     v.check(isDns1123Label(this.name), 'name', dnsLabelProblem(this.name));
@@ -77,6 +93,18 @@ export class Environment extends Construct {
       'clusterServer',
       `expected the cluster's API server URL (https://…), got ${JSON.stringify(this.clusterServer)}`,
     );
+    if (props.approvers !== undefined) {
+      v.check(
+        this.requireApproval,
+        'approvers',
+        `approvers only apply when requireApproval is true: set requireApproval: true or remove approvers, got ${JSON.stringify(props.approvers)}`,
+      );
+      v.check(
+        props.approvers.length > 0 && props.approvers.every((a) => typeof a === 'string' && /^\S(.*\S)?$/.test(a) && !a.includes('\n')),
+        'approvers',
+        `expected a non-empty list of names without surrounding spaces, got ${JSON.stringify(props.approvers)}`,
+      );
+    }
     v.throwIfInvalid();
   }
 

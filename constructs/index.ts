@@ -5,6 +5,7 @@ export { ConstructValidationError, type PropProblem } from './private/validation
 export * from './model.js';
 export * from './model-serving.js';
 export * from './drift-monitor.js';
+export * from './platform-dashboard.js';
 export * from './model-deployment.js';
 export { SpecFileError, type SpecProblem } from './private/spec-file.js';
 export * from './imports/argo-rollouts.js';

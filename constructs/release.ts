@@ -18,6 +18,11 @@ export interface Release {
    * @default - the artifact URI of the model's props
    */
   readonly artifactUri?: string;
+  /**
+   * Who approved this release into an environment with `requireApproval` (`--approved-by`).
+   * @default - no approval recorded
+   */
+  readonly approvedBy?: readonly string[];
 }
 
 /** Context key under which `slipway synth` hands the release records to the app. */

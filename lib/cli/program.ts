@@ -11,6 +11,8 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/release.js'),
   () => import('./commands/promote.js'),
   () => import('./commands/history.js'),
+  () => import('./commands/rollback.js'),
+  () => import('./commands/kpis.js'),
   () => import('./commands/diff.js'),
   () => import('./commands/init.js'),
 ];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -5,6 +6,8 @@ import git from 'isomorphic-git';
 import { GitIndexManager } from 'isomorphic-git/managers';
 import { FileSystem } from 'isomorphic-git/models';
 import { SlipwayError } from '../errors.js';
+import { crashPoint } from './crash-points.js';
+import { durableFs, removeStaleTemporaries, writeFileAtomicSync } from './durable-fs.js';
 import {
   type GitObject,
   type Node,
@@ -42,6 +45,20 @@ export interface TreeDiff {
 
 type Entry = { readonly oid: string; readonly type: 'blob' | 'tree'; readonly node?: Node };
 
+/** A working tree file that differs from the committed tree. */
+export interface LocalChange {
+  readonly path: string;
+  readonly kind: 'modified' | 'deleted' | 'untracked';
+}
+
+/** What a run repaired before starting: left by a run that was killed. */
+export interface Repairs {
+  /** Commit whose working tree an interrupted run left unfinished and this run completed. */
+  readonly recoveredCheckout?: string;
+  /** The index was unreadable (torn or empty) and was rebuilt from HEAD. */
+  readonly rebuiltIndex?: boolean;
+}
+
 /** The config repository on disk: reading trees, writing objects, commits and the working tree. */
 export class ConfigRepo {
   readonly gitdir: string;
@@ -59,7 +76,7 @@ export class ConfigRepo {
   static async init(dir: string): Promise<ConfigRepo> {
     if (!ConfigRepo.exists(dir)) {
       fs.mkdirSync(dir, { recursive: true });
-      await git.init({ fs, dir, defaultBranch: BRANCH });
+      await git.init({ fs: durableFs, dir, defaultBranch: BRANCH });
     }
     return ConfigRepo.open(dir);
   }
@@ -88,6 +105,15 @@ export class ConfigRepo {
     return repo;
   }
 
+  /** Whether `commit` has `ancestor` in its history. */
+  async isDescendant(commit: string, ancestor: string): Promise<boolean> {
+    return git.isDescendent({ fs, gitdir: this.gitdir, oid: commit, ancestor, depth: -1, cache: this.cache });
+  }
+
+  async hasRemote(name: string): Promise<boolean> {
+    return (await git.getConfig({ fs, gitdir: this.gitdir, path: `remote.${name}.url` })) !== undefined;
+  }
+
   /** The commit `main` points at, or undefined in a new repository. */
   async head(): Promise<string | undefined> {
     try {
@@ -96,6 +122,11 @@ export class ConfigRepo {
       if ((err as { code?: string }).code === 'NotFoundError') return undefined;
       throw err;
     }
+  }
+
+  /** Committer time of `commit`, seconds since the epoch. */
+  async commitTime(commit: string): Promise<number> {
+    return (await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache })).commit.committer.timestamp;
   }
 
   async treeOf(commit: string | undefined): Promise<string | undefined> {
@@ -183,21 +214,25 @@ export class ConfigRepo {
   async writeObjects(objects: readonly GitObject[]): Promise<void> {
     if (objects.length >= PACK_THRESHOLD) {
       writePack(this.gitdir, objects);
+      crashPoint('objects-written');
       return;
     }
     for (const obj of objects) {
-      const oid = await git.writeObject({ fs, gitdir: this.gitdir, type: obj.type, object: obj.content, format: 'content' });
+      const oid = await git.writeObject({ fs: durableFs, gitdir: this.gitdir, type: obj.type, object: obj.content, format: 'content' });
       if (oid !== obj.oid) throw new Error(`object id mismatch writing ${obj.type}: ${oid} != ${obj.oid}`);
     }
+    crashPoint('objects-written');
   }
 
   async commit(tree: string, parents: readonly string[], message: string): Promise<string> {
     const author = await this.author();
-    return git.writeCommit({
-      fs,
+    const oid = await git.writeCommit({
+      fs: durableFs,
       gitdir: this.gitdir,
       commit: { tree, parent: [...parents], message, author, committer: author },
     });
+    crashPoint('commit-written');
+    return oid;
   }
 
   private async author(): Promise<{ name: string; email: string; timestamp: number; timezoneOffset: number }> {
@@ -217,10 +252,51 @@ export class ConfigRepo {
    */
   async advance(from: string | undefined, commit: string, changes: readonly FileChange[]): Promise<void> {
     const journal = join(this.gitdir, CHECKOUT_JOURNAL);
-    fs.writeFileSync(journal, JSON.stringify({ from: from ?? null, to: commit }));
-    await git.writeRef({ fs, gitdir: this.gitdir, ref: BRANCH_REF, value: commit, force: true });
+    writeFileAtomicSync(journal, JSON.stringify({ from: from ?? null, to: commit }));
+    crashPoint('journal-written');
+    await this.moveBranch(commit);
+    crashPoint('ref-moved');
     await this.applyToWorkingTree(changes);
     fs.rmSync(journal);
+  }
+
+  /** Points `ref` (main by default) at `commit`, atomically. */
+  async moveBranch(commit: string, ref = BRANCH_REF): Promise<void> {
+    await git.writeRef({ fs: durableFs, gitdir: this.gitdir, ref, value: commit, force: true });
+  }
+
+  /**
+   * Repairs what a killed run can leave: stale temporary files, an unfinished working tree
+   * (see {@link advance}), an unreadable index. Call with the lock held.
+   */
+  async repair(): Promise<Repairs> {
+    removeStaleTemporaries(this.gitdir);
+    const recoveredCheckout = await this.recoverInterruptedCheckout();
+    const rebuiltIndex = await this.repairIndex();
+    return { ...(recoveredCheckout ? { recoveredCheckout } : {}), ...(rebuiltIndex ? { rebuiltIndex } : {}) };
+  }
+
+  /**
+   * Rebuilds `.git/index` from HEAD when it cannot be read. Entries get the file's stat data
+   * only when the working file still has HEAD's content, so a hand edit stays visible.
+   */
+  async repairIndex(): Promise<boolean> {
+    const head = await this.head();
+    const file = join(this.gitdir, 'index');
+    if (!head) return false;
+    if (indexIntact(file)) return false;
+    fs.rmSync(file, { force: true });
+    const files = await this.listFiles(await this.treeOf(head));
+    await GitIndexManager.acquire({ fs: new FileSystem(durableFs), gitdir: this.gitdir, cache: {} }, async (index) => {
+      for (const [path, oid] of files) {
+        const abs = join(this.dir, path);
+        const intact = fs.existsSync(abs) && hashObject('blob', fs.readFileSync(abs)) === oid;
+        index.insert({ filepath: path, oid, stats: intact ? fs.lstatSync(abs) : ZERO_STATS });
+      }
+    });
+    // Forget what isomorphic-git cached of the old index.
+    for (const key of Object.getOwnPropertySymbols(this.cache)) delete (this.cache as Record<symbol, unknown>)[key];
+    return true;
   }
 
   /** Finishes a working tree update that an interrupted run left; returns the commit if so. */
@@ -229,7 +305,7 @@ export class ConfigRepo {
     if (!fs.existsSync(journal)) return undefined;
     const { from, to } = JSON.parse(fs.readFileSync(journal, 'utf8')) as { from: string | null; to: string };
     const head = await this.head();
-    if (head !== to) await git.writeRef({ fs, gitdir: this.gitdir, ref: BRANCH_REF, value: to, force: true });
+    if (head !== to) await this.moveBranch(to);
     const toTree = (await this.treeOf(to))!;
     const { changes } = await this.diff(await this.treeOf(from ?? undefined), storedNode('tree', toTree));
     await this.applyToWorkingTree(changes);
@@ -240,7 +316,9 @@ export class ConfigRepo {
   private async applyToWorkingTree(changes: readonly FileChange[]): Promise<void> {
     const written: Array<{ path: string; oid: string }> = [];
     const removed: string[] = [];
-    for (const change of changes) {
+    const half = Math.floor(changes.length / 2);
+    for (const [i, change] of changes.entries()) {
+      if (i === half) crashPoint('working-tree-half');
       const file = join(this.dir, change.path);
       if (change.newOid === undefined) {
         fs.rmSync(file, { force: true });
@@ -253,25 +331,26 @@ export class ConfigRepo {
       fs.writeFileSync(file, content);
       written.push({ path: change.path, oid: change.newOid });
     }
-    await GitIndexManager.acquire({ fs: new FileSystem(fs), gitdir: this.gitdir, cache: this.cache }, async (index) => {
+    await GitIndexManager.acquire({ fs: new FileSystem(durableFs), gitdir: this.gitdir, cache: this.cache }, async (index) => {
       for (const path of removed) index.delete({ filepath: path });
       for (const { path, oid } of written) index.insert({ filepath: path, oid, stats: fs.lstatSync(join(this.dir, path)) });
     });
+    crashPoint('index-written');
   }
 
   /**
    * Files in the working tree that differ from `treeOid`: edited or deleted tracked files and
    * untracked files (ignored ones excepted). The index's stat data skips hashing unchanged files.
    */
-  async localChanges(treeOid: string | undefined): Promise<string[]> {
+  async localChanges(treeOid: string | undefined): Promise<LocalChange[]> {
     const tracked = await this.listFiles(treeOid);
     const indexed = new Map<string, { oid: string; mtimeSeconds: number; mtimeNanoseconds: number; size: number; ino: number }>();
     if (fs.existsSync(join(this.gitdir, 'index'))) {
-      await GitIndexManager.acquire({ fs: new FileSystem(fs), gitdir: this.gitdir, cache: this.cache }, async (index) => {
+      await GitIndexManager.acquire({ fs: new FileSystem(durableFs), gitdir: this.gitdir, cache: this.cache }, async (index) => {
         for (const e of index.entries) indexed.set(e.path, e);
       });
     }
-    const dirty: string[] = [];
+    const dirty: LocalChange[] = [];
     const seen = new Set<string>();
     const walk = async (rel: string): Promise<void> => {
       for (const entry of fs.readdirSync(join(this.dir, rel), { withFileTypes: true })) {
@@ -285,7 +364,7 @@ export class ConfigRepo {
         seen.add(path);
         const expected = tracked.get(path);
         if (expected === undefined) {
-          if (!(await git.isIgnored({ fs, dir: this.dir, gitdir: this.gitdir, filepath: path }))) dirty.push(`${path} (untracked)`);
+          if (!(await git.isIgnored({ fs, dir: this.dir, gitdir: this.gitdir, filepath: path }))) dirty.push({ path, kind: 'untracked' });
           continue;
         }
         const st = fs.lstatSync(join(this.dir, path));
@@ -301,12 +380,12 @@ export class ConfigRepo {
         ) {
           continue;
         }
-        if (hashObject('blob', fs.readFileSync(join(this.dir, path))) !== expected) dirty.push(`${path} (modified)`);
+        if (hashObject('blob', fs.readFileSync(join(this.dir, path))) !== expected) dirty.push({ path, kind: 'modified' });
       }
     };
     await walk('');
-    for (const path of tracked.keys()) if (!seen.has(path)) dirty.push(`${path} (deleted)`);
-    return dirty.sort();
+    for (const path of tracked.keys()) if (!seen.has(path)) dirty.push({ path, kind: 'deleted' });
+    return dirty.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** Takes the repository's run lock; the returned function releases it. */
@@ -315,8 +394,9 @@ export class ConfigRepo {
     const body = JSON.stringify({ pid: process.pid, host: hostname() });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        fs.writeFileSync(file, body, { flag: 'wx' });
-        return () => fs.rmSync(file, { force: true });
+        createExclusively(file, body);
+        crashPoint('locked');
+        return releaseOnExit(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         const holder = readLock(file);
@@ -342,6 +422,47 @@ function blobChange(path: string, oldOid: string | undefined, n: Entry, newObjec
     return { path, ...(oldOid ? { oldOid } : {}), newOid: n.oid, content: n.node.content };
   }
   return { path, ...(oldOid ? { oldOid } : {}), newOid: n.oid };
+}
+
+// The index ends with the SHA-1 of everything before it: checking it is cheaper than parsing
+// 33,000 entries, and catches an empty, truncated or torn file.
+function indexIntact(file: string): boolean {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  if (data.length < 32 || data.toString('latin1', 0, 4) !== 'DIRC') return false;
+  const trailer = data.subarray(-20);
+  // Git with index.skipHash writes zeros instead of the checksum.
+  if (trailer.every((b) => b === 0)) return true;
+  return createHash('sha1').update(data.subarray(0, -20)).digest().equals(trailer);
+}
+
+const ZERO_STATS = { ctimeMs: 0, mtimeMs: 0, dev: 0, ino: 0, mode: 0o100644, uid: 0, gid: 0, size: 0 };
+
+// A lock file is either absent or complete: its content is written first, then hard-linked
+// into place (link fails when the name exists, like O_EXCL).
+function createExclusively(file: string, body: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, body);
+  try {
+    fs.linkSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+// An app that calls process.exit() (or an uncaught error) ends the process without running
+// `finally` blocks: the lock goes with the process all the same.
+function releaseOnExit(file: string): () => void {
+  const onExit = () => fs.rmSync(file, { force: true });
+  process.once('exit', onExit);
+  return () => {
+    process.removeListener('exit', onExit);
+    onExit();
+  };
 }
 
 function removeEmptyParents(root: string, dir: string): void {

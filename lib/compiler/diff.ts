@@ -1,5 +1,6 @@
 import { createTwoFilesPatch } from 'diff';
 import { ConfigRepo } from './config-repo.js';
+import { withExitGuard } from './exit-guard.js';
 import { createContext, plan, type SynthOptions } from './synth.js';
 
 export interface SynthDiff {
@@ -10,6 +11,10 @@ export interface SynthDiff {
 
 /** What `slipway synth` would change, as unified diffs against main; writes nothing. */
 export async function diffSynth(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases'>): Promise<SynthDiff> {
+  return withExitGuard(options.app, () => diffWith(options));
+}
+
+async function diffWith(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases'>): Promise<SynthDiff> {
   const ctx = await createContext(options);
   try {
     const repo = ConfigRepo.exists(options.repo) ? await ConfigRepo.open(options.repo) : ConfigRepo.notYetCreated(options.repo);

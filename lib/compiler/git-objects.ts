@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
+import { crashPoint } from './crash-points.js';
 
 // In-memory Git trees: the whole config repository is built and hashed here first, so an
 // unchanged synth is detected by comparing one root tree id, and only objects that differ
@@ -187,8 +188,12 @@ export function writePack(gitdir: string, objects: readonly GitObject[]): void {
   createHash('sha1').update(idx.subarray(0, pos)).digest().copy(idx, pos);
 
   const name = `pack-${packChecksum.toString('hex')}`;
-  writeDurably(join(packDir, `tmp-${name}.pack`), chunks, join(packDir, `${name}.pack`));
-  writeDurably(join(packDir, `tmp-${name}.idx`), [idx], join(packDir, `${name}.idx`));
+  // Git's own temporary names (tmp_pack_*, tmp_idx_*): git fsck ignores a killed run's leftovers.
+  writeDurably(join(packDir, `tmp_pack_${name.slice(5)}`), chunks, join(packDir, `${name}.pack`));
+  // Killed here, a pack without its index stays behind: git ignores it (fsck accepts the
+  // repository) and the objects are unreachable, so a later run simply writes them again.
+  crashPoint('pack-renamed');
+  writeDurably(join(packDir, `tmp_idx_${name.slice(5)}`), [idx], join(packDir, `${name}.idx`));
 }
 
 function writeDurably(tmp: string, chunks: readonly Buffer[], final: string): void {

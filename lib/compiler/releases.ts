@@ -65,6 +65,7 @@ export function serializeRelease(release: Release): string {
     artifactSha256: release.artifactSha256,
     imageDigest: release.imageDigest,
     ...(release.artifactUri !== undefined ? { artifactUri: release.artifactUri } : {}),
+    ...(release.approvedBy !== undefined && release.approvedBy.length > 0 ? { approvedBy: [...release.approvedBy] } : {}),
   };
   return toYaml(ordered);
 }

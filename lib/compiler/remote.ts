@@ -1,8 +1,8 @@
-import * as fs from 'node:fs';
-import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+import git, { type HttpClient } from 'isomorphic-git';
+import nodeHttp from 'isomorphic-git/http/node';
 import { SlipwayError } from '../errors.js';
 import { BRANCH, type ConfigRepo } from './config-repo.js';
+import { durableFs as fs } from './durable-fs.js';
 
 /** Where the token for HTTP(S) pushes comes from: the environment only, never a file. */
 export const TOKEN_ENV = 'SLIPWAY_GIT_TOKEN';
@@ -13,6 +13,31 @@ export type PushOutcome = 'pushed' | 'rejected';
 // A URL given to --push is recorded as this remote, so fetches have somewhere to put its refs.
 const URL_REMOTE = 'slipway-push';
 
+export interface RemoteOptions {
+  /** Send the token over plain http:// (tests, trusted networks); otherwise refused. */
+  readonly allowInsecureHttp?: boolean;
+}
+
+/**
+ * isomorphic-git's Node client with redirects turned off: simple-get would replay the
+ * Authorization header to wherever a redirect points (another port, another host). A redirect
+ * is reported instead, so the user configures the final URL.
+ */
+const http: HttpClient = {
+  async request(req) {
+    const res = await nodeHttp.request({ ...req, fetchOptions: { ...(req.fetchOptions as object), followRedirects: false } });
+    if (res.statusCode >= 300 && res.statusCode < 400) {
+      const location = res.headers?.location ?? res.headers?.Location;
+      throw new SlipwayError(
+        'REMOTE_REDIRECT',
+        `${redact(req.url.replace(/\/(info\/refs|git-upload-pack|git-receive-pack).*$/, ''))} answered ${res.statusCode} redirecting to ${location ? redact(location) : '(no location)'}: ` +
+          'slipway never follows redirects with credentials; configure the final URL as the remote',
+      );
+    }
+    return res;
+  },
+};
+
 /** A remote of the config repository reached over HTTP(S) with isomorphic-git. */
 export class Remote {
   private constructor(
@@ -22,11 +47,11 @@ export class Remote {
   ) {}
 
   /** `spec` is a remote name configured in the repository or an http(s) URL. */
-  static async resolve(repo: ConfigRepo, spec: string): Promise<Remote> {
+  static async resolve(repo: ConfigRepo, spec: string, options: RemoteOptions = {}): Promise<Remote> {
     let url = spec;
     let name = URL_REMOTE;
     if (/^https?:\/\//.test(spec)) {
-      checkUrl(spec);
+      checkUrl(spec, options);
       await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.url`, value: spec });
       await git.setConfig({ fs, gitdir: repo.gitdir, path: `remote.${URL_REMOTE}.fetch`, value: `+refs/heads/*:refs/remotes/${URL_REMOTE}/*` });
     } else {
@@ -40,7 +65,7 @@ export class Remote {
       }
       url = configured;
     }
-    checkUrl(url);
+    checkUrl(url, options);
     return new Remote(repo, name, url);
   }
 
@@ -76,14 +101,14 @@ export class Remote {
     return result.fetchHead ?? undefined;
   }
 
-  /** Pushes local main; never forces. A remote that moved on answers 'rejected'. */
-  async push(): Promise<PushOutcome> {
+  /** Pushes local `branch` (main by default); never forces. A remote that moved on answers 'rejected'. */
+  async push(branch = BRANCH): Promise<PushOutcome> {
     try {
       const result = await this.call(() =>
-        git.push({ fs, http, gitdir: this.repo.gitdir, remote: this.name, ref: BRANCH, remoteRef: BRANCH, force: false, cache: this.repo.cache, ...this.auth() }),
+        git.push({ fs, http, gitdir: this.repo.gitdir, remote: this.name, ref: branch, remoteRef: branch, force: false, cache: this.repo.cache, ...this.auth() }),
       );
       if (result.ok) return 'pushed';
-      const error = result.refs[`refs/heads/${BRANCH}`]?.error ?? result.error ?? 'unknown reason';
+      const error = result.refs[`refs/heads/${branch}`]?.error ?? result.error ?? 'unknown reason';
       if (/fast.?forward|fetch first|stale/i.test(error)) return 'rejected';
       throw new SlipwayError('PUSH_FAILED', `${this.displayUrl} refused the push: ${error}`);
     } catch (err) {
@@ -108,9 +133,16 @@ export class Remote {
   }
 }
 
-function checkUrl(url: string): void {
+function checkUrl(url: string, options: RemoteOptions): void {
   if (!/^https?:\/\//.test(url)) {
     throw new SlipwayError('UNSUPPORTED_REMOTE', `remote ${redact(url)}: slipway pushes over HTTP(S) only`);
+  }
+  if (url.startsWith('http://') && !options.allowInsecureHttp) {
+    throw new SlipwayError(
+      'INSECURE_REMOTE',
+      `remote ${redact(url)} is plain http://: the token in ${TOKEN_ENV} would travel unencrypted; use https://, ` +
+        'or pass --allow-insecure-http for a test server or a trusted network',
+    );
   }
   if (/^https?:\/\/[^/]*@/.test(url)) {
     throw new SlipwayError('CREDENTIALS_IN_URL', `remote ${redact(url)} has credentials in its URL: remove them and put the token in ${TOKEN_ENV}`);

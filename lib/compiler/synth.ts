@@ -1,16 +1,21 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
+import { inspectApp } from './app-inspection.js';
 import { compileApp, importApp } from './app-loader.js';
-import { ConfigRepo, type FileChange, type TreeDiff } from './config-repo.js';
+import { type ApprovalRequest, approvalTrailers, checkApprovals, reviewBranch } from './approvals.js';
+import { type Trailer, commitMessage } from './commit-message.js';
+import { ConfigRepo, type FileChange, type LocalChange, type Repairs, type TreeDiff } from './config-repo.js';
+import { crashPoint } from './crash-points.js';
+import { withExitGuard } from './exit-guard.js';
 import { type Node, type TreeNode, blobNode, oidOf, storedNode, treeNode } from './git-objects.js';
 import { type ApplicationSummary, GENERATED_ROOTS, type RenderedRepo, renderRepo } from './layout.js';
+import { LazyTree } from './lazy-tree.js';
+import { modelCardPath, renderModelCard } from './model-card.js';
 import { type ProgressSink, silentProgress } from './progress.js';
+import { viewRecord } from './record-view.js';
 import { RELEASES_DIR, parseRelease, releasePath, serializeRelease } from './releases.js';
 import { Remote } from './remote.js';
+import { type RenderCache, cacheKey, readRenderCache, writeRenderCache } from './render-cache.js';
 import { sourceCommit } from './source-commit.js';
 import { ObjectValidator, checkKustomizations, validationError } from './validate.js';
 import { toYaml } from './yaml.js';
@@ -26,12 +31,23 @@ export interface SynthOptions {
   readonly force?: boolean;
   /** `apiVersion/Kind` keys accepted without an upstream schema. */
   readonly allowKinds?: readonly string[];
-  /** Release records to write in the same commit (slipway release / promote). */
+  /** Release records to write in the same commit (slipway release / promote / rollback). */
   readonly releases?: readonly Release[];
   /** First line of the commit message. */
   readonly title?: string;
+  /** Trailers for the commit message (after `Source:`), e.g. what a rollback restored. */
+  readonly trailers?: readonly Trailer[];
+  /** Approval of the releases, for environments with `requireApproval`. */
+  readonly approval?: ApprovalRequest;
+  /**
+   * The releases restore a build the environment already ran (rollback): no new approval.
+   * @default false
+   */
+  readonly approvalExempt?: boolean;
   /** Remote name or http(s) URL to push main to. */
   readonly push?: string;
+  /** Send the token to an http:// remote (never do this outside a test or a trusted network). */
+  readonly allowInsecureHttp?: boolean;
   /** Attempts at a push that the remote rejects because it moved on. */
   readonly pushAttempts?: number;
   readonly progress?: ProgressSink;
@@ -48,6 +64,10 @@ export interface SynthResult {
   readonly pushed?: { readonly url: string; readonly attempts: number };
   /** Commit whose working tree an interrupted earlier run left unfinished and this run completed. */
   readonly recovered?: string;
+  /** The index was unreadable (a killed run) and was rebuilt from HEAD. */
+  readonly rebuiltIndex?: boolean;
+  /** `--review`: the branch the commit went to (main untouched) and where it was pushed. */
+  readonly review?: { readonly branch: string; readonly pushedTo?: string };
 }
 
 /** What a synth on top of one base commit would produce, before anything is written. */
@@ -61,6 +81,8 @@ export interface Plan {
   readonly message: string;
   /** Whether the render cache alone proved the tree unchanged (no YAML was written). */
   readonly fromCache: boolean;
+  /** The releases go to a review branch instead of main. */
+  readonly reviewBranch?: string;
 }
 
 // ModelDeployment labels every object with its model's name.
@@ -86,17 +108,69 @@ export async function createContext(options: SynthOptions): Promise<Context> {
   return { options, build, progress, validator, ...(source ? { source } : {}) };
 }
 
-/** Computes what a synth would commit on top of `base`, validating nothing yet. */
-export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Context): Promise<Plan> {
+/**
+ * Computes what a synth would commit on top of `base`, validating nothing yet. With
+ * `enforceApprovals`, releases into environments that require approval are refused unless
+ * approved or sent to review (a preview does not need approval).
+ */
+export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Context, { enforceApprovals = false } = {}): Promise<Plan> {
   const { options, progress } = ctx;
   const baseTree = await repo.treeOf(base);
   const releases = await readReleases(repo, baseTree);
-  for (const r of options.releases ?? []) releases.set(releasePath(r.environment, r.model), r);
+  let requested = options.releases ?? [];
+  for (const r of requested) releases.set(releasePath(r.environment, r.model), r);
 
   progress.update('building the app');
   const platforms = compileApp(ctx.build, [...releases.values()], options.app);
+  checkReleaseTargets(requested, platforms);
+
+  // Release operations: approvals and the model card beside each record.
+  const cards = new Map<string, string>();
+  const trailers: Trailer[] = [];
+  let review: string | undefined;
+  if (requested.length > 0) {
+    const facts = inspectApp(ctx.build, [...releases.values()]);
+    const approval =
+      enforceApprovals && !options.approvalExempt
+        ? checkApprovals(requested, facts.environments, options.approval)
+        : { approvedBy: options.approval?.approvedBy ?? [], review: false };
+    // A record's approvals are the ones given for this commit; a rollback restores the
+    // record as it was, approvals included. Approvals copied from another environment (promote)
+    // or passed in the record itself do not count.
+    if (!options.approvalExempt) {
+      requested = requested.map(({ approvedBy: _copied, ...r }) => (approval.approvedBy.length > 0 ? { ...r, approvedBy: approval.approvedBy } : r));
+      for (const r of requested) releases.set(releasePath(r.environment, r.model), r);
+      trailers.push(...approvalTrailers(approval.approvedBy));
+    }
+    if (approval.review) review = reviewBranch(requested[0]!);
+    for (const r of requested) {
+      cards.set(modelCardPath(r.environment, r.model), renderModelCard(viewRecord(r), facts.models.get(`${r.environment}/${r.model}`)));
+    }
+  }
+  trailers.push(...(options.trailers ?? []));
+
+  progress.update('rendering');
+  const only = options.environments && options.environments.length > 0 ? new Set(options.environments) : undefined;
+  const rendered = renderRepo(platforms, only);
+
+  const generated = { rendered, only, releases: requested, cards };
+  const cache = readRenderCache(repo.gitdir, baseTree);
+  const misses = { count: 0 };
+  let root = await buildTree(repo, baseTree, generated, cache, misses);
+  const unchanged = cache !== undefined && oidOf(root) === baseTree;
+  if (cache && !unchanged) root = await buildTree(repo, baseTree, generated, undefined, misses);
+  const fromCache = unchanged && misses.count === 0;
+
+  const rootOid = oidOf(root);
+  const changed = rootOid !== baseTree;
+  const diff = changed ? await repo.diff(baseTree, root) : { changes: [], newObjects: [] };
+  const message = commitMessage({ changes: diff.changes, releases, ...(options.title ? { title: options.title } : {}), ...(ctx.source ? { source: ctx.source } : {}), trailers });
+  return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, fromCache, message, ...(review ? { reviewBranch: review } : {}) };
+}
+
+function checkReleaseTargets(requested: readonly Release[], platforms: ReturnType<typeof compileApp>): void {
   const known = new Set(platforms.flatMap((p) => p.environments.map((e) => e.name)));
-  for (const r of options.releases ?? []) {
+  for (const r of requested) {
     if (!known.has(r.environment)) {
       throw new SlipwayError('UNKNOWN_ENVIRONMENT', `unknown environment '${r.environment}'; the app defines ${[...known].map((e) => `'${e}'`).join(', ')}`);
     }
@@ -111,51 +185,33 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
       );
     }
   }
-  progress.update('rendering');
-  const only = options.environments && options.environments.length > 0 ? new Set(options.environments) : undefined;
-  const rendered = renderRepo(platforms, only);
-
-  // The render cache maps each file's data to the blob it became in the base commit, so an
-  // unchanged synth skips writing YAML. It only ever proves "no change": any difference and
-  // the tree is built again from freshly written YAML.
-  const cache = readRenderCache(repo, baseTree);
-  const misses = { count: 0 };
-  let root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], cache, misses);
-  const unchanged = cache !== undefined && oidOf(root) === baseTree;
-  if (cache && !unchanged) root = await buildTree(repo, baseTree, rendered, only, options.releases ?? [], undefined, misses);
-  const fromCache = unchanged && misses.count === 0;
-
-  const rootOid = oidOf(root);
-  const changed = rootOid !== baseTree;
-  const diff = changed ? await repo.diff(baseTree, root) : { changes: [], newObjects: [] };
-  return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, fromCache, message: commitMessage(diff.changes, ctx, releases) };
 }
 
-async function buildTree(
-  repo: ConfigRepo,
-  baseTree: string | undefined,
-  rendered: RenderedRepo,
-  only: ReadonlySet<string> | undefined,
-  releases: readonly Release[],
-  cache: RenderCache | undefined,
-  misses: { count: number },
-): Promise<TreeNode> {
+interface Generated {
+  readonly rendered: RenderedRepo;
+  readonly only: ReadonlySet<string> | undefined;
+  readonly releases: readonly Release[];
+  /** Model cards by path. */
+  readonly cards: ReadonlyMap<string, string>;
+}
+
+async function buildTree(repo: ConfigRepo, baseTree: string | undefined, g: Generated, cache: RenderCache | undefined, misses: { count: number }): Promise<TreeNode> {
   const root = treeNode();
   const tree = new LazyTree(repo, root);
   if (baseTree) {
     for (const [name, entry] of await repo.readTree(baseTree)) {
-      const generated = (GENERATED_ROOTS as readonly string[]).includes(name);
-      if (!generated || (only && name !== 'platform')) root.entries.set(name, entry.node!);
+      const isGenerated = (GENERATED_ROOTS as readonly string[]).includes(name);
+      if (!isGenerated || (g.only && name !== 'platform')) root.entries.set(name, entry.node!);
     }
-    if (only) {
-      for (const env of rendered.environments) {
+    if (g.only) {
+      for (const env of g.rendered.environments) {
         await tree.remove(`apps/${env}`);
         await tree.remove(`environments/${env}`);
         await tree.remove(`bootstrap/${env}.yaml`);
       }
     }
   }
-  for (const [path, doc] of rendered.documents) {
+  for (const [path, doc] of g.rendered.documents) {
     const hit = cache?.entries.get(path);
     if (hit && hit.key === cacheKey(doc)) {
       await tree.set(path, storedNode('blob', hit.oid));
@@ -164,55 +220,9 @@ async function buildTree(
       await tree.set(path, blobNode(toYaml(doc)));
     }
   }
-  for (const r of releases) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
+  for (const r of g.releases) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
+  for (const [path, card] of g.cards) await tree.set(path, blobNode(card));
   return root;
-}
-
-interface RenderCache {
-  readonly entries: Map<string, { key: string; oid: string }>;
-}
-
-const RENDER_CACHE = 'slipway-render-cache.json';
-// Cached blobs are only valid for the YAML emitter that wrote them.
-const EMITTER_FINGERPRINT = emitterFingerprint();
-
-function emitterFingerprint(): string {
-  const dir = dirname(fileURLToPath(import.meta.url));
-  const source = ['yaml.ts', 'yaml.js'].map((f) => join(dir, f)).find((f) => existsSync(f))!;
-  return createHash('sha1').update(readFileSync(source)).digest('hex');
-}
-
-function cacheKey(doc: unknown): string {
-  return createHash('sha1').update(JSON.stringify(doc)).digest('base64');
-}
-
-function readRenderCache(repo: ConfigRepo, baseTree: string | undefined): RenderCache | undefined {
-  if (!baseTree) return undefined;
-  try {
-    const raw = JSON.parse(readFileSync(join(repo.gitdir, RENDER_CACHE), 'utf8')) as { emitter: string; tree: string; entries: Record<string, string> };
-    if (raw.emitter !== EMITTER_FINGERPRINT || raw.tree !== baseTree) return undefined;
-    return { entries: new Map(Object.entries(raw.entries).map(([path, v]) => [path, { key: v.slice(0, 28), oid: v.slice(29) }])) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Records which blob each rendered file became in `tree`, for the next run's no-change check. */
-function writeRenderCache(repo: ConfigRepo, p: Plan): void {
-  const entries: Record<string, string> = {};
-  for (const [path, doc] of p.rendered.documents) {
-    const node = nodeAt(p.root, path);
-    if (node) entries[path] = `${cacheKey(doc)} ${oidOf(node)}`;
-  }
-  const file = join(repo.gitdir, RENDER_CACHE);
-  writeFileSync(`${file}.tmp`, JSON.stringify({ emitter: EMITTER_FINGERPRINT, tree: oidOf(p.root), entries }));
-  renameSync(`${file}.tmp`, file);
-}
-
-function nodeAt(root: TreeNode, path: string): Node | undefined {
-  let node: Node | undefined = root;
-  for (const part of path.split('/')) node = node?.kind === 'tree' ? node.entries.get(part) : undefined;
-  return node;
 }
 
 async function validate(p: Plan, ctx: Context): Promise<void> {
@@ -229,52 +239,55 @@ async function validate(p: Plan, ctx: Context): Promise<void> {
 
 /** `slipway synth`: renders, validates and commits (and pushes) in one locked run. */
 export async function synth(options: SynthOptions): Promise<SynthResult> {
-  const ctx = await createContext(options);
-  try {
-    return options.push ? await synthAndPush(ctx, options.push) : await synthLocal(ctx);
-  } finally {
-    ctx.progress.clear();
-  }
+  return withExitGuard(options.app, async () => {
+    const ctx = await createContext(options);
+    try {
+      if (options.approval?.review) return await synthForReview(ctx);
+      return options.push ? await synthAndPush(ctx, options.push) : await synthLocal(ctx);
+    } finally {
+      ctx.progress.clear();
+    }
+  });
 }
 
 async function synthLocal(ctx: Context): Promise<SynthResult> {
   const existing = ConfigRepo.exists(ctx.options.repo) ? await ConfigRepo.open(ctx.options.repo) : undefined;
   if (!existing) {
     // Nothing is created until the first commit passes validation.
-    const p = await plan(ConfigRepo.notYetCreated(ctx.options.repo), undefined, ctx);
+    const p = await plan(ConfigRepo.notYetCreated(ctx.options.repo), undefined, ctx, { enforceApprovals: true });
     await validate(p, ctx);
     const repo = await ConfigRepo.init(ctx.options.repo);
-    return withLock(repo, async (recovered) => {
+    return withLock(repo, async (repairs) => {
       if ((await repo.head()) !== undefined) throw concurrentCreation(repo);
       const commit = await commitPlan(repo, p, undefined, ctx);
-      return result(p, commit, commit, recovered);
+      return result(p, commit, commit, repairs);
     });
   }
-  return withLock(existing, async (recovered) => {
+  return withLock(existing, async (repairs) => {
     const head = await existing.head();
-    const p = await plan(existing, head, ctx);
+    const p = await plan(existing, head, ctx, { enforceApprovals: true });
     if (!p.changed) {
-      if (!p.fromCache) writeRenderCache(existing, p);
-      return result(p, undefined, head, recovered);
+      if (!p.fromCache) writeRenderCache(existing.gitdir, p.rendered.documents, p.root);
+      return result(p, undefined, head, repairs);
     }
     await validate(p, ctx);
     const commit = await commitPlan(existing, p, head, ctx);
-    return result(p, commit, commit, recovered);
+    return result(p, commit, commit, repairs);
   });
 }
 
 async function synthAndPush(ctx: Context, remoteSpec: string): Promise<SynthResult> {
   const repo = await ConfigRepo.init(ctx.options.repo);
   const attempts = ctx.options.pushAttempts ?? 3;
-  return withLock(repo, async (recovered) => {
-    const remote = await Remote.resolve(repo, remoteSpec);
+  return withLock(repo, async (repairs) => {
+    const remote = await Remote.resolve(repo, remoteSpec, { allowInsecureHttp: ctx.options.allowInsecureHttp === true });
     let last: SynthResult | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       ctx.progress.update(`fetching ${remote.displayUrl}`);
       const remoteHead = await remote.fetch();
       const localHead = await repo.head();
       const base = await chooseBase(repo, localHead, remoteHead);
-      const p = await plan(repo, base, ctx);
+      const p = await plan(repo, base, ctx, { enforceApprovals: true });
       let head = base;
       let commit: string | undefined;
       if (p.changed) {
@@ -284,7 +297,7 @@ async function synthAndPush(ctx: Context, remoteSpec: string): Promise<SynthResu
       } else if (base !== localHead) {
         await moveTo(repo, localHead, base!, ctx);
       }
-      last = result(p, commit, head, recovered);
+      last = result(p, commit, head, repairs);
       if (head === undefined || head === remoteHead) return last;
       ctx.progress.update(`pushing to ${remote.displayUrl}`);
       if ((await remote.push()) === 'pushed') return { ...last, pushed: { url: remote.displayUrl, attempts: attempt } };
@@ -297,21 +310,50 @@ async function synthAndPush(ctx: Context, remoteSpec: string): Promise<SynthResu
 }
 
 /**
- * The commit to build on: the remote's when it is ahead or has diverged (the synth is
- * re-applied on top of it rather than merged), the local one when it is ahead.
+ * `--review`: the release commit goes on its review branch, on top of main; main, the working
+ * tree and the index stay as they are. The branch is pushed when a remote is given or an
+ * `origin` is configured.
  */
+async function synthForReview(ctx: Context): Promise<SynthResult> {
+  const repo = await ConfigRepo.open(ctx.options.repo);
+  return withLock(repo, async (repairs) => {
+    const head = await repo.head();
+    const p = await plan(repo, head, ctx, { enforceApprovals: true });
+    const branch = p.reviewBranch!;
+    if (!p.changed) {
+      throw new SlipwayError('NOTHING_TO_REVIEW', `main already has this release; there is nothing to put on ${branch}`);
+    }
+    await validate(p, ctx);
+    // The remote is checked (https, credentials) before anything is written.
+    const remoteSpec = ctx.options.push ?? ((await repo.hasRemote('origin')) ? 'origin' : undefined);
+    const remote = remoteSpec ? await Remote.resolve(repo, remoteSpec, { allowInsecureHttp: ctx.options.allowInsecureHttp === true }) : undefined;
+    ctx.progress.update(`writing ${p.diff.newObjects.length} objects`);
+    await repo.writeObjects(p.diff.newObjects);
+    const commit = await repo.commit(oidOf(p.root), p.base ? [p.base] : [], p.message);
+    await repo.moveBranch(commit, `refs/heads/${branch}`);
+    let pushedTo: string | undefined;
+    if (remote) {
+      ctx.progress.update(`pushing ${branch} to ${remote.displayUrl}`);
+      if ((await remote.push(branch)) !== 'pushed') {
+        throw new SlipwayError('PUSH_REJECTED', `${remote.displayUrl} refused ${branch}: it already has another commit there; delete the remote branch or release another version`);
+      }
+      pushedTo = remote.displayUrl;
+    }
+    return { ...result(p, commit, head, repairs), review: { branch, ...(pushedTo ? { pushedTo } : {}) } };
+  });
+}
+
 async function chooseBase(repo: ConfigRepo, local: string | undefined, remote: string | undefined): Promise<string | undefined> {
+  // The remote's commit when it is ahead or has diverged (the synth is re-applied on top of it
+  // rather than merged), the local one when it is ahead.
   if (!remote || local === remote) return local;
   if (!local) return remote;
-  const git = (await import('isomorphic-git')).default;
-  const fs = await import('node:fs');
-  const localAhead = await git.isDescendent({ fs, gitdir: repo.gitdir, oid: local, ancestor: remote, depth: -1, cache: repo.cache });
-  return localAhead ? local : remote;
+  return (await repo.isDescendant(local, remote)) ? local : remote;
 }
 
 async function moveTo(repo: ConfigRepo, from: string | undefined, to: string, ctx: Context): Promise<void> {
   await refuseLocalEdits(repo, await repo.treeOf(from), ctx);
-  const { changes } = await repo.diff(await repo.treeOf(from), { kind: 'stored', type: 'tree', mode: '040000', oid: (await repo.treeOf(to))! });
+  const { changes } = await repo.diff(await repo.treeOf(from), storedNode('tree', (await repo.treeOf(to))!));
   await repo.advance(from, to, changes);
 }
 
@@ -325,17 +367,17 @@ async function commitPlan(repo: ConfigRepo, p: Plan, workingCommit: string | und
   if (restore.length > 0) changes = [...changes, ...(await restoreChanges(repo, p.root, restore, changes))];
   ctx.progress.update(`updating ${changes.length} files`);
   await repo.advance(workingCommit, commit, changes);
-  writeRenderCache(repo, p);
+  writeRenderCache(repo.gitdir, p.rendered.documents, p.root);
+  crashPoint('render-cache-written');
   return commit;
 }
 
-/** Refuses hand edits unless --force; with --force returns the paths to put back. */
-async function refuseLocalEdits(repo: ConfigRepo, tree: string | undefined, ctx: Context): Promise<string[]> {
+/** Refuses hand edits unless --force; with --force returns the edits to put back. */
+async function refuseLocalEdits(repo: ConfigRepo, tree: string | undefined, ctx: Context): Promise<LocalChange[]> {
   ctx.progress.update('checking for local edits');
   const edits = await repo.localChanges(tree);
-  if (edits.length === 0) return [];
-  if (ctx.options.force) return edits.map((e) => e.replace(/ \((modified|deleted|untracked)\)$/, ''));
-  const shown = edits.slice(0, 20).map((e) => `  - ${e}`);
+  if (edits.length === 0 || ctx.options.force) return edits;
+  const shown = edits.slice(0, 20).map((e) => `  - ${e.path} (${e.kind})`);
   throw new SlipwayError(
     'LOCAL_EDITS',
     `${repo.dir} has uncommitted changes that a synth would overwrite:\n${shown.join('\n')}` +
@@ -344,12 +386,13 @@ async function refuseLocalEdits(repo: ConfigRepo, tree: string | undefined, ctx:
   );
 }
 
-async function restoreChanges(repo: ConfigRepo, root: TreeNode, paths: readonly string[], already: readonly FileChange[]): Promise<FileChange[]> {
+async function restoreChanges(repo: ConfigRepo, root: TreeNode, edits: readonly LocalChange[], already: readonly FileChange[]): Promise<FileChange[]> {
   const covered = new Set(already.map((c) => c.path));
+  const tree = new LazyTree(repo, root);
   const out: FileChange[] = [];
-  for (const path of paths) {
+  for (const { path } of edits) {
     if (covered.has(path)) continue;
-    const node = await lookup(repo, root, path);
+    const node: Node | undefined = await tree.get(path);
     if (node && node.kind === 'blob') out.push({ path, newOid: node.oid, content: node.content });
     else if (node && node.kind === 'stored' && node.type === 'blob') out.push({ path, newOid: node.oid });
     else out.push({ path, oldOid: '0'.repeat(40) });
@@ -357,21 +400,10 @@ async function restoreChanges(repo: ConfigRepo, root: TreeNode, paths: readonly 
   return out;
 }
 
-async function lookup(repo: ConfigRepo, root: TreeNode, path: string): Promise<Node | undefined> {
-  let node: Node | undefined = root;
-  for (const part of path.split('/')) {
-    if (!node) return undefined;
-    if (node.kind === 'tree') node = node.entries.get(part);
-    else if (node.kind === 'stored' && node.type === 'tree') node = (await repo.readTree(node.oid)).get(part)?.node;
-    else return undefined;
-  }
-  return node;
-}
-
-async function withLock<T>(repo: ConfigRepo, run: (recovered: string | undefined) => Promise<T>): Promise<T> {
+async function withLock<T>(repo: ConfigRepo, run: (repairs: Repairs) => Promise<T>): Promise<T> {
   const unlock = repo.lock();
   try {
-    return await run(await repo.recoverInterruptedCheckout());
+    return await run(await repo.repair());
   } finally {
     unlock();
   }
@@ -381,94 +413,23 @@ function concurrentCreation(repo: ConfigRepo): SlipwayError {
   return new SlipwayError('REPO_LOCKED', `another slipway run created ${repo.dir} at the same time: run again`);
 }
 
-function result(p: Plan, commit: string | undefined, head: string | undefined, recovered: string | undefined): SynthResult {
+function result(p: Plan, commit: string | undefined, head: string | undefined, repairs: Repairs): SynthResult {
   return {
     ...(commit ? { commit, message: p.message } : {}),
     ...(head ? { head } : {}),
     changes: commit ? p.diff.changes : [],
     applications: p.rendered.applications,
-    ...(recovered ? { recovered } : {}),
+    ...(repairs.recoveredCheckout ? { recovered: repairs.recoveredCheckout } : {}),
+    ...(repairs.rebuiltIndex ? { rebuiltIndex: true } : {}),
   };
 }
 
 async function readReleases(repo: ConfigRepo, tree: string | undefined): Promise<Map<string, Release>> {
   const out = new Map<string, Release>();
   for (const [path, oid] of await repo.listFiles((await repo.entryAt(tree, RELEASES_DIR))?.oid, `${RELEASES_DIR}/`)) {
+    // Model cards (.md) sit beside the records.
+    if (!path.endsWith('.yaml')) continue;
     out.set(path, parseRelease(path, (await repo.readBlob(oid)).toString('utf8')));
   }
   return out;
-}
-
-/** Changed applications per environment, for commit messages and reports. */
-export function changedApplications(changes: readonly FileChange[]): Map<string, Set<string>> {
-  const byEnv = new Map<string, Set<string>>();
-  const add = (env: string, app: string) => byEnv.set(env, (byEnv.get(env) ?? new Set()).add(app));
-  for (const { path } of changes) {
-    const parts = path.split('/');
-    if (parts[0] === 'environments' && parts.length >= 4) add(parts[1]!, parts[2]!);
-    else if (parts[0] === 'apps' && parts.length === 3 && parts[2] !== 'kustomization.yaml') add(parts[1]!, parts[2]!.replace(/\.yaml$/, ''));
-  }
-  return byEnv;
-}
-
-function commitMessage(changes: readonly FileChange[], ctx: Context, releases: ReadonlyMap<string, Release>): string {
-  const byEnv = changedApplications(changes);
-  const apps = [...byEnv.values()].reduce((n, s) => n + s.size, 0);
-  const title =
-    ctx.options.title ??
-    `synth: ${apps} application${apps === 1 ? '' : 's'} changed${byEnv.size > 0 ? ` in ${[...byEnv.keys()].sort().join(', ')}` : ''}`;
-  const lines = [title, ''];
-  for (const env of [...byEnv.keys()].sort()) lines.push(`${env}: ${[...byEnv.get(env)!].sort().join(', ')}`);
-  const releaseLines = changes
-    .filter((c) => c.path.startsWith(`${RELEASES_DIR}/`) && c.newOid)
-    .map((c) => releases.get(c.path))
-    .filter((r): r is Release => r !== undefined)
-    .map((r) => `release: ${r.environment}/${r.model} ${r.version} (image ${r.imageDigest.slice(0, 19)})`);
-  lines.push(...releaseLines);
-  if (changes.some((c) => c.path.startsWith('platform/'))) lines.push('platform: AppProject changed');
-  lines.push('', ctx.source ? `Source: ${basename(ctx.source.dir)}@${ctx.source.commit}` : 'Source: not a Git checkout');
-  return `${lines.join('\n')}\n`;
-}
-
-/** In-memory tree that expands folders kept from the base commit when something below them changes. */
-class LazyTree {
-  constructor(
-    private readonly repo: ConfigRepo,
-    private readonly root: TreeNode,
-  ) {}
-
-  private async folder(parts: readonly string[], create: boolean): Promise<TreeNode | undefined> {
-    let dir = this.root;
-    for (const part of parts) {
-      let next = dir.entries.get(part);
-      if (next?.kind === 'stored' && next.type === 'tree') {
-        const expanded = treeNode();
-        for (const [name, e] of await this.repo.readTree(next.oid)) expanded.entries.set(name, e.node!);
-        dir.entries.set(part, expanded);
-        next = expanded;
-      }
-      if (!next) {
-        if (!create) return undefined;
-        next = treeNode();
-        dir.entries.set(part, next);
-      }
-      if (next.kind !== 'tree') {
-        if (!create) return undefined;
-        next = treeNode();
-        dir.entries.set(part, next);
-      }
-      dir = next;
-    }
-    return dir;
-  }
-
-  async set(path: string, node: Node): Promise<void> {
-    const parts = path.split('/');
-    (await this.folder(parts.slice(0, -1), true))!.entries.set(parts[parts.length - 1]!, node);
-  }
-
-  async remove(path: string): Promise<void> {
-    const parts = path.split('/');
-    (await this.folder(parts.slice(0, -1), false))?.entries.delete(parts[parts.length - 1]!);
-  }
 }

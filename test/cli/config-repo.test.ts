@@ -42,7 +42,9 @@ describe('slipway synth / release / promote / history / diff', () => {
     expect((await slipway('promote', '--repo', repo, '--model', 'fraud-detector', '--from', 'staging', '--to', 'prod')).code).toBe(0);
     // THEN history lists them per environment
     const history = await slipway('history', '--repo', repo, '--model', 'fraud-detector');
-    expect(history.stdout).toMatch(/fraud-detector in prod:\nDATE +VERSION +ARTIFACT +IMAGE +COMMIT +SUBJECT\n\S+ \S+ +1\.4\.0 +cccccccccccc… +sha256:dddddddddddd… +[0-9a-f]{12} +promote: fraud-detector 1\.4\.0 from staging to prod\n/);
+    expect(history.stdout).toMatch(
+      /fraud-detector in prod:\nDATE +KIND +VERSION +MODEL SHA256 +IMAGE +APPROVED BY +COMMIT +SUBJECT\n\S+ \S+ +promotion from staging +1\.4\.0 +cccccccccccc… +sha256:dddddddddddd… +- +[0-9a-f]{12} +promote: fraud-detector 1\.4\.0 from staging to prod\n/,
+    );
     expect(history.stdout).toMatch(/fraud-detector in staging:\n.*\n.* 1\.4\.0 .* release: fraud-detector 1\.4\.0 to staging\n/);
   });
 
@@ -57,7 +59,14 @@ describe('slipway synth / release / promote / history / diff', () => {
     // THEN the diff shows the record and the changed lines, and main has not moved
     expect(preview.code).toBe(0);
     expect(preview.stderr).toMatch(/^\d+ files would change\n$/);
-    const changed = preview.stdout.split('\n').filter((l) => /^[-+][^-+]/.test(l));
+    // The new model card is one patch of its own; the rest are the record and the objects.
+    const patches = preview.stdout.split(/(?=^--- )/m);
+    expect(patches.filter((p) => p.includes('+++ b/releases/staging/fraud-detector.md'))).toHaveLength(1);
+    const changed = patches
+      .filter((p) => !p.includes('+++ b/releases/staging/fraud-detector.md'))
+      .join('')
+      .split('\n')
+      .filter((l) => /^[-+][^-+]/.test(l));
     expect(changed).toContain('+version: 1.4.0');
     expect(changed).toContainEqual(expect.stringMatching(/^\+ +image: ghcr\.io\/acme\/fraud-detector-runtime@sha256:d{64}$/));
     expect(changed).toContainEqual(expect.stringMatching(/^- +image: ghcr\.io\/acme\/fraud-detector-runtime@sha256:8ddfdbc6/));

@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SlipwayError } from '../../lib/errors.js';
 import { synth } from '../../lib/compiler/synth.js';
 import { TOKEN_ENV } from '../../lib/compiler/remote.js';
 import { type GitHttpServer, createBareRepo, startGitHttpServer } from './support/git-http-server.js';
@@ -46,7 +49,7 @@ describe('synth --push', () => {
   it('pushes main over HTTP with the token from the environment, never printing it', async () => {
     // GIVEN an empty remote behind HTTP basic auth
     // WHEN the shop is synthesized and pushed
-    const result = await synth({ app: fixture('shop'), repo, push: server.url('config.git') });
+    const result = await synth({ app: fixture('shop'), repo, push: server.url('config.git'), allowInsecureHttp: true });
     // THEN the remote's main is the new commit, every request carried the token, and the token is nowhere in the repo
     expect(result.pushed).toEqual({ url: server.url('config.git'), attempts: 1 });
     expect(execFileSync('git', ['--git-dir', bare, 'rev-parse', 'main'], { encoding: 'utf8' }).trim()).toBe(result.commit);
@@ -59,10 +62,10 @@ describe('synth --push', () => {
 
   it('re-applies the synth on top of commits others pushed, keeping theirs', async () => {
     // GIVEN a pushed config repository and a README another person pushed since
-    await synth({ app: fixture('shop'), repo, push: server.url('config.git') });
+    await synth({ app: fixture('shop'), repo, push: server.url('config.git'), allowInsecureHttp: true });
     const theirs = commitElsewhere('README.md', '# config\n');
     // WHEN a changed app is synthesized and pushed
-    const result = await synth({ app: fixture('shop-v2'), repo, push: server.url('config.git') });
+    const result = await synth({ app: fixture('shop-v2'), repo, push: server.url('config.git'), allowInsecureHttp: true });
     // THEN the new commit sits on theirs, and both the README and the change are on the remote and locally
     expect(git(repo, 'rev-parse', 'main^').trim()).toBe(theirs);
     expect(execFileSync('git', ['--git-dir', bare, 'rev-parse', 'main'], { encoding: 'utf8' }).trim()).toBe(result.commit);
@@ -73,14 +76,14 @@ describe('synth --push', () => {
 
   it('retries when the remote moves between fetch and push, without force', async () => {
     // GIVEN a pushed repository, and a remote that gets a commit just before the next push is answered
-    await synth({ app: fixture('shop'), repo, push: server.url('config.git') });
+    await synth({ app: fixture('shop'), repo, push: server.url('config.git'), allowInsecureHttp: true });
     let concurrent = '';
     beforeReceivePack = () => {
       beforeReceivePack = undefined;
       concurrent = commitElsewhere('NOTES.md', 'moved under you\n');
     };
     // WHEN a changed app is pushed
-    const result = await synth({ app: fixture('shop-v2'), repo, push: server.url('config.git') });
+    const result = await synth({ app: fixture('shop-v2'), repo, push: server.url('config.git'), allowInsecureHttp: true });
     // THEN the first push was rejected, the synth was re-applied on the new head, and the second push landed
     expect(result.pushed?.attempts).toBe(2);
     expect(git(repo, 'rev-parse', 'main^').trim()).toBe(concurrent);
@@ -90,18 +93,18 @@ describe('synth --push', () => {
 
   it('fails when the remote refuses the credentials, saying which variable to set', async () => {
     delete process.env[TOKEN_ENV];
-    await expect(synth({ app: fixture('shop'), repo, push: server.url('config.git') })).rejects.toThrow(
+    await expect(synth({ app: fixture('shop'), repo, push: server.url('config.git'), allowInsecureHttp: true })).rejects.toThrow(
       new RegExp(`requires credentials: set ${TOKEN_ENV} to a token that may push`),
     );
     process.env[TOKEN_ENV] = 'wrong-token-value';
-    const err = (await synth({ app: fixture('shop'), repo, push: server.url('config.git') }).catch((e: Error) => e)) as Error;
+    const err = (await synth({ app: fixture('shop'), repo, push: server.url('config.git'), allowInsecureHttp: true }).catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(new RegExp(`check the token in ${TOKEN_ENV}`));
     expect(err.message).not.toContain('wrong-token-value');
   });
 
   it('fails when the URL carries credentials, without writing them anywhere', async () => {
     const url = server.url('config.git').replace('http://', `http://user:${TOKEN}@`);
-    const err = (await synth({ app: fixture('shop'), repo, push: url }).catch((e: Error) => e)) as Error;
+    const err = (await synth({ app: fixture('shop'), repo, push: url, allowInsecureHttp: true }).catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(/has credentials in its URL: remove them and put the token in SLIPWAY_GIT_TOKEN/);
     expect(err.message).not.toContain(TOKEN);
     expect(readFileSync(join(repo, '.git', 'config'), 'utf8')).not.toContain(TOKEN);
@@ -109,5 +112,35 @@ describe('synth --push', () => {
 
   it('fails when the remote name is not configured', async () => {
     await expect(synth({ app: fixture('shop'), repo, push: 'origin' })).rejects.toThrow(/remote 'origin' is not configured in .*: add it with git -C .* remote add origin/);
+  });
+
+  it('fails when the remote is plain http:// without --allow-insecure-http, sending nothing', async () => {
+    // GIVEN a token and an http:// remote WHEN synth pushes without the explicit opt-in
+    const err = (await synth({ app: fixture('shop'), repo, push: server.url('config.git') }).catch((e: Error) => e)) as SlipwayError;
+    // THEN it refuses before any request, and the token went nowhere
+    expect(err.code).toBe('INSECURE_REMOTE');
+    expect(err.message).toMatch(/is plain http:\/\/: the token in SLIPWAY_GIT_TOKEN would travel unencrypted; use https:\/\/, or pass --allow-insecure-http/);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('fails when the remote redirects, never sending the token to the redirect target', async () => {
+    // GIVEN a server on another port that redirects every request to the real Git server
+    const target = server.url('config.git');
+    const redirector = createServer((req, res) => {
+      res.writeHead(302, { Location: `${target}${(req.url ?? '/').replace(/^\/config\.git/, '')}` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    const { port } = redirector.address() as AddressInfo;
+    try {
+      // WHEN synth pushes to the redirecting URL
+      const err = (await synth({ app: fixture('shop'), repo, push: `http://127.0.0.1:${port}/config.git`, allowInsecureHttp: true }).catch((e: Error) => e)) as SlipwayError;
+      // THEN it stops at the redirect and the Git server never saw a request
+      expect(err.code).toBe('REMOTE_REDIRECT');
+      expect(err.message).toMatch(/answered 302 redirecting to http:\/\/127\.0\.0\.1:\d+\/config\.git\/info\/refs.*never follows redirects with credentials/);
+      expect(err.message).not.toContain(TOKEN);
+      expect(server.requests).toEqual([]);
+    } finally {
+      await new Promise((resolve) => redirector.close(resolve));
+    }
   });
 });

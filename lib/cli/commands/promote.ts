@@ -10,7 +10,7 @@ export function register(program: Command): void {
       .requiredOption('--model <name>', 'model name')
       .requiredOption('--from <env>', 'environment whose release is copied')
       .requiredOption('--to <env>', 'environment that receives it'),
-    { push: true },
+    { push: true, approval: true },
   ).action(async (flags: ConfigRepoFlags & { model: string; from: string; to: string }) => {
     printResult(await promote(flags.model, flags.from, flags.to, synthOptions(flags)));
   });

@@ -25,7 +25,7 @@ export function register(program: Command): void {
       .requiredOption('--image-digest <digest>', 'runtime image digest, sha256:<64 hex>')
       .option('--artifact-uri <uri>', "artifact location, when it differs from the model's props")
       .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
-    { push: true },
+    { push: true, approval: true },
   ).action(async (flags: ReleaseFlags) => {
     const record = {
       environment: flags.env,
