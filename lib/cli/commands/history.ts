@@ -18,7 +18,7 @@ export function register(program: Command): void {
         const rows = history.get(env)!.map((e) => [
           e.date.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
           e.release?.version ?? '(removed)',
-          e.release ? `${e.release.artifactSha256.slice(0, 12)}…` : '-',
+          e.release ? `${e.release.modelSha256.slice(0, 12)}…` : '-',
           e.release ? `${e.release.imageDigest.slice(0, 19)}…` : '-',
           e.commit.slice(0, 12),
           e.subject,
