@@ -13,6 +13,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/history.js'),
   () => import('./commands/diff.js'),
   () => import('./commands/init.js'),
+  () => import('./commands/pipeline.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {
