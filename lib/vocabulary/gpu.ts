@@ -45,13 +45,13 @@ export function gpuProblems(gpu: GpuOptions, prefix = 'gpu'): Array<[string, str
 /** Pod spec fields that put a pod on a GPU node: runtime class, the GPU taint's toleration, product selector. */
 export function gpuPlacement(gpu: GpuOptions | undefined): {
   runtimeClassName?: string;
-  tolerations?: Array<{ key: string; operator: string; effect: string }>;
+  tolerations?: Array<{ key: string; operator: 'Exists'; effect: 'NoSchedule' }>;
   nodeSelector?: Record<string, string>;
 } {
   if (!gpu) return {};
   return {
     ...(gpu.runtimeClassName ? { runtimeClassName: gpu.runtimeClassName } : {}),
-    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' as const, effect: 'NoSchedule' as const }],
     ...(gpu.product ? { nodeSelector: { 'nvidia.com/gpu.product': gpu.product } } : {}),
   };
 }
