@@ -3,6 +3,7 @@ import { compareCategorical, numericReport, resolveThresholds, binIndex, type Dr
 import { CategoricalAccumulator, type BaselineProfile, type FeatureProfile, type ThresholdConfig } from './profile.js';
 import { mulberry32 } from './random.js';
 import { distributionOfSorted } from './stats.js';
+import { DRIFT_METRICS } from '../vocabulary/metrics.js';
 
 export interface DriftAlertOptions {
   /** Where to POST the Alertmanager-format webhook (e.g. the Tekton EventListener). */
@@ -173,14 +174,14 @@ export class LiveDriftMonitor {
     if (options.feedback) this.outcomes = new Uint8Array(options.feedback.windowRows ?? 1000);
     const r = options.registry;
     this.gauges = {
-      featurePsi: gauge(r, 'slipway_feature_drift_psi', 'Population stability index of a model input feature over the live window vs the baseline.', ['model', 'feature']),
-      featureKs: gauge(r, 'slipway_feature_drift_ks_statistic', 'Two-sample Kolmogorov-Smirnov statistic of a numeric model input over the live window vs the baseline.', ['model', 'feature']),
-      featureJs: gauge(r, 'slipway_feature_drift_js_distance', 'Jensen-Shannon distance (base 2) of a model input over the live window vs the baseline.', ['model', 'feature']),
-      outputPsi: gauge(r, 'slipway_output_drift_psi', 'Population stability index of a model output over the live window vs the baseline.', ['model', 'output']),
-      outputKs: gauge(r, 'slipway_output_drift_ks_statistic', 'Two-sample Kolmogorov-Smirnov statistic of a numeric model output over the live window vs the baseline.', ['model', 'output']),
-      outputJs: gauge(r, 'slipway_output_drift_js_distance', 'Jensen-Shannon distance (base 2) of a model output over the live window vs the baseline.', ['model', 'output']),
-      detected: gauge(r, 'slipway_model_drift_detected', '1 when any monitored input or output of the model drifts in the live window.', ['model']),
-      accuracy: gauge(r, 'slipway_model_accuracy', 'Share of correct predictions among recent requests with ground-truth feedback.', ['model']),
+      featurePsi: gauge(r, DRIFT_METRICS.featurePsi, 'Population stability index of a model input feature over the live window vs the baseline.', ['model', 'feature']),
+      featureKs: gauge(r, DRIFT_METRICS.featureKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model input over the live window vs the baseline.', ['model', 'feature']),
+      featureJs: gauge(r, DRIFT_METRICS.featureJs, 'Jensen-Shannon distance (base 2) of a model input over the live window vs the baseline.', ['model', 'feature']),
+      outputPsi: gauge(r, DRIFT_METRICS.outputPsi, 'Population stability index of a model output over the live window vs the baseline.', ['model', 'output']),
+      outputKs: gauge(r, DRIFT_METRICS.outputKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model output over the live window vs the baseline.', ['model', 'output']),
+      outputJs: gauge(r, DRIFT_METRICS.outputJs, 'Jensen-Shannon distance (base 2) of a model output over the live window vs the baseline.', ['model', 'output']),
+      detected: gauge(r, DRIFT_METRICS.detected, '1 when any monitored input or output of the model drifts in the live window.', ['model']),
+      accuracy: gauge(r, DRIFT_METRICS.accuracy, 'Share of correct predictions among recent requests with ground-truth feedback.', ['model']),
     };
     this.gauges.detected.set({ model: this.model }, 0);
     this.last = this.emptySnapshot();
