@@ -70,7 +70,7 @@ function valueAt(value: unknown, instancePath: string): unknown {
   return v;
 }
 
-/** Rules a JSON Schema cannot say well: no credentials in locations, one place for both artifacts. */
+/** Rules a JSON Schema cannot say well: no credentials in any URL, one place for both artifacts. */
 function semanticProblems(value: unknown): RecordProblem[] {
   if (value === null || typeof value !== 'object') return [];
   const record = value as Record<string, unknown>;
@@ -80,6 +80,11 @@ function semanticProblems(value: unknown): RecordProblem[] {
     if (typeof location !== 'string') continue;
     const problem = locationCredentialProblem(location);
     if (problem) problems.push({ pointer: `/${field}`, message: problem });
+  }
+  const repository = (record.source as { repository?: unknown } | undefined)?.repository;
+  if (typeof repository === 'string') {
+    const problem = locationCredentialProblem(repository);
+    if (problem) problems.push({ pointer: '/source/repository', message: problem });
   }
   const { modelLocation, baselineLocation } = record;
   if (typeof modelLocation === 'string' && typeof baselineLocation === 'string') {

@@ -194,12 +194,19 @@ describe('one build from release record to pod', () => {
     await synth({ app: APP, repo });
     const before = snapshotDir(repo);
     const attempt = release(
-      { ...newBuild('store'), environment: 'staging', modelLocation: 'https://alice:hunter2@models.acme.example/fraud/model.onnx', baselineLocation: 's3://acme-ml-models/b.json?X-Amz-Signature=abc' },
+      {
+        ...newBuild('store'),
+        environment: 'staging',
+        modelLocation: 'https://alice:hunter2@models.acme.example/fraud/model.onnx',
+        baselineLocation: 's3://acme-ml-models/b.json?X-Amz-Signature=abc',
+        source: { repository: 'https://x-access-token:ghp_secret@github.com/acme/fraud.git', commit: 'c'.repeat(40) },
+      },
       { app: APP, repo },
     );
     await expect(attempt).rejects.toThrow(/\/modelLocation: expected a location without credentials, got user info in https:\/\/\*\*\*@models/);
     await expect(attempt).rejects.toThrow(/\/baselineLocation: expected a location without credentials, got the query parameter 'X-Amz-Signature'/);
-    await expect(attempt).rejects.not.toThrow(/hunter2/);
+    await expect(attempt).rejects.toThrow(/\/source\/repository: expected a location without credentials, got user info in https:\/\/\*\*\*@github\.com/);
+    await expect(attempt).rejects.not.toThrow(/hunter2|ghp_secret|=abc/);
     expect(snapshotDir(repo)).toEqual(before);
   });
 });
