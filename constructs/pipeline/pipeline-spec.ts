@@ -52,7 +52,10 @@ export function renderPipelineSpec(r: ResolvedPipelineProps): TektonPipelineSpec
     {
       name: 'test',
       taskRef: ref('test'),
-      params: [{ name: 'image', value: `${r.imageRepository}@$(tasks.package.results.image-digest)` }],
+      params: [
+        { name: 'image', value: `${r.imageRepository}@$(tasks.package.results.image-digest)` },
+        { name: 'expected-sha256', value: '$(tasks.package.results.expected-sha256)' },
+      ],
       runAfter: ['package'],
       timeout: '15m',
     },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { checkBuild } from '../compiler/releases.js';
 import { SlipwayError } from '../errors.js';
 import { sha256File } from '../runtime/integrity.js';
+import type { ExpectedSha256 } from '../vocabulary/integrity.js';
 import { BASELINE_FILE, IMAGE_LOCATION, IMAGE_MODEL_REPOSITORY, MODEL_FILE, type BuildRecord, type BuildTrigger } from '../vocabulary/build.js';
 import { readMetrics } from './evaluate.js';
 
@@ -79,6 +80,13 @@ export interface RecordBuildOptions {
   readonly builtAt: Date;
   /** build.json to write. */
   readonly out: string;
+  /** Also write the hashes the runtime must verify (SLIPWAY_EXPECTED_SHA256), for the test task's sidecar. */
+  readonly expectedSha256Out?: string;
+}
+
+/** What a pod serving `build` hands the runtime to verify. */
+export function expectedSha256Of(build: BuildRecord): ExpectedSha256 {
+  return { [build.model]: { [MODEL_FILE]: build.modelSha256, ...(build.baselineSha256 ? { [BASELINE_FILE]: build.baselineSha256 } : {}) } };
 }
 
 /**
@@ -108,6 +116,7 @@ export async function recordBuild(options: RecordBuildOptions): Promise<BuildRec
   };
   checkBuild(build, options.out);
   writeFileSync(options.out, `${JSON.stringify(build, null, 2)}\n`);
+  if (options.expectedSha256Out) writeFileSync(options.expectedSha256Out, JSON.stringify(expectedSha256Of(build)));
   return build;
 }
 

@@ -298,9 +298,12 @@ describe('TrainingPipeline', () => {
     const pipeline = find(manifests, 'Pipeline').spec;
     expect(pipeline.tasks.find((t: { name: string }) => t.name === 'test').params).toEqual([
       { name: 'image', value: 'ghcr.io/acme/fraud-detector@$(tasks.package.results.image-digest)' },
+      { name: 'expected-sha256', value: '$(tasks.package.results.expected-sha256)' },
     ]);
     const test = task(manifests, 'test');
     expect(test.spec.sidecars[0]).toMatchObject({ image: '$(params.image)', args: ['serve', '--model-repository', '/models', '--host', '127.0.0.1', '--port', '8080'] });
+    // The smoke-tested runtime verifies the image holds the build's files, as the serving pod does.
+    expect(test.spec.sidecars[0].env).toContainEqual({ name: 'SLIPWAY_EXPECTED_SHA256', value: '$(params.expected-sha256)' });
     // release: the build file, whole, to the first environment
     const release = step(manifests, 'release', 'release');
     expect(release.args.slice(0, 2)).toEqual(['pipeline', 'release']);
@@ -400,6 +403,7 @@ describe('package task, run for real', () => {
       'workspaces.source.path': source,
       'workspaces.docker-config.path': root,
       'results.image-digest.path': join(root, 'image-digest'),
+      'results.expected-sha256.path': join(root, 'expected-sha256'),
       'params.version': '1.4.0',
       'params.source-url': 'https://github.com/acme/models.git',
       'params.commit': 'c'.repeat(40),
@@ -458,5 +462,9 @@ describe('package task, run for real', () => {
       builtAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
     });
     expect(sha(join(unpacked, 'models/fraud-detector/1.4.0/model.onnx'))).toBe(sha('examples/model-repository/fraud-detector/1/model.onnx'));
+    // AND the test task's runtime gets exactly those hashes to verify
+    expect(JSON.parse(readFileSync(join(root, 'expected-sha256'), 'utf8'))).toEqual({
+      'fraud-detector': { 'model.onnx': build.modelSha256, 'baseline.json': build.baselineSha256 },
+    });
   }, 120_000);
 });

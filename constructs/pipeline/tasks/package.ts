@@ -54,7 +54,10 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
       { name: 'model', description: 'Holds model.onnx, metrics.json and baseline.json; receives the build context and build.json.' },
       { name: 'docker-config', description: 'config.json with credentials for the image repository.', readOnly: true },
     ],
-    results: [{ name: 'image-digest', type: 'string', description: 'Digest of the pushed image.' }],
+    results: [
+      { name: 'image-digest', type: 'string', description: 'Digest of the pushed image.' },
+      { name: 'expected-sha256', type: 'string', description: 'sha256 of the files the image must serve, as SLIPWAY_EXPECTED_SHA256 JSON.' },
+    ],
     volumes: [{ name: STORAGE.name, emptyDir: {} }],
     steps: [
       slipwayStep(
@@ -93,6 +96,8 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
           '$(params.trigger)',
           '--pipeline-run',
           '$(context.pipelineRun.name)',
+          '--expected-sha256-out',
+          '$(results.expected-sha256.path)',
         ],
         SMALL,
       ),

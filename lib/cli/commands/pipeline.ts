@@ -80,7 +80,8 @@ export function register(program: Command): void {
     .option('--metrics <file>', 'metrics.json, recorded as the build metrics')
     .option('--trigger <trigger>', `what started the run: ${BUILD_TRIGGERS.join(', ')}`, trigger)
     .option('--pipeline-run <name>', 'name of the PipelineRun')
-    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string }) => {
+    .option('--expected-sha256-out <file>', 'also write the sha256 the runtime must verify (SLIPWAY_EXPECTED_SHA256 JSON)')
+    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string }) => {
       const build = await recordBuild({
         ...flags,
         imageDigest: readValueFile(flags.imageDigestFile),
