@@ -108,7 +108,7 @@ export async function recordBuild(options: RecordBuildOptions): Promise<BuildRec
     ...(existsSync(baselinePath) ? { baselineSha256: await sha256File(baselinePath), baselineLocation: IMAGE_LOCATION } : {}),
     imageDigest: digest,
     ...(options.sourceRepository && options.commit ? { source: { repository: options.sourceRepository, commit: options.commit } } : {}),
-    ...(options.trainingData ? { trainingDataSha256: await sha256File(options.trainingData) } : {}),
+    ...(options.trainingData ? { trainingDataSha256: await hashOf(options.trainingData, 'training data') } : {}),
     ...(options.metricsFile ? { metrics: readMetrics(options.metricsFile) } : {}),
     ...(options.trigger ? { trigger: options.trigger } : {}),
     ...(options.pipelineRun ? { pipelineRun: options.pipelineRun } : {}),
@@ -118,6 +118,14 @@ export async function recordBuild(options: RecordBuildOptions): Promise<BuildRec
   writeFileSync(options.out, `${JSON.stringify(build, null, 2)}\n`);
   if (options.expectedSha256Out) writeFileSync(options.expectedSha256Out, JSON.stringify(expectedSha256Of(build)));
   return build;
+}
+
+async function hashOf(path: string, what: string): Promise<string> {
+  try {
+    return await sha256File(path);
+  } catch (err) {
+    throw new SlipwayError('PIPELINE_OUTPUT_MISSING', `cannot hash the ${what} ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** Reads a one-line file a previous step wrote (a Tekton result, buildah's digest file). */

@@ -73,12 +73,15 @@ describe('slipway pipeline package / record-build', () => {
     expect(() => checkOutputs(output)).toThrow(`the training step did not write ${join(output, 'model.onnx')}, ${join(output, 'metrics.json')}`);
   });
 
-  it('fails when the version cannot name a folder, or the digest is not one', async () => {
+  it('fails when the version cannot name a folder, the digest is not one, or the training data is missing', async () => {
     const output = trainingOutput('ok2', { 'model.onnx': 'x', 'metrics.json': '{}' });
     expect(() => layoutImage({ model: 'm', version: '../1', outputDir: output, contextDir: join(work, 'c2'), runtimeImage: RUNTIME })).toThrow(/version "\.\.\/1" cannot name a model repository folder/);
     layoutImage({ model: 'm', version: '1', outputDir: output, contextDir: join(work, 'c3'), runtimeImage: RUNTIME });
     await expect(recordBuild({ model: 'm', version: '1', contextDir: join(work, 'c3'), imageDigest: 'latest', builtAt: new Date(), out: join(work, 'b.json') })).rejects.toThrow(
       /expected the pushed image's digest as sha256:<64 hex>, got "latest"/,
     );
+    await expect(
+      recordBuild({ model: 'm', version: '1', contextDir: join(work, 'c3'), imageDigest: DIGEST, trainingData: join(work, 'nope.csv'), builtAt: new Date(), out: join(work, 'b.json') }),
+    ).rejects.toThrow(/cannot hash the training data .*nope\.csv: ENOENT/);
   });
 });
