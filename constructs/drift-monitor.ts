@@ -1,6 +1,8 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { SIMPLE_DURATION } from '../lib/vocabulary/durations.js';
+import { DRIFT_METRICS, RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
 import { PrometheusRule, ServiceMonitor } from './imports/prometheus-operator.js';
 import type { ModelServing } from './model-serving.js';
 import { ALERT_DEFAULTS, DEFAULT_THRESHOLDS } from '../lib/drift/defaults.js';
@@ -76,7 +78,6 @@ export interface DriftMonitorProps {
   readonly dashboard?: boolean;
 }
 
-const DURATION = /^[0-9]+(s|m|h)$/;
 const FEATURE_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 
 interface ResolvedThresholds {
@@ -86,9 +87,9 @@ interface ResolvedThresholds {
 }
 
 const DRIFT_STATISTICS = [
-  { key: 'psi', metric: 'slipway_feature_drift_psi', alert: 'SlipwayFeatureDriftPsi', title: 'PSI' },
-  { key: 'ksStatistic', metric: 'slipway_feature_drift_ks_statistic', alert: 'SlipwayFeatureDriftKs', title: 'KS statistic' },
-  { key: 'jsDistance', metric: 'slipway_feature_drift_js_distance', alert: 'SlipwayFeatureDriftJs', title: 'Jensen–Shannon distance' },
+  { key: 'psi', metric: DRIFT_METRICS.featurePsi, alert: 'SlipwayFeatureDriftPsi', title: 'PSI' },
+  { key: 'ksStatistic', metric: DRIFT_METRICS.featureKs, alert: 'SlipwayFeatureDriftKs', title: 'KS statistic' },
+  { key: 'jsDistance', metric: DRIFT_METRICS.featureJs, alert: 'SlipwayFeatureDriftJs', title: 'Jensen–Shannon distance' },
 ] as const;
 
 /** One alerting rule, in the Prometheus rule file format. */
@@ -136,7 +137,7 @@ export class DriftMonitor extends Construct {
       checkThresholds(v, `featureThresholds.${feature}`, t);
     }
     for (const [field, value] of [['driftFor', driftFor], ['servingAlertFor', servingFor], ['scrapeInterval', scrapeInterval]] as const) {
-      v.check(DURATION.test(value), field, `expected a duration such as "30s", "15m" or "1h", got ${JSON.stringify(value)}`);
+      v.check(SIMPLE_DURATION.test(value), field, `expected a duration such as "30s", "15m" or "1h", got ${JSON.stringify(value)}`);
     }
     v.check(errorRatio > 0 && errorRatio <= 1, 'errorRatioThreshold', `expected a ratio in (0, 1], got ${errorRatio}`);
     v.check(latency > 0, 'latencyP99Seconds', `expected seconds > 0, got ${latency}`);
@@ -167,7 +168,7 @@ export class DriftMonitor extends Construct {
     }
     driftRules.push({
       alert: 'SlipwayModelDrift',
-      expr: `max by (namespace, model) (slipway_model_drift_detected{${selector}}) == 1`,
+      expr: `max by (namespace, model) (${DRIFT_METRICS.detected}{${selector}}) == 1`,
       for: driftFor,
       labels: { ...alertLabels('warning'), retrain: 'true' },
       annotations: {
@@ -176,12 +177,12 @@ export class DriftMonitor extends Construct {
       },
     });
 
-    const requests = `slipway_inference_requests_total{${selector}}`;
+    const requests = `${RUNTIME_METRICS.requests}{${selector}}`;
     const servingRules: AlertRule[] = [
       {
         alert: 'SlipwayHighErrorRatio',
         expr:
-          `sum by (namespace, model) (rate(slipway_inference_requests_total{${selector},status=~"5.."}[5m]))` +
+          `sum by (namespace, model) (rate(${RUNTIME_METRICS.requests}{${selector},status=~"5.."}[5m]))` +
           ` / sum by (namespace, model) (rate(${requests}[5m])) > ${errorRatio}`,
         for: servingFor,
         labels: alertLabels('critical'),
@@ -193,7 +194,7 @@ export class DriftMonitor extends Construct {
       {
         alert: 'SlipwayHighLatencyP99',
         expr:
-          `histogram_quantile(0.99, sum by (namespace, model, le) (rate(slipway_inference_request_duration_seconds_bucket{${selector}}[5m])))` +
+          `histogram_quantile(0.99, sum by (namespace, model, le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${selector}}[5m])))` +
           ` > ${latency}`,
         for: servingFor,
         labels: alertLabels('warning'),
@@ -204,7 +205,7 @@ export class DriftMonitor extends Construct {
       },
       {
         alert: 'SlipwayModelNotReady',
-        expr: `min by (namespace, model) (slipway_model_ready{${selector}}) == 0`,
+        expr: `min by (namespace, model) (${RUNTIME_METRICS.modelReady}{${selector}}) == 0`,
         for: servingFor,
         labels: alertLabels('critical'),
         annotations: {
@@ -291,14 +292,14 @@ function dashboard(model: string, namespace: string): Record<string, unknown> {
       list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Data source' }],
     },
     panels: [
-      panel(1, 'Requests per second by status', `sum by (status) (rate(slipway_inference_requests_total{${selector}}[5m]))`, '{{status}}', 'reqps', 0, 0),
-      panel(2, 'Latency p50 / p99', `histogram_quantile(0.99, sum by (le) (rate(slipway_inference_request_duration_seconds_bucket{${selector}}[5m])))`, 'p99', 's', 12, 0),
-      panel(3, 'In-flight requests', `sum(slipway_inference_in_flight_requests{${selector}})`, 'in flight', 'short', 0, 8),
-      panel(4, 'Mean batch size', `sum(rate(slipway_inference_batch_size_sum{${selector}}[5m])) / sum(rate(slipway_inference_batch_size_count{${selector}}[5m]))`, 'batch', 'short', 12, 8),
-      panel(5, 'Feature drift: PSI', `max by (feature) (slipway_feature_drift_psi{${selector}})`, '{{feature}}', 'short', 0, 16),
-      panel(6, 'Feature drift: KS statistic', `max by (feature) (slipway_feature_drift_ks_statistic{${selector}})`, '{{feature}}', 'short', 12, 16),
-      panel(7, 'Feature drift: Jensen–Shannon distance', `max by (feature) (slipway_feature_drift_js_distance{${selector}})`, '{{feature}}', 'short', 0, 24),
-      panel(8, 'Drift detected', `max(slipway_model_drift_detected{${selector}})`, 'drift', 'bool', 12, 24),
+      panel(1, 'Requests per second by status', `sum by (status) (rate(${RUNTIME_METRICS.requests}{${selector}}[5m]))`, '{{status}}', 'reqps', 0, 0),
+      panel(2, 'Latency p50 / p99', `histogram_quantile(0.99, sum by (le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${selector}}[5m])))`, 'p99', 's', 12, 0),
+      panel(3, 'In-flight requests', `sum(${RUNTIME_METRICS.inFlight}{${selector}})`, 'in flight', 'short', 0, 8),
+      panel(4, 'Mean batch size', `sum(rate(${RUNTIME_METRICS.batchSize}_sum{${selector}}[5m])) / sum(rate(${RUNTIME_METRICS.batchSize}_count{${selector}}[5m]))`, 'batch', 'short', 12, 8),
+      panel(5, 'Feature drift: PSI', `max by (feature) (${DRIFT_METRICS.featurePsi}{${selector}})`, '{{feature}}', 'short', 0, 16),
+      panel(6, 'Feature drift: KS statistic', `max by (feature) (${DRIFT_METRICS.featureKs}{${selector}})`, '{{feature}}', 'short', 12, 16),
+      panel(7, 'Feature drift: Jensen–Shannon distance', `max by (feature) (${DRIFT_METRICS.featureJs}{${selector}})`, '{{feature}}', 'short', 0, 24),
+      panel(8, 'Drift detected', `max(${DRIFT_METRICS.detected}{${selector}})`, 'drift', 'bool', 12, 24),
     ],
   };
 }

@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { DriftMonitor, type DriftMonitorProps, type DriftThresholds } from './drift-monitor.js';
 import { Environment } from './environment.js';
-import { Model, SHA256_HEX, sha256Problem, type ModelProps } from './model.js';
+import { Model, type ModelProps } from './model.js';
 import { ModelServing, type ModelServingProps } from './model-serving.js';
 import { IMAGE_DIGEST, withDigest } from './private/image.js';
 import { PropValidator, collectProblems } from './private/validation.js';
@@ -61,7 +61,8 @@ export interface FromFileOptions {
  * One model in one environment: {@link Model} + {@link ModelServing} + {@link DriftMonitor}
  * with good defaults, as one cdk8s Chart. In a slipway {@link Platform} each ModelDeployment
  * becomes one Argo CD Application. When `slipway synth` has a release record for the model in
- * this environment, its version, artifact sha256 and image digest win over the props.
+ * this environment, its build (version, model and baseline with their sha256 and location, image
+ * digest) wins over the props as a whole.
  */
 export class ModelDeployment extends Chart {
   /**
@@ -111,62 +112,78 @@ export class ModelDeployment extends Chart {
     const release = environment ? findRelease(this, environment.name, props.name) : undefined;
     if (release) {
       const v = new PropValidator(this, 'Release');
-      const r = release;
-      v.check(SHA256_HEX.test(r.artifactSha256), 'artifactSha256', sha256Problem(r.artifactSha256));
-      v.check(IMAGE_DIGEST.test(r.imageDigest), 'imageDigest', `expected "sha256:" and 64 lower-case hex digits, got ${JSON.stringify(r.imageDigest)}`);
+      v.check(IMAGE_DIGEST.test(release.imageDigest), 'imageDigest', `expected "sha256:" and 64 lower-case hex digits, got ${JSON.stringify(release.imageDigest)}`);
       v.throwIfInvalid();
     }
 
+    const {
+      namespace: _namespace,
+      monitoring,
+      driftThresholds,
+      featureThresholds,
+      driftFor,
+      errorRatioThreshold,
+      latencyP99Seconds,
+      servingAlertFor,
+      scrapeInterval,
+      selectorLabels,
+      dashboard,
+      name,
+      version,
+      owner,
+      format,
+      artifactUri,
+      artifactSha256,
+      inputs,
+      outputs,
+      labels,
+      description,
+      baselineUri,
+      baselineSha256,
+      image,
+      ...servingProps
+    } = props;
+
+    // The release record is one build: its artifacts replace the props' as a whole, so a build
+    // without a baseline never inherits the props' (older) one.
     const model = new Model(this, 'Model', {
-      name: props.name,
-      version: release?.version ?? props.version,
-      owner: props.owner,
-      format: props.format,
-      artifactUri: release?.artifactUri ?? props.artifactUri,
-      artifactSha256: release?.artifactSha256 ?? props.artifactSha256,
-      inputs: props.inputs,
-      outputs: props.outputs,
-      labels: props.labels,
-      description: props.description,
-      baselineUri: props.baselineUri,
-      baselineSha256: props.baselineSha256,
+      name,
+      owner,
+      format,
+      inputs,
+      outputs,
+      labels,
+      description,
+      ...(release
+        ? {
+            version: release.version,
+            artifactUri: release.modelLocation,
+            artifactSha256: release.modelSha256,
+            baselineUri: release.baselineLocation,
+            baselineSha256: release.baselineSha256,
+          }
+        : { version, artifactUri, artifactSha256, baselineUri, baselineSha256 }),
     });
 
     const serving = new ModelServing(this, 'Serving', {
+      ...servingProps,
       model,
-      image: release ? withDigest(props.image, release.imageDigest) : props.image,
-      minReplicas: props.minReplicas,
-      maxReplicas: props.maxReplicas,
-      cpu: props.cpu,
-      memory: props.memory,
-      cpuLimit: props.cpuLimit,
-      memoryLimit: props.memoryLimit,
-      gpu: props.gpu,
-      canary: props.canary,
-      targetCpuUtilization: props.targetCpuUtilization,
-      targetInFlightRequests: props.targetInFlightRequests,
-      allowedNamespaces: props.allowedNamespaces,
-      allowedPodLabels: props.allowedPodLabels,
-      monitoringNamespace: props.monitoringNamespace,
-      prometheusUrl: props.prometheusUrl,
-      driftWebhookUrl: props.driftWebhookUrl,
-      modelStorageSize: props.modelStorageSize,
-      storageInitializerImage: props.storageInitializerImage,
+      image: release ? withDigest(image, release.imageDigest) : image,
     });
 
     const monitor =
-      (props.monitoring ?? true)
+      (monitoring ?? true)
         ? new DriftMonitor(this, 'Monitor', {
             serving,
-            thresholds: props.driftThresholds,
-            featureThresholds: props.featureThresholds,
-            driftFor: props.driftFor,
-            errorRatioThreshold: props.errorRatioThreshold,
-            latencyP99Seconds: props.latencyP99Seconds,
-            servingAlertFor: props.servingAlertFor,
-            scrapeInterval: props.scrapeInterval,
-            selectorLabels: props.selectorLabels,
-            dashboard: props.dashboard,
+            thresholds: driftThresholds,
+            featureThresholds,
+            driftFor,
+            errorRatioThreshold,
+            latencyP99Seconds,
+            servingAlertFor,
+            scrapeInterval,
+            selectorLabels,
+            dashboard,
           })
         : undefined;
     return { release, model, serving, monitor };

@@ -1,34 +1,9 @@
 import { Construct } from 'constructs';
+import { locationCredentialProblem } from '../lib/vocabulary/build.js';
+import { TENSOR_DATATYPES, type TensorSpec } from '../lib/vocabulary/tensors.js';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/validation.js';
 
-/** Tensor datatypes of the Open Inference Protocol that ONNX models use. */
-export type TensorDatatype =
-  | 'BOOL'
-  | 'UINT8'
-  | 'UINT16'
-  | 'UINT32'
-  | 'UINT64'
-  | 'INT8'
-  | 'INT16'
-  | 'INT32'
-  | 'INT64'
-  | 'FP16'
-  | 'FP32'
-  | 'FP64'
-  | 'BYTES';
-
-export const TENSOR_DATATYPES: readonly TensorDatatype[] = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES',
-];
-
-/** One input or output of a model's signature. */
-export interface TensorSpec {
-  /** Name of the tensor in the ONNX graph. */
-  readonly name: string;
-  readonly datatype: TensorDatatype;
-  /** Dimensions, -1 for a dynamic one (usually the batch dimension first). */
-  readonly shape: readonly number[];
-}
+export { TENSOR_DATATYPES, type TensorDatatype, type TensorSpec } from '../lib/vocabulary/tensors.js';
 
 /** Serialisation formats the slipway runtime serves. */
 export type ModelFormat = 'onnx';
@@ -41,8 +16,9 @@ export interface ModelProps {
   /** Team or person accountable for the model (recorded as an annotation). */
   readonly owner: string;
   /**
-   * Where the model file lives: `s3://`, `gs://`, `https://`, `oci://` (pinned by digest) or
-   * `pvc://<claim>/<path>`.
+   * Where the model file lives: `s3://`, `gs://`, `https://`, `oci://` (pinned by digest),
+   * `pvc://<claim>/<path>`, or `image` (inside the runtime image, as the packaging pipeline
+   * builds it). A release record's `modelLocation` wins over it.
    */
   readonly artifactUri: string;
   /** sha256 of the model file, 64 lower-case hex digits; the pod refuses other bytes. */
@@ -79,10 +55,11 @@ export interface ModelProps {
   readonly baselineSha256?: string;
 }
 
-/** How the artifact is fetched into the pod, derived from the URI's scheme. */
-export type ArtifactScheme = 's3' | 'gs' | 'https' | 'oci' | 'pvc';
+/** How the artifact gets into the pod, derived from the location: `image` needs no fetch. */
+export type ArtifactScheme = 'image' | 's3' | 'gs' | 'https' | 'oci' | 'pvc';
 
 const SCHEMES: Readonly<Record<ArtifactScheme, RegExp>> = {
+  image: /^image$/,
   s3: /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/,
   gs: /^gs:\/\/[a-z0-9][a-z0-9._-]{1,61}[a-z0-9](\/\S*)?$/,
   https: /^https:\/\/[^\s/]+\/\S+$/,
@@ -97,6 +74,7 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 export function artifactScheme(uri: string): ArtifactScheme | undefined {
+  if (locationCredentialProblem(uri)) return undefined;
   return (Object.keys(SCHEMES) as ArtifactScheme[]).find((s) => SCHEMES[s].test(uri));
 }
 
@@ -154,6 +132,11 @@ export class Model extends Construct {
       if (props.baselineUri !== undefined) {
         const baselineScheme = artifactScheme(props.baselineUri);
         v.check(baselineScheme !== undefined, 'baselineUri', uriProblem(props.baselineUri));
+        v.check(
+          (baselineScheme === 'image') === (scheme === 'image'),
+          'baselineUri',
+          `expected the baseline where the model is (both 'image', or both store URIs), got ${JSON.stringify(props.baselineUri)} with artifactUri ${JSON.stringify(props.artifactUri)}`,
+        );
       }
       if (props.baselineSha256 !== undefined) {
         v.check(SHA256_HEX.test(props.baselineSha256), 'baselineSha256', sha256Problem(props.baselineSha256));
@@ -171,8 +154,9 @@ export class Model extends Construct {
 
 function uriProblem(uri: string): string {
   return (
-    `expected s3://bucket/key, gs://bucket/key, https://host/path, oci://registry/repo@sha256:<64 hex> ` +
-    `or pvc://claim/path, got ${JSON.stringify(uri)}`
+    locationCredentialProblem(uri) ??
+    `expected s3://bucket/key, gs://bucket/key, https://host/path, oci://registry/repo@sha256:<64 hex>, ` +
+      `pvc://claim/path or 'image', got ${JSON.stringify(uri)}`
   );
 }
 

@@ -15,6 +15,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/kpis.js'),
   () => import('./commands/diff.js'),
   () => import('./commands/init.js'),
+  () => import('./commands/pipeline.js'),
 ];
 
 export async function buildProgram(): Promise<Command> {

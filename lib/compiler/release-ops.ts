@@ -1,4 +1,4 @@
-import type { Release } from '../../constructs/release.js';
+import type { Release } from '../vocabulary/build.js';
 import { SlipwayError } from '../errors.js';
 import { ConfigRepo } from './config-repo.js';
 import { type SynthDiff, diffSynth } from './diff.js';

@@ -11,7 +11,7 @@ import type { BaselineProfile, FeatureProfile, ThresholdConfig } from './profile
 
 export { alertFingerprint, alertPayload, DRIFT_ALERT_NAME, type DriftAlertOptions } from './live/alert.js';
 export { argmaxLabels } from './live/feedback.js';
-export { DRIFT_METRICS } from './live/gauges.js';
+export { DRIFT_METRICS } from '../vocabulary/metrics.js';
 export type { HistoryPoint } from './live/history.js';
 
 export interface LiveDriftOptions {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RUNTIME_METRICS } from '../vocabulary/metrics.js';
 
 // Latency buckets from 100 µs to 10 s: tabular models answer in well under a millisecond,
 // wide models on CPU take tens of milliseconds.
@@ -9,53 +10,53 @@ const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 export class RuntimeMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
-    name: 'slipway_inference_requests_total',
+    name: RUNTIME_METRICS.requests,
     help: 'Inference requests by model, version and HTTP status code.',
     labelNames: ['model', 'version', 'status'] as const,
     registers: [this.registry],
   });
   readonly requestDuration = new Histogram({
-    name: 'slipway_inference_request_duration_seconds',
+    name: RUNTIME_METRICS.requestDuration,
     help: 'Time from receiving an inference request to sending its response.',
     labelNames: ['model', 'version'] as const,
     buckets: durationBuckets,
     registers: [this.registry],
   });
   readonly queueDuration = new Histogram({
-    name: 'slipway_inference_queue_duration_seconds',
+    name: RUNTIME_METRICS.queueDuration,
     help: 'Time an inference request waited for its batch to start.',
     labelNames: ['model', 'version'] as const,
     buckets: durationBuckets,
     registers: [this.registry],
   });
   readonly computeDuration = new Histogram({
-    name: 'slipway_inference_compute_duration_seconds',
+    name: RUNTIME_METRICS.computeDuration,
     help: 'Model execution time of the batch each inference request ran in.',
     labelNames: ['model', 'version'] as const,
     buckets: durationBuckets,
     registers: [this.registry],
   });
   readonly batchSize = new Histogram({
-    name: 'slipway_inference_batch_size',
+    name: RUNTIME_METRICS.batchSize,
     help: 'Rows per model execution after dynamic batching.',
     labelNames: ['model', 'version'] as const,
     buckets: batchBuckets,
     registers: [this.registry],
   });
   readonly inFlight = new Gauge({
-    name: 'slipway_inference_in_flight_requests',
+    name: RUNTIME_METRICS.inFlight,
     help: 'Inference requests received and not yet answered (autoscaling signal).',
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
   readonly modelReady = new Gauge({
-    name: 'slipway_model_ready',
+    name: RUNTIME_METRICS.modelReady,
     help: '1 when the model version is loaded and serving, 0 otherwise.',
     labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
   readonly executionProvider = new Gauge({
-    name: 'slipway_execution_provider_info',
+    name: RUNTIME_METRICS.executionProvider,
     help: 'Execution provider a model version runs on (provider) and the one its configuration asked for (requested).',
     labelNames: ['model', 'version', 'requested', 'provider'] as const,
     registers: [this.registry],

@@ -2,10 +2,12 @@
 import { SlipwayError } from '../errors.js';
 import { RuntimeApp } from './app.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
+import { checkExpectedModels, verifySources } from './integrity.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { ObserverFactory } from './observer.js';
 import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
 import { startServer, type RunningServer } from './server.js';
+import type { ExpectedSha256 } from '../vocabulary/integrity.js';
 
 export interface ServeOptions {
   modelRepository?: string;
@@ -20,6 +22,8 @@ export interface ServeOptions {
   logger?: Logger;
   observers?: ObserverFactory;
   serverVersion?: string;
+  /** sha256 each model's files must have (SLIPWAY_EXPECTED_SHA256); a mismatch keeps the model unready. */
+  expectedSha256?: ExpectedSha256;
 }
 
 export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {
@@ -44,6 +48,7 @@ export async function collectSources(repository: string | undefined, modelFlags:
 export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp; loaded: Promise<void> }> {
   const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
   const sources = await collectSources(options.modelRepository, options.models);
+  if (options.expectedSha256) checkExpectedModels(sources, options.expectedSha256);
   const app = new RuntimeApp({
     sources,
     logger,
@@ -58,7 +63,9 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     gracePeriodMs: options.gracePeriodMs,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
   });
-  return { server, app, loaded: app.loadModels() };
+  // Hashing runs after the port opens, like loading: liveness answers while gigabytes are read.
+  const verified = options.expectedSha256 ? verifySources(sources, options.expectedSha256, logger) : Promise.resolve();
+  return { server, app, loaded: verified.then(() => app.loadModels()) };
 }
 
 /** Resolves once SIGTERM or SIGINT has shut the server down; a second signal exits at once. */

@@ -64,12 +64,12 @@ describe('ModelDeployment', () => {
     expect(manifests.some((m) => m.kind === 'PrometheusRule' || m.kind === 'ServiceMonitor')).toBe(false);
   });
 
-  it('takes version, artifact sha256 and image digest from the release record of its environment', () => {
+  it('takes the whole build (version, model, baseline, image digest) from the release record of its environment', () => {
     // GIVEN release records for staging and prod in the app context, as `slipway synth` sets them
     const app = Testing.app();
     const releases: Release[] = [
-      { environment: 'staging', model: 'fraud-detector', version: '1.4.0', artifactSha256: SHA_B, imageDigest: `sha256:${'d'.repeat(64)}` },
-      { environment: 'prod', model: 'fraud-detector', version: '1.2.0', artifactSha256: SHA_A, imageDigest: `sha256:${'e'.repeat(64)}` },
+      { environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA_B, modelLocation: 'image', imageDigest: `sha256:${'d'.repeat(64)}` },
+      { environment: 'prod', model: 'fraud-detector', version: '1.2.0', modelSha256: SHA_A, modelLocation: 'image', imageDigest: `sha256:${'e'.repeat(64)}` },
     ];
     app.node.setContext(RELEASES_CONTEXT_KEY, releases);
     const platform = new Platform(app, 'acme-ml', { repoURL: 'https://github.com/acme/ml-config.git' });
@@ -80,12 +80,28 @@ describe('ModelDeployment', () => {
     const deployment = find(manifests, 'Deployment');
     expect(deployment.metadata.labels?.['app.kubernetes.io/version']).toBe('1.4.0');
     expect(deployment.spec.template.spec.containers[0].image).toBe(`ghcr.io/acme/runtime@sha256:${'d'.repeat(64)}`);
-    expect(deployment.spec.template.metadata.annotations['slipway.dev/artifact-sha256']).toBe(SHA_B);
+    expect(deployment.spec.template.metadata.annotations['slipway.dev/model-sha256']).toBe(SHA_B);
+    expect(deployment.spec.template.metadata.annotations['slipway.dev/model-location']).toBe('image');
+    expect(deployment.spec.template.spec.initContainers).toBeUndefined();
+  });
+
+  it("never falls back to the props' baseline when the released build has none", () => {
+    const app = Testing.app();
+    app.node.setContext(RELEASES_CONTEXT_KEY, [
+      { environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA_B, modelLocation: 's3://acme-ml-models/fraud/1.4.0/model.onnx', imageDigest: `sha256:${'d'.repeat(64)}` },
+    ] satisfies Release[]);
+    const staging = new Environment(new Platform(app, 'acme-ml', { repoURL: 'https://github.com/acme/ml-config.git' }), 'staging');
+    const manifests = synth(
+      new ModelDeployment(staging, 'fraud-detector', deploymentProps({ baselineUri: 's3://acme-ml-models/fraud/1.3.0/baseline.json', baselineSha256: SHA_A })),
+    );
+    const text = JSON.stringify(manifests);
+    expect(text).not.toContain('1.3.0/baseline.json');
+    expect(find(manifests, 'Deployment').spec.template.spec.initContainers.map((c: { name: string }) => c.name)).toEqual(['fetch-model', 'verify-model']);
   });
 
   it('fails when a release record carries a malformed digest', () => {
     const app = Testing.app();
-    app.node.setContext(RELEASES_CONTEXT_KEY, [{ environment: 'staging', model: 'fraud-detector', version: '1.4.0', artifactSha256: SHA_B, imageDigest: 'latest' }]);
+    app.node.setContext(RELEASES_CONTEXT_KEY, [{ environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA_B, modelLocation: 'image', imageDigest: 'latest' }]);
     const staging = new Environment(new Platform(app, 'acme-ml', { repoURL: 'https://github.com/acme/ml-config.git' }), 'staging');
     expect(() => new ModelDeployment(staging, 'fraud-detector', deploymentProps())).toThrow(
       /Release at 'acme-ml\/staging\/fraud-detector' has invalid props:\n  - imageDigest: expected "sha256:" and 64 lower-case hex digits, got "latest"/,

@@ -72,16 +72,25 @@ describe('ModelServing', () => {
     });
   });
 
-  it('denies ingress by default, allowing the inference port to chosen clients and metrics to monitoring', () => {
+  it('denies ingress by default, allowing the inference ports (HTTP, gRPC) to chosen clients and metrics to monitoring', () => {
     const policy = find(serve({ allowedNamespaces: ['payments'], allowedPodLabels: { app: 'checkout' } }), 'NetworkPolicy');
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(policy.spec.ingress).toEqual([
       {
         from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payments' } }, podSelector: { matchLabels: { app: 'checkout' } } }],
-        ports: [{ protocol: 'TCP', port: 8080 }],
+        ports: [
+          { protocol: 'TCP', port: 8080 },
+          { protocol: 'TCP', port: 8081 },
+        ],
       },
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 9091 }] },
     ]);
+  });
+
+  it('exposes the runtime gRPC port 8081 by name on the pod and the Service', () => {
+    const manifests = serve();
+    expect(runtimeContainer(manifests).ports).toContainEqual({ name: 'grpc', containerPort: 8081, protocol: 'TCP' });
+    expect(find(manifests, 'Service').spec.ports).toContainEqual({ name: 'grpc', port: 8081, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' });
   });
 
   it('allows only the own namespace to call the model when no clients are named', () => {
@@ -181,6 +190,31 @@ describe('ModelServing', () => {
       expect(pod.initContainers[0].env).toContainEqual({ name: 'MODEL_SOURCE', value: '/mnt/pvc/model-store/fraud/model.onnx' });
     });
 
+    it('fetches nothing for a build located in the image: the runtime loads model and baseline from the image and verifies both', () => {
+      // GIVEN a build whose model and baseline were baked into the runtime image
+      const manifests = serve({}, modelProps({ artifactUri: 'image', baselineUri: 'image', baselineSha256: SHA_B }));
+      const pod = find(manifests, 'Deployment').spec.template.spec;
+      // THEN no init container fetches anything and the runtime reads the image's model repository
+      expect(pod.initContainers).toBeUndefined();
+      expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }]);
+      const runtime = runtimeContainer(manifests);
+      expect(runtime.args.slice(0, 3)).toEqual(['serve', '--model-repository', '/models']);
+      expect(runtime.env).toContainEqual({ name: 'SLIPWAY_MODEL_REPOSITORY', value: '/models' });
+      // AND the runtime is told the sha256 of both files it must load
+      const expected = JSON.parse(runtime.env.find((e: { name: string }) => e.name === 'SLIPWAY_EXPECTED_SHA256').value);
+      expect(expected).toEqual({ 'fraud-detector': { 'model.onnx': SHA_A, 'baseline.json': SHA_B } });
+      expect(manifests.map(upstreamProblem).filter(Boolean)).toEqual([]);
+    });
+
+    it('hands the runtime the expected sha256 of fetched artifacts too', () => {
+      const runtime = runtimeContainer(serve({}, modelProps({ baselineUri: 's3://acme-ml-models/fraud/baseline.json', baselineSha256: SHA_B })));
+      expect(runtime.env).toContainEqual({
+        name: 'SLIPWAY_EXPECTED_SHA256',
+        value: JSON.stringify({ 'fraud-detector': { 'model.onnx': SHA_A, 'baseline.json': SHA_B } }),
+      });
+      expect(runtime.args.slice(0, 3)).toEqual(['serve', '--model-repository', '/mnt/models']);
+    });
+
     it('copies oci artifacts out of the model image', () => {
       const uri = `oci://ghcr.io/acme/modelcar@sha256:${SHA_B}`;
       const inits = initContainers(serve({}, modelProps({ artifactUri: uri })));
@@ -233,6 +267,16 @@ describe('ModelServing', () => {
   });
 
   describe('bad input', () => {
+    it('fails when an artifact location carries credentials', () => {
+      expect(() => serve({}, modelProps({ artifactUri: 'https://user:secret@models.acme.example/fraud/model.onnx' }))).toThrow(
+        /artifactUri: expected a location without credentials, got user info in https:\/\/\*\*\*@models\.acme\.example/,
+      );
+    });
+
+    it('fails when the baseline is in the image but the model is not', () => {
+      expect(() => serve({}, modelProps({ baselineUri: 'image', baselineSha256: SHA_B }))).toThrow(/baselineUri: expected the baseline where the model is/);
+    });
+
     it('fails when the image has no digest', () => {
       expect(failure({ image: 'ghcr.io/acme/runtime:1.0' })).toMatch(
         /ModelServing at 'acme-ml\/staging\/app\/Serving' has invalid props:\n  - image: expected an image pinned by digest, got "ghcr.io\/acme\/runtime:1.0" without "@sha256:<digest>"/,

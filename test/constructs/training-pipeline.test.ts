@@ -1,24 +1,11 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  CHECK_OUTPUTS_SCRIPT,
-  EVALUATE_SCRIPT,
-  FETCH_SCRIPT,
-  NOTEBOOK_SCRIPT,
-  PREPARE_IMAGE_SCRIPT,
-  PROFILE_SCRIPT,
-  RELEASE_CHECKOUT_SCRIPT,
-  RELEASE_SCRIPT,
-  REPORT_SCRIPT,
-  SMOKE_TEST_SCRIPT,
-} from '../../constructs/private/pipeline-scripts.js';
+import { FETCH_SCRIPT, NOTEBOOK_SCRIPT, RELEASE_CHECKOUT_SCRIPT } from '../../constructs/private/pipeline-scripts.js';
 import { Environment, PipelineTriggers, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
-import { fraudDetectorModel } from '../../lib/onnx/examples.js';
-import { startTestServer } from '../runtime/helpers.js';
 import { RUNTIME_IMAGE } from '../support/fixtures.js';
 import { find, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { stepScripts, tektonLint, tektonReferenceProblems } from '../support/tekton.js';
@@ -160,33 +147,41 @@ describe('TrainingPipeline', () => {
     const manifests = synth(givenPipeline());
     const pkg = task(manifests, 'package');
     pkg.spec.results = pkg.spec.results.map((r: { name: string }) => (r.name === 'image-digest' ? { ...r, name: 'digest' } : r));
-    step(manifests, 'evaluate', 'gates').env[0].value = '$(workspaces.models.path)/metrics.json';
-    step(manifests, 'report', 'report').env.push({ name: 'X', value: '$(context.pipelineRun.labels)' });
+    step(manifests, 'evaluate', 'gates').args[3] = '$(workspaces.models.path)/metrics.json';
+    step(manifests, 'report', 'report').args.push('$(context.pipelineRun.labels)');
     // THEN each is named
     const problems = tektonReferenceProblems(manifests);
-    expect(problems).toContain('Task fraud-detector-package .steps[1].args[3]: result "image-digest" is not declared');
-    expect(problems).toContain('Task fraud-detector-evaluate .steps[0].env[0].value: workspace "models" is not declared');
+    expect(problems).toContain('Task fraud-detector-package .steps[2].args[2]: result "image-digest" is not declared');
+    expect(problems).toContain('Task fraud-detector-evaluate .steps[0].args[3]: workspace "models" is not declared');
     expect(problems.some((p) => p.includes('"context.pipelineRun.labels" is not a Tekton context variable'))).toBe(true);
     expect(problems.some((p) => p.includes('result "package.image-digest" does not exist'))).toBe(true);
   });
 
-  it('passes shellcheck in every embedded step script', () => {
+  it('runs every step as a slipway command, except git checkouts, training and buildah; no program in a heredoc', () => {
+    const manifests = synth(givenPipeline());
+    const steps = manifests
+      .filter((m) => m.kind === 'Task')
+      .flatMap((t) => t.spec.steps.map((s: { name: string; image: string; command?: string[]; args?: string[]; script?: string }) => ({ where: `${t.metadata.name}/${s.name}`, ...s })));
+    const slipwaySteps = steps.filter((s) => s.command?.join(' ') === 'node /app/build/lib/cli/main.js');
+    expect(slipwaySteps.map((s) => `${s.where}: ${s.args!.slice(0, 2).join(' ')}`)).toEqual([
+      'fraud-detector-train/check-outputs: pipeline check-outputs',
+      'fraud-detector-evaluate/gates: pipeline evaluate',
+      'fraud-detector-profile/baseline: baseline --data',
+      'fraud-detector-package/layout: pipeline package',
+      'fraud-detector-package/record: pipeline record-build',
+      'fraud-detector-test/infer: pipeline smoke-test',
+      'fraud-detector-release/release: pipeline release',
+      'fraud-detector-report/report: pipeline report',
+    ]);
+    for (const s of slipwaySteps) expect(s.image, s.where).toBe(RUNTIME_IMAGE);
+    expect(steps.filter((s) => s.script).map((s) => s.where)).toEqual(['fraud-detector-fetch/clone', 'fraud-detector-train/train', 'fraud-detector-release/checkout']);
+    for (const s of steps) expect(s.script ?? '', s.where).not.toContain('<<');
+  });
+
+  it('passes shellcheck in every remaining step script', () => {
     const manifests = synth(givenPipeline());
     const scripts = stepScripts(manifests);
-    expect(scripts.map((s) => s.where).sort()).toEqual(
-      [
-        'fraud-detector-evaluate/gates',
-        'fraud-detector-fetch/clone',
-        'fraud-detector-package/prepare',
-        'fraud-detector-profile/baseline',
-        'fraud-detector-release/checkout',
-        'fraud-detector-release/release',
-        'fraud-detector-report/report',
-        'fraud-detector-test/infer',
-        'fraud-detector-train/check-outputs',
-        'fraud-detector-train/train',
-      ].sort(),
-    );
+    expect(scripts.map((s) => s.where).sort()).toEqual(['fraud-detector-fetch/clone', 'fraud-detector-release/checkout', 'fraud-detector-train/train']);
     for (const { where, script } of scripts) {
       const file = join(work, `${where.replace('/', '--')}.sh`);
       writeFileSync(file, script);
@@ -267,34 +262,65 @@ describe('TrainingPipeline', () => {
   it('records gated metrics as task results', () => {
     const evaluate = task(synth(givenPipeline()), 'evaluate');
     expect(evaluate.spec.results.map((r: { name: string }) => r.name)).toEqual(['metrics', 'metric-auc', 'metric-log-loss']);
-    expect(JSON.parse(envOf(evaluate.spec.steps[0]).GATES!)).toEqual([
+    const args: string[] = evaluate.spec.steps[0].args;
+    expect(args.slice(args.indexOf('--result'), args.indexOf('--result') + 2)).toEqual(['--result', '$(results.metrics.path)']);
+    expect(JSON.parse(args[args.indexOf('--gates') + 1]!)).toEqual([
       { metric: 'auc', op: '>=', value: 0.92 },
       { metric: 'log_loss', op: '<', value: 0.3 },
     ]);
   });
 
-  it('builds FROM the runtime image with kaniko, tests the built image by digest and releases to the first environment', () => {
+  it('builds FROM the runtime image with buildah (not privileged), writes build.json, tests the image by digest and releases the build', () => {
     const manifests = synth(givenPipeline());
-    expect(step(manifests, 'package', 'build-and-push').args).toContain('--destination=ghcr.io/acme/fraud-detector:$(params.version)');
-    expect(envOf(step(manifests, 'package', 'prepare')).RUNTIME_IMAGE).toBe(RUNTIME_IMAGE);
+    // package: layout, build, push and record, the buildah steps with the least privilege they need
+    expect(task(manifests, 'package').spec.steps.map((s: { name: string }) => s.name)).toEqual(['layout', 'build', 'push', 'record']);
+    const layout = step(manifests, 'package', 'layout').args;
+    expect(layout[layout.indexOf('--runtime-image') + 1]).toBe(RUNTIME_IMAGE);
+    const build = step(manifests, 'package', 'build');
+    expect(build.image).toMatch(/^quay\.io\/buildah\/stable@sha256:[0-9a-f]{64}$/);
+    expect(build.args).toContain('--tag=ghcr.io/acme/fraud-detector:$(params.version)');
+    expect(build.securityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      runAsUser: 0,
+      capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETFCAP', 'SETUID', 'SETGID'] },
+      seccompProfile: { type: 'Unconfined' },
+    });
+    expect(step(manifests, 'package', 'push').args).toEqual([
+      '--storage-driver=vfs',
+      'push',
+      '--digestfile=$(results.image-digest.path)',
+      'ghcr.io/acme/fraud-detector:$(params.version)',
+      'docker://ghcr.io/acme/fraud-detector:$(params.version)',
+    ]);
+    const record = step(manifests, 'package', 'record').args;
+    expect(record[record.indexOf('--out') + 1]).toBe('$(workspaces.model.path)/build.json');
     const pipeline = find(manifests, 'Pipeline').spec;
     expect(pipeline.tasks.find((t: { name: string }) => t.name === 'test').params).toEqual([
       { name: 'image', value: 'ghcr.io/acme/fraud-detector@$(tasks.package.results.image-digest)' },
+      { name: 'expected-sha256', value: '$(tasks.package.results.expected-sha256)' },
     ]);
     const test = task(manifests, 'test');
     expect(test.spec.sidecars[0]).toMatchObject({ image: '$(params.image)', args: ['serve', '--model-repository', '/models', '--host', '127.0.0.1', '--port', '8080'] });
+    // The smoke-tested runtime verifies the image holds the build's files, as the serving pod does.
+    expect(test.spec.sidecars[0].env).toContainEqual({ name: 'SLIPWAY_EXPECTED_SHA256', value: '$(params.expected-sha256)' });
+    // release: the build file, whole, to the first environment
     const release = step(manifests, 'release', 'release');
-    expect(envOf(release)).toMatchObject({ RELEASE_ENV: 'staging', MODEL_VERSION: '$(params.version)', IMAGE_DIGEST: '$(params.image-digest)' });
+    expect(release.args.slice(0, 2)).toEqual(['pipeline', 'release']);
+    expect(release.args.slice(release.args.indexOf('--env'), release.args.indexOf('--env') + 2)).toEqual(['--env', 'staging']);
+    expect(release.args.slice(release.args.indexOf('--build'), release.args.indexOf('--build') + 2)).toEqual(['--build', '$(workspaces.model.path)/build.json']);
     // Credentials come from the Secret by name, never inline.
     expect(release.env).toContainEqual({ name: 'SLIPWAY_GIT_TOKEN', valueFrom: { secretKeyRef: { name: 'git-credentials', key: 'password' } } });
     expect(envOf(step(manifests, 'release', 'checkout')).CONFIG_URL).toBe('https://github.com/acme/ml-config.git');
+    // The trigger of the run (push, drift, manual) reaches the build record.
+    expect(find(manifests, 'TriggerTemplate').spec.resourcetemplates[0].spec.params).toContainEqual({ name: 'trigger', value: '$(tt.params.reason)' });
   });
 
   it('fails when a step image is pinned by tag only, naming the task and step', () => {
-    const message = failure({ trainingImage: 'ghcr.io/acme/fraud-training:2024-06', kanikoImage: 'gcr.io/kaniko-project/executor:v1.23.2' });
+    const message = failure({ trainingImage: 'ghcr.io/acme/fraud-training:2024-06', buildahImage: 'quay.io/buildah/stable:v1' });
     expect(message).toContain("TrainingPipeline at 'acme-ml/ci/fraud-detector-pipeline' has invalid props");
     expect(message).toContain('tasks.train.steps.train.image: task "train" step "train": expected an image pinned by digest, got "ghcr.io/acme/fraud-training:2024-06"');
-    expect(message).toContain('tasks.package.steps.build-and-push.image: task "package" step "build-and-push": expected an image pinned by digest');
+    expect(message).toContain('tasks.package.steps.build.image: task "package" step "build": expected an image pinned by digest');
   });
 
   it('fails when both or neither of trainingCommand and notebook are given', () => {
@@ -325,56 +351,6 @@ describe('TrainingPipeline', () => {
 });
 
 describe('pipeline step scripts, run for real', () => {
-  it('evaluate: passes gates, writes the metrics and each gated metric as results', () => {
-    // GIVEN metrics.json that meets both gates
-    const dir = mkdtempSync(join(work, 'evaluate-'));
-    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ auc: 0.95, log_loss: 0.21, notes: 'text is ignored' }));
-    mkdirSync(join(dir, 'results'));
-    // WHEN the gate script runs
-    const run = sh(EVALUATE_SCRIPT, {
-      METRICS_FILE: join(dir, 'metrics.json'),
-      GATES: JSON.stringify([{ metric: 'auc', op: '>=', value: 0.92 }, { metric: 'log_loss', op: '<', value: 0.3 }]),
-      RESULT_METRICS: join(dir, 'results', 'metrics'),
-    });
-    // THEN it succeeds and the results hold the values
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(JSON.parse(readFileSync(join(dir, 'results', 'metrics'), 'utf8'))).toEqual({ auc: 0.95, log_loss: 0.21 });
-    expect(readFileSync(join(dir, 'results', 'metric-auc'), 'utf8')).toBe('0.95');
-    expect(readFileSync(join(dir, 'results', 'metric-log-loss'), 'utf8')).toBe('0.21');
-  });
-
-  it('evaluate: fails when a gate fails, naming the metric, its value and the gate', () => {
-    const dir = mkdtempSync(join(work, 'evaluate-'));
-    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ auc: 0.9 }));
-    const run = sh(EVALUATE_SCRIPT, {
-      METRICS_FILE: join(dir, 'metrics.json'),
-      GATES: JSON.stringify([{ metric: 'auc', op: '>=', value: 0.92 }, { metric: 'recall', op: '>', value: 0.5 }]),
-      RESULT_METRICS: join(dir, 'metrics'),
-    });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('evaluate: gate failed: auc = 0.9, expected >= 0.92');
-    expect(run.stderr).toContain(`evaluate: metric "recall" is missing from ${join(dir, 'metrics.json')} (found: auc)`);
-  });
-
-  it('evaluate: fails when metrics.json is not JSON', () => {
-    const dir = mkdtempSync(join(work, 'evaluate-'));
-    writeFileSync(join(dir, 'metrics.json'), 'auc=0.9');
-    const run = sh(EVALUATE_SCRIPT, { METRICS_FILE: join(dir, 'metrics.json'), GATES: '[]', RESULT_METRICS: join(dir, 'metrics') });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain(`evaluate: cannot read ${join(dir, 'metrics.json')}`);
-  });
-
-  it('train: fails naming the file the training did not write', () => {
-    const dir = mkdtempSync(join(work, 'train-'));
-    writeFileSync(join(dir, 'model.onnx'), 'onnx');
-    const run = sh(CHECK_OUTPUTS_SCRIPT, { OUTPUT_DIR: dir });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`train: the training step did not write ${dir}/metrics.json\n`);
-    writeFileSync(join(dir, 'metrics.json'), '{}');
-    expect(sh(CHECK_OUTPUTS_SCRIPT, { OUTPUT_DIR: dir }).status).toBe(0);
-  });
-
   it('fetch: clones a revision and derives the version from the commit', () => {
     // GIVEN a source repository with one commit
     const source = mkdtempSync(join(work, 'source-'));
@@ -399,109 +375,96 @@ describe('pipeline step scripts, run for real', () => {
     expect(readFileSync(join(out, 'version'), 'utf8')).toBe('1.4.0');
   });
 
-  it('package: lays out the model repository, writes a Dockerfile FROM the runtime and records the sha256', () => {
-    const dir = mkdtempSync(join(work, 'package-'));
-    const model = fraudDetectorModel().bytes;
-    writeFileSync(join(dir, 'model.onnx'), model);
-    writeFileSync(join(dir, 'baseline.json'), '{"features":[]}');
-    const run = sh(PREPARE_IMAGE_SCRIPT, {
-      MODEL_NAME: 'fraud-detector',
-      MODEL_VERSION: '1.4.0',
-      OUTPUT_DIR: dir,
-      CONTEXT_DIR: join(dir, 'image'),
-      RUNTIME_IMAGE,
-      RESULT_ARTIFACT_SHA256: join(dir, 'artifact-sha256'),
-    });
-    expect(run.status, run.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'image', 'models', 'fraud-detector', '1.4.0', 'model.onnx'))).toEqual(Buffer.from(model));
-    expect(existsSync(join(dir, 'image', 'models', 'fraud-detector', '1.4.0', 'baseline.json'))).toBe(true);
-    expect(readFileSync(join(dir, 'image', 'Dockerfile'), 'utf8')).toBe(
-      `FROM ${RUNTIME_IMAGE}\nCOPY models/ /models/\nENV SLIPWAY_MODEL_REPOSITORY=/models\nLABEL org.opencontainers.image.version="1.4.0" dev.slipway.model="fraud-detector"\n`,
-    );
-    expect(readFileSync(join(dir, 'artifact-sha256'), 'utf8')).toBe(createHash('sha256').update(model).digest('hex'));
-  });
-
-  it('package: fails when the version cannot name a folder', () => {
-    const run = sh(PREPARE_IMAGE_SCRIPT, { MODEL_NAME: 'm', MODEL_VERSION: '../x', OUTPUT_DIR: work, CONTEXT_DIR: join(work, 'ctx'), RUNTIME_IMAGE, RESULT_ARTIFACT_SHA256: join(work, 'x') });
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('package: version "../x" cannot name a model repository folder');
-  });
-
-  describe('test task against the real runtime', () => {
-    const signature = { inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }], outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }] };
-
-    it('passes when the model answers 200 with the signature outputs', async () => {
-      // GIVEN the slipway runtime serving the fraud detector on loopback
-      const server = await startTestServer([{ name: 'fraud-detector', bytes: fraudDetectorModel().bytes }]);
-      try {
-        // WHEN the smoke test runs against it
-        const run = await shAsync(SMOKE_TEST_SCRIPT, { SERVER_URL: `http://127.0.0.1:${server.port}`, MODEL_NAME: 'fraud-detector', SIGNATURE: JSON.stringify(signature), READY_TIMEOUT_SECONDS: '10' });
-        // THEN it succeeds
-        expect(run.stderr).toBe('');
-        expect(run.status).toBe(0);
-        expect(run.stdout).toContain('test: fraud-detector answered 200 with probability[-1,2]');
-      } finally {
-        await server.close();
-      }
-    });
-
-    it('fails when the output shape differs from the signature', async () => {
-      const server = await startTestServer([{ name: 'fraud-detector', bytes: fraudDetectorModel().bytes }]);
-      try {
-        const wrong = { ...signature, outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 3] }] };
-        const run = await shAsync(SMOKE_TEST_SCRIPT, { SERVER_URL: `http://127.0.0.1:${server.port}`, MODEL_NAME: 'fraud-detector', SIGNATURE: JSON.stringify(wrong), READY_TIMEOUT_SECONDS: '10' });
-        expect(run.status).toBe(1);
-        expect(run.stderr).toContain('test: output "probability" has shape [1,2], expected [1,3]');
-      } finally {
-        await server.close();
-      }
-    });
-
-    it('fails on a non-200 answer, quoting it', async () => {
-      const server = await startTestServer([{ name: 'fraud-detector', bytes: fraudDetectorModel().bytes }]);
-      try {
-        const wrong = { ...signature, inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 5] }] };
-        const run = await shAsync(SMOKE_TEST_SCRIPT, { SERVER_URL: `http://127.0.0.1:${server.port}`, MODEL_NAME: 'fraud-detector', SIGNATURE: JSON.stringify(wrong), READY_TIMEOUT_SECONDS: '10' });
-        expect(run.status).toBe(1);
-        expect(run.stderr).toMatch(/test: POST \/v2\/models\/fraud-detector\/infer answered 400: /);
-      } finally {
-        await server.close();
-      }
-    });
-  });
-
-  it('report: prints the outcome and does not fail without an API token', () => {
-    const run = sh(REPORT_SCRIPT, {
-      MODEL_NAME: 'fraud-detector',
-      AGGREGATE_STATUS: 'Failed',
-      TASK_STATUSES: JSON.stringify({ fetch: 'Succeeded', train: 'Succeeded', evaluate: 'Failed', profile: 'None' }),
-      PIPELINE_RUN: 'fraud-detector-training-abc12',
-      PIPELINE_RUN_UID: 'uid',
-      NAMESPACE: 'ml-ci',
-    });
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain('report: fraud-detector training failed (failed: evaluate), run fraud-detector-training-abc12');
-  });
-
   it('keeps scripts that need cluster tools free of spliced parameters', () => {
     // Parameters reach scripts as environment variables only, so no value can become shell code.
-    for (const script of [FETCH_SCRIPT, NOTEBOOK_SCRIPT, PROFILE_SCRIPT, RELEASE_CHECKOUT_SCRIPT, RELEASE_SCRIPT, EVALUATE_SCRIPT, SMOKE_TEST_SCRIPT, REPORT_SCRIPT]) {
+    for (const script of [FETCH_SCRIPT, NOTEBOOK_SCRIPT, RELEASE_CHECKOUT_SCRIPT]) {
       expect(script).not.toMatch(/\$\((params|tasks|results|workspaces|context)\./);
       expect(script.startsWith('#!/bin/sh\n')).toBe(true);
     }
   });
 });
 
-/** Runs a script without blocking the event loop, so a server in this process can answer it. */
-function shAsync(script: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const file = join(work, `async-${createHash('sha1').update(script).digest('hex').slice(0, 8)}.sh`);
-  writeFileSync(file, script);
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', [file], { env: { PATH: process.env.PATH!, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (status: number | null) => resolve({ status, stdout, stderr }));
-  });
-}
+describe('package task, run for real', () => {
+  it('builds the image with buildah holding only the capabilities of its steps, and build.json names exactly the bytes inside it', () => {
+    // GIVEN the rendered package task and a workspace as train and profile leave it
+    const manifests = synth(givenPipeline());
+    const root = mkdtempSync(join(work, 'package-'));
+    const model = join(root, 'model');
+    const source = join(root, 'source');
+    mkdirSync(model);
+    mkdirSync(join(source, 'fraud-detector', 'data'), { recursive: true });
+    copyFileSync('examples/model-repository/fraud-detector/1/model.onnx', join(model, 'model.onnx'));
+    copyFileSync('examples/model-repository/fraud-detector/1/baseline.json', join(model, 'baseline.json'));
+    writeFileSync(join(model, 'metrics.json'), '{"auc":0.95,"log_loss":0.2}');
+    writeFileSync(join(source, 'fraud-detector', 'data', 'train.csv'), 'amount,hour\n1,2\n');
+    writeFileSync(join(root, 'config.json'), '{"auths":{}}');
+    const values: Record<string, string> = {
+      'workspaces.model.path': model,
+      'workspaces.source.path': source,
+      'workspaces.docker-config.path': root,
+      'results.image-digest.path': join(root, 'image-digest'),
+      'results.expected-sha256.path': join(root, 'expected-sha256'),
+      'params.version': '1.4.0',
+      'params.source-url': 'https://github.com/acme/models.git',
+      'params.commit': 'c'.repeat(40),
+      'params.trigger': 'drift',
+      'context.pipelineRun.name': 'fraud-detector-training-x1',
+    };
+    const resolve = (arg: string) => arg.replace(/\$\(([^)]+)\)/g, (_, name: string) => values[name] ?? `$(${name})`);
+    const args = (name: string): string[] => step(manifests, 'package', name).args.map(resolve);
+    const slipway = (stepArgs: string[]) => spawnSync(process.execPath, ['bin/slipway.mjs', ...stepArgs], { encoding: 'utf8' });
+    // No registry here: the runtime image is `scratch` and the push goes to an OCI layout folder.
+    const layout = args('layout');
+    layout[layout.indexOf('--runtime-image') + 1] = 'scratch';
+    const storage = [`--root=${join(root, 'storage')}`, `--runroot=${join(root, 'run')}`];
+    const buildah = (name: string, rewrite: (a: string[]) => string[] = (a) => a) => {
+      const s = step(manifests, 'package', name);
+      const [driver, ...rest] = rewrite(args(name));
+      const caps = (s.securityContext.capabilities.add as string[]).map((c) => `+${c.toLowerCase()}`).join(',');
+      return spawnSync('setpriv', ['--bounding-set', `-all,${caps}`, '--inh-caps', '-all', '--no-new-privs', '--', ...s.command, driver!, ...storage, ...rest], {
+        encoding: 'utf8',
+        env: { ...process.env, ...Object.fromEntries(s.env.map((e: { name: string; value: string }) => [e.name, resolve(e.value)])) },
+      });
+    };
+    // WHEN its steps run in order
+    const runs = [
+      ['layout', slipway(layout)],
+      ['build', buildah('build')],
+      ['push', buildah('push', (a) => [...a.slice(0, -1), `oci:${join(root, 'oci')}:1.4.0`])],
+      ['record', slipway(args('record'))],
+    ] as const;
+    for (const [name, run] of runs) expect(run.status, `${name}: ${run.stderr}`).toBe(0);
+    // THEN build.json records the image digest and the sha256 of the files the image really holds
+    const digest = readFileSync(join(root, 'image-digest'), 'utf8').trim();
+    const index = JSON.parse(readFileSync(join(root, 'oci', 'index.json'), 'utf8'));
+    expect(index.manifests[0].digest).toBe(digest);
+    const blob = (d: string) => join(root, 'oci', 'blobs', 'sha256', d.slice('sha256:'.length));
+    const manifest = JSON.parse(readFileSync(blob(digest), 'utf8'));
+    const unpacked = join(root, 'unpacked');
+    mkdirSync(unpacked);
+    for (const layer of manifest.layers) execFileSync('tar', ['-xf', blob(layer.digest), '-C', unpacked]);
+    expect(readdirSync(join(unpacked, 'models', 'fraud-detector', '1.4.0')).sort()).toEqual(['baseline.json', 'model.onnx']);
+    const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const build = JSON.parse(readFileSync(join(model, 'build.json'), 'utf8'));
+    expect(build).toEqual({
+      model: 'fraud-detector',
+      version: '1.4.0',
+      modelSha256: sha(join(unpacked, 'models/fraud-detector/1.4.0/model.onnx')),
+      modelLocation: 'image',
+      baselineSha256: sha(join(unpacked, 'models/fraud-detector/1.4.0/baseline.json')),
+      baselineLocation: 'image',
+      imageDigest: digest,
+      source: { repository: 'https://github.com/acme/models.git', commit: 'c'.repeat(40) },
+      trainingDataSha256: sha(join(source, 'fraud-detector', 'data', 'train.csv')),
+      metrics: { auc: 0.95, log_loss: 0.2 },
+      trigger: 'drift',
+      pipelineRun: 'fraud-detector-training-x1',
+      builtAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+    expect(sha(join(unpacked, 'models/fraud-detector/1.4.0/model.onnx'))).toBe(sha('examples/model-repository/fraud-detector/1/model.onnx'));
+    // AND the test task's runtime gets exactly those hashes to verify
+    expect(JSON.parse(readFileSync(join(root, 'expected-sha256'), 'utf8'))).toEqual({
+      'fraud-detector': { 'model.onnx': build.modelSha256, 'baseline.json': build.baselineSha256 },
+    });
+  }, 120_000);
+});

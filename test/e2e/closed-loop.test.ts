@@ -191,20 +191,23 @@ describe('the closed loop: serve, drift, alert, release, promote', () => {
     expect(artifactSha).not.toBe(sha256(original.bytes));
     // The packaging pipeline would push an image; its digest stands in as a hash of what it holds.
     const imageDigest = `sha256:${sha256(`runtime image with ${artifactSha}`)}`;
-    const release = ['--repo', configRepo, '--env', 'staging', '--model', MODEL, '--version', '1.4.0', '--artifact-sha256', artifactSha, '--image-digest', imageDigest];
+    // The package step's build record: the model baked into that image.
+    const buildFile = join(work, 'build.json');
+    writeFileSync(buildFile, JSON.stringify({ model: MODEL, version: '1.4.0', modelSha256: artifactSha, modelLocation: 'image', imageDigest, trigger: 'drift' }));
+    const release = ['--repo', configRepo, '--env', 'staging', '--model', MODEL, '--build', buildFile];
 
     // WHEN the release is previewed
     const preview = await slipway('release', '--dry-run', ...release);
-    // THEN the diff shows exactly the version, artifact and digest change, in staging only
-    // (besides the new model card, a patch of its own)
+    // THEN the diff switches staging to the build (besides the new model card, a patch of its
+    // own), and no added line names the old artifact
     const changed = preview.stdout
       .split(/(?=^--- )/m)
       .filter((p) => !p.includes('+++ b/releases/staging/fraud-detector.md'))
       .join('')
       .split('\n')
       .filter((l) => /^[-+][^-+]/.test(l));
-    expect(changed.length).toBeGreaterThan(0);
-    expect(changed.filter((l) => !/1\.[34]\.0$|[0-9a-f]{64}$|^\+(environment: staging|model: fraud-detector)$/.test(l))).toEqual([]);
+    expect(changed).toContain(`+modelSha256: ${artifactSha}`);
+    expect(changed.filter((l) => l.startsWith('+') && /1\.3\.0/.test(l))).toEqual([]);
     expect(changed).toContainEqual(expect.stringMatching(new RegExp(`^\\+ +image: ghcr\\.io/acme/fraud-detector-runtime@${imageDigest}$`)));
     expect(preview.stdout.match(/^\+\+\+ b\/(\S+)/gm)?.every((f) => /environments\/staging\/fraud-detector\/|releases\/staging\//.test(f))).toBe(true);
 
@@ -219,7 +222,9 @@ describe('the closed loop: serve, drift, alert, release, promote', () => {
     expect(log.stdout.split('\n').slice(0, 2)).toEqual(['promote: fraud-detector 1.4.0 from staging to prod', 'release: fraud-detector 1.4.0 to staging']);
     const prodDeployment = parse(readFileSync(join(configRepo, 'environments/prod/fraud-detector/deployment-fraud-detector.yaml'), 'utf8'));
     expect(prodDeployment.spec.template.spec.containers[0].image).toBe(`ghcr.io/acme/fraud-detector-runtime@${imageDigest}`);
-    expect(prodDeployment.spec.template.metadata.annotations['slipway.dev/artifact-sha256']).toBe(artifactSha);
+    expect(prodDeployment.spec.template.metadata.annotations['slipway.dev/model-sha256']).toBe(artifactSha);
+    const runtimeEnv = prodDeployment.spec.template.spec.containers[0].env;
+    expect(runtimeEnv).toContainEqual({ name: 'SLIPWAY_EXPECTED_SHA256', value: JSON.stringify({ [MODEL]: { 'model.onnx': artifactSha } }) });
     await exec('git', ['-C', configRepo, 'fsck', '--strict']);
     const history = await slipway('history', '--repo', configRepo, '--model', MODEL);
     expect(history.stdout).toMatch(/fraud-detector in prod:[\s\S]*1\.4\.0/);

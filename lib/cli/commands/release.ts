@@ -1,40 +1,72 @@
 import type { Command } from 'commander';
 import { previewRelease, release } from '../../compiler/release-ops.js';
+import { readBuildFile, releaseOf } from '../../compiler/releases.js';
+import { SlipwayError } from '../../errors.js';
+import { IMAGE_LOCATION, type Release } from '../../vocabulary/build.js';
 import { printDiff } from './diff.js';
 import { type ConfigRepoFlags, printResult, synthOptions, withConfigRepoFlags } from '../config-repo-flags.js';
 
 interface ReleaseFlags extends ConfigRepoFlags {
   env: string;
   model: string;
-  version: string;
-  artifactSha256: string;
-  imageDigest: string;
+  build?: string;
+  version?: string;
+  artifactSha256?: string;
   artifactUri?: string;
+  baselineSha256?: string;
+  baselineUri?: string;
+  imageDigest?: string;
   dryRun?: boolean;
+}
+
+const SHORTHAND = ['version', 'artifactSha256', 'artifactUri', 'baselineSha256', 'baselineUri', 'imageDigest'] as const;
+const flagName = (field: string) => `--${field.replace(/[A-Z0-9]+/g, (m) => `-${m.toLowerCase()}`)}`;
+
+/** The record to write: the whole build file, or a build spelled out in flags. */
+function recordOf(flags: ReleaseFlags): Release {
+  const given = SHORTHAND.filter((f) => flags[f] !== undefined);
+  if (flags.build !== undefined) {
+    if (given.length > 0) {
+      throw new SlipwayError('INVALID_ARGUMENT', `--build records the whole build; drop ${given.map(flagName).join(', ')} (edit build.json instead)`);
+    }
+    return releaseOf(readBuildFile(flags.build, { model: flags.model }), flags.env);
+  }
+  const missing = (['version', 'artifactSha256', 'imageDigest'] as const).filter((f) => flags[f] === undefined);
+  if (missing.length > 0) {
+    throw new SlipwayError('INVALID_ARGUMENT', `expected --build build.json, or ${missing.map(flagName).join(', ')} (per-field shorthand)`);
+  }
+  return {
+    environment: flags.env,
+    model: flags.model,
+    version: flags.version!,
+    modelSha256: flags.artifactSha256!,
+    modelLocation: flags.artifactUri ?? IMAGE_LOCATION,
+    ...(flags.baselineSha256 !== undefined ? { baselineSha256: flags.baselineSha256 } : {}),
+    ...(flags.baselineUri !== undefined || flags.baselineSha256 !== undefined
+      ? { baselineLocation: flags.baselineUri ?? (flags.artifactUri === undefined ? IMAGE_LOCATION : undefined) }
+      : {}),
+    imageDigest: flags.imageDigest!,
+  } as Release;
 }
 
 export function register(program: Command): void {
   withConfigRepoFlags(
     program
       .command('release')
-      .description("Record which build of a model runs in an environment and re-synthesize it, in one commit.")
+      .description('Record which build of a model runs in an environment and re-synthesize it, in one commit.')
       .requiredOption('--env <name>', 'environment')
       .requiredOption('--model <name>', 'model name')
-      .requiredOption('--version <version>', 'model version, e.g. 1.4.0')
-      .requiredOption('--artifact-sha256 <hex>', 'sha256 of the model artifact (64 hex digits)')
-      .requiredOption('--image-digest <digest>', 'runtime image digest, sha256:<64 hex>')
-      .option('--artifact-uri <uri>', "artifact location, when it differs from the model's props")
+      .option('--build <file>', 'build record written by the pipeline (build.json, schemas/build.schema.json): recorded whole')
+      .option('--version <version>', 'shorthand: model version, e.g. 1.4.0')
+      .option('--artifact-sha256 <hex>', 'shorthand: sha256 of model.onnx (64 hex digits)')
+      .option('--artifact-uri <uri>', "shorthand: where model.onnx is, a store URI or 'image' (default: image)")
+      .option('--baseline-sha256 <hex>', 'shorthand: sha256 of baseline.json')
+      .option('--baseline-uri <uri>', "shorthand: where baseline.json is (default: where the model is, when that is 'image')")
+      .option('--image-digest <digest>', 'shorthand: runtime image digest, sha256:<64 hex>')
       .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
     { push: true, approval: true },
   ).action(async (flags: ReleaseFlags) => {
-    const record = {
-      environment: flags.env,
-      model: flags.model,
-      version: flags.version,
-      artifactSha256: flags.artifactSha256,
-      imageDigest: flags.imageDigest,
-      ...(flags.artifactUri !== undefined ? { artifactUri: flags.artifactUri } : {}),
-    };
+    const record = recordOf(flags);
     if (flags.dryRun) printDiff(await previewRelease(record, synthOptions(flags)));
     else printResult(await release(record, synthOptions(flags)));
   });

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
+import { parseExpectedSha256 } from '../../runtime/integrity.js';
+import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
@@ -43,6 +45,7 @@ interface ServeFlags {
   driftIntervalSeconds: number;
   driftSustainSeconds: number;
   driftCooldownSeconds: number;
+  expectedSha256?: string;
 }
 
 export function register(program: Command): void {
@@ -80,10 +83,15 @@ export function register(program: Command): void {
     .addOption(new Option('--drift-interval-seconds <s>', 'seconds between drift evaluations, off the request path').env('SLIPWAY_DRIFT_INTERVAL_SECONDS').default(30).argParser(integer('--drift-interval-seconds', 1, 86_400)))
     .addOption(new Option('--drift-sustain-seconds <s>', 'how long drift must last before the webhook fires').env('SLIPWAY_DRIFT_SUSTAIN_SECONDS').default(900).argParser(integer('--drift-sustain-seconds', 0, 30 * 86_400)))
     .addOption(new Option('--drift-cooldown-seconds <s>', 'least time between two webhooks for one model').env('SLIPWAY_DRIFT_COOLDOWN_SECONDS').default(21_600).argParser(integer('--drift-cooldown-seconds', 0, 30 * 86_400)))
+    .addOption(
+      new Option('--expected-sha256 <json>', 'sha256 the files must have, {"<model>":{"model.onnx":"<hex>","baseline.json":"<hex>"}}; a mismatch keeps the model unready')
+        .env(EXPECTED_SHA256_ENV),
+    )
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
+      const expectedSha256 = flags.expectedSha256 ? parseExpectedSha256(flags.expectedSha256, `--expected-sha256 (${EXPECTED_SHA256_ENV})`) : undefined;
       // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
       // ground truth (POST …/feedback → slipway_model_accuracy).
       const webhookUrl = flags.driftWebhookUrl || undefined;
@@ -112,6 +120,7 @@ export function register(program: Command): void {
         logLevel: flags.logLevel,
         logger,
         observers,
+        ...(expectedSha256 ? { expectedSha256 } : {}),
         ...(process.env.npm_package_version ? { serverVersion: process.env.npm_package_version } : {}),
       });
       // Signals are handled from the moment the port is open, model loading included.

@@ -1,20 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
+import { DRIFT_METRICS } from '../../vocabulary/metrics.js';
 import { needsAttention, type DriftReport } from '../compare.js';
-
-/** Every metric the live monitor publishes (names are API: alert rules and dashboards use them). */
-export const DRIFT_METRICS = Object.freeze({
-  featurePsi: 'slipway_feature_drift_psi',
-  featureKs: 'slipway_feature_drift_ks_statistic',
-  featureJs: 'slipway_feature_drift_js_distance',
-  featureMissingRate: 'slipway_feature_missing_rate',
-  outputPsi: 'slipway_output_drift_psi',
-  outputKs: 'slipway_output_drift_ks_statistic',
-  outputJs: 'slipway_output_drift_js_distance',
-  detected: 'slipway_model_drift_detected',
-  driftShare: 'slipway_model_drift_share',
-  qualityFindings: 'slipway_model_data_quality_findings',
-  accuracy: 'slipway_model_accuracy',
-});
 
 function gauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge {
   // Several models share one registry: the first monitor creates the gauge, others reuse it.

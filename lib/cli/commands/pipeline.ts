@@ -1,0 +1,144 @@
+import { Command } from 'commander';
+import { Progress } from '../../compiler/progress.js';
+import { SlipwayError } from '../../errors.js';
+import { evaluateGates, parseGates } from '../../pipeline/evaluate.js';
+import { checkOutputs, layoutImage, readValueFile, recordBuild } from '../../pipeline/package.js';
+import { pipelineRelease } from '../../pipeline/release.js';
+import { report } from '../../pipeline/report.js';
+import { parseSignature, smokeTest } from '../../pipeline/smoke-test.js';
+import { BUILD_TRIGGERS, type BuildTrigger } from '../../vocabulary/build.js';
+import { printResult } from '../config-repo-flags.js';
+
+// The steps of the training pipeline (constructs/training-pipeline.ts) as commands of the
+// runtime image: Tekton runs them with exec-style args, so no parameter is ever shell code.
+
+const out = (prefix: string) => (line: string) => process.stdout.write(`${prefix}: ${line}\n`);
+
+function trigger(value: string): BuildTrigger {
+  if (!(BUILD_TRIGGERS as readonly string[]).includes(value)) {
+    throw new SlipwayError('CLI_INVALID_FLAG', `--trigger: expected one of ${BUILD_TRIGGERS.join(', ')}, got ${JSON.stringify(value)}`, 2);
+  }
+  return value as BuildTrigger;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1) throw new SlipwayError('CLI_INVALID_FLAG', `--ready-timeout: expected whole seconds >= 1, got ${JSON.stringify(value)}`, 2);
+  return n;
+}
+
+export function register(program: Command): void {
+  const pipeline = program
+    .command('pipeline')
+    .description('Steps of the training pipeline, as Tekton runs them: check-outputs, evaluate, package, record-build, smoke-test, release, report.');
+
+  pipeline
+    .command('check-outputs')
+    .description('train: fail, naming each file, unless training wrote model.onnx and metrics.json.')
+    .requiredOption('--output-dir <dir>', 'folder training wrote into')
+    .action((flags: { outputDir: string }) => {
+      checkOutputs(flags.outputDir);
+      out('train')(`${flags.outputDir} holds model.onnx and metrics.json`);
+    });
+
+  pipeline
+    .command('evaluate')
+    .description('evaluate: check the quality gates against metrics.json; exit 1 naming every failed gate.')
+    .requiredOption('--metrics <file>', 'metrics.json written by training')
+    .option('--gates <json>', 'JSON array of {metric, op, value}', '[]')
+    .option('--result <file>', "write the numeric metrics here as compact JSON, and each gated metric beside it as 'metric-<name>'")
+    .action((flags: { metrics: string; gates: string; result?: string }) => {
+      const result = evaluateGates({ metricsFile: flags.metrics, gates: parseGates(flags.gates), ...(flags.result ? { resultFile: flags.result } : {}) });
+      result.lines.forEach(out('evaluate'));
+      if (result.failures.length > 0) throw new SlipwayError('PIPELINE_GATE_FAILED', `evaluate: ${result.failures.join('; ')}`);
+    });
+
+  pipeline
+    .command('package')
+    .description('package: lay model.onnx and baseline.json out as the model repository of an image built FROM the runtime image.')
+    .requiredOption('--model <name>', 'model name')
+    .requiredOption('--version <version>', 'model version: the model repository folder')
+    .requiredOption('--output-dir <dir>', 'folder holding model.onnx and baseline.json')
+    .requiredOption('--context-dir <dir>', 'build context to create (Containerfile + models/)')
+    .requiredOption('--runtime-image <image>', 'runtime image to build FROM, pinned by digest')
+    .action((flags: { model: string; version: string; outputDir: string; contextDir: string; runtimeImage: string }) => {
+      const { files } = layoutImage(flags);
+      out('package')(`context ${flags.contextDir} ready: ${files.join(', ')}`);
+    });
+
+  pipeline
+    .command('record-build')
+    .description('package: write build.json for the pushed image (sha256 of its files, digest, lineage), checked against schemas/build.schema.json.')
+    .requiredOption('--model <name>', 'model name')
+    .requiredOption('--version <version>', 'model version')
+    .requiredOption('--context-dir <dir>', 'build context written by `slipway pipeline package`')
+    .requiredOption('--image-digest-file <file>', "file holding the pushed image's digest (buildah push --digestfile)")
+    .requiredOption('--out <file>', 'build.json to write')
+    .option('--source-repository <url>', 'Git URL of the training code')
+    .option('--commit <sha>', 'commit that was trained')
+    .option('--training-data <file>', 'training data file, hashed into trainingDataSha256')
+    .option('--metrics <file>', 'metrics.json, recorded as the build metrics')
+    .option('--trigger <trigger>', `what started the run: ${BUILD_TRIGGERS.join(', ')}`, trigger)
+    .option('--pipeline-run <name>', 'name of the PipelineRun')
+    .option('--expected-sha256-out <file>', 'also write the sha256 the runtime must verify (SLIPWAY_EXPECTED_SHA256 JSON)')
+    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string }) => {
+      const build = await recordBuild({
+        ...flags,
+        imageDigest: readValueFile(flags.imageDigestFile),
+        ...(flags.metrics ? { metricsFile: flags.metrics } : {}),
+        builtAt: new Date(),
+      });
+      out('package')(`${flags.out}: ${build.model} ${build.version}, model sha256 ${build.modelSha256}, image ${build.imageDigest}`);
+    });
+
+  pipeline
+    .command('smoke-test')
+    .description('test: wait for the built image to be ready, send one request built from the signature and check the outputs.')
+    .requiredOption('--url <url>', 'runtime base URL, e.g. http://127.0.0.1:8080')
+    .requiredOption('--model <name>', 'model name')
+    .requiredOption('--signature <json>', 'JSON {inputs, outputs} of {name, datatype, shape}, -1 for dynamic dimensions')
+    .option('--ready-timeout <seconds>', 'how long to wait for readiness', seconds, 120)
+    .action(async (flags: { url: string; model: string; signature: string; readyTimeout: number }) => {
+      out('test')(await smokeTest({ url: flags.url, model: flags.model, signature: parseSignature(flags.signature), readyTimeoutSeconds: flags.readyTimeout }));
+    });
+
+  pipeline
+    .command('release')
+    .description('release: record build.json in the config repository with `slipway release --build`, and push.')
+    .requiredOption('--platform-dir <dir>', 'checkout of the repository holding the slipway app')
+    .option('--app <file>', 'app module, relative to --platform-dir', 'apps/main.ts')
+    .requiredOption('--repo <dir>', 'checkout of the config repository')
+    .requiredOption('--env <name>', 'environment to release to')
+    .requiredOption('--model <name>', 'model name')
+    .requiredOption('--build <file>', 'build.json written by the package step')
+    .option('--push [remote]', 'push main to a remote (token from SLIPWAY_GIT_TOKEN)')
+    .action(async (flags: { platformDir: string; app: string; repo: string; env: string; model: string; build: string; push?: string | boolean }) => {
+      const result = await pipelineRelease(
+        {
+          platformDir: flags.platformDir,
+          appFile: flags.app,
+          repo: flags.repo,
+          environment: flags.env,
+          model: flags.model,
+          buildFile: flags.build,
+          progress: new Progress(),
+          ...(flags.push ? { push: flags.push === true ? 'origin' : flags.push } : {}),
+        },
+        out('release'),
+      );
+      printResult(result);
+    });
+
+  pipeline
+    .command('report')
+    .description('report (finally): print the outcome of every task and record it as an Event on the PipelineRun; never fails.')
+    .requiredOption('--model <name>', 'model name')
+    .requiredOption('--aggregate-status <status>', "Tekton's $(tasks.status)")
+    .requiredOption('--task-statuses <json>', 'JSON object of task name to status')
+    .requiredOption('--pipeline-run <name>', 'name of the PipelineRun')
+    .requiredOption('--pipeline-run-uid <uid>', 'uid of the PipelineRun')
+    .requiredOption('--namespace <name>', 'namespace of the PipelineRun')
+    .action(async (flags: { model: string; aggregateStatus: string; taskStatuses: string; pipelineRun: string; pipelineRunUid: string; namespace: string }) => {
+      await report({ ...flags }, out('report'));
+    });
+}
