@@ -17,7 +17,8 @@ const record = (environment: string, version: string) => ({
   environment,
   model: 'fraud-detector',
   version,
-  artifactSha256: 'e'.repeat(64),
+  modelSha256: 'e'.repeat(64),
+  modelLocation: 'image',
   imageDigest: `sha256:${'f'.repeat(64)}`,
 });
 

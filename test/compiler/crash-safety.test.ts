@@ -51,7 +51,7 @@ describe('kill -9 during a release', () => {
     expect([base]).toContain(git(repo, 'merge-base', base, head).trim());
     // AND the next run repairs it and completes the release
     const next = await release(
-      { environment: 'staging', model: 'fraud-detector', version: '1.4.0', artifactSha256: SHA, imageDigest: DIGEST },
+      { environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA, modelLocation: 'image', imageDigest: DIGEST },
       { app: APP, repo },
     );
     expect(next.head).toBeDefined();
@@ -99,7 +99,7 @@ describe('repairs', () => {
     expect(fsckStrict(repo).status).toBe(0);
     // AND a release refuses to overwrite it, naming it
     await expect(
-      release({ environment: 'staging', model: 'fraud-detector', version: '1.4.0', artifactSha256: SHA, imageDigest: DIGEST }, { app: APP, repo }),
+      release({ environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA, modelLocation: 'image', imageDigest: DIGEST }, { app: APP, repo }),
     ).rejects.toThrow(/bootstrap\/staging\.yaml \(modified\)/);
   });
 

@@ -71,7 +71,7 @@ describe('model card', () => {
     try {
       const repo = join(work, 'config-repo');
       await synth({ app: APP, repo });
-      await release({ environment: 'staging', model: 'fraud-detector', version: '1.4.0', artifactSha256: 'c'.repeat(64), imageDigest: `sha256:${'d'.repeat(64)}` }, { app: APP, repo });
+      await release({ environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: 'c'.repeat(64), modelLocation: 'image', imageDigest: `sha256:${'d'.repeat(64)}` }, { app: APP, repo });
       expect(modelCardPath('staging', 'fraud-detector')).toBe('releases/staging/fraud-detector.md');
       const card = readFileSync(join(repo, 'releases/staging/fraud-detector.md'), 'utf8');
       expect(git(repo, 'show', 'HEAD:releases/staging/fraud-detector.md')).toBe(card);

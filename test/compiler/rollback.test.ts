@@ -14,7 +14,8 @@ const record = (environment: string, version: string, sha: string) => ({
   environment,
   model: 'fraud-detector',
   version,
-  artifactSha256: sha.repeat(64),
+  modelSha256: sha.repeat(64),
+  modelLocation: 'image',
   imageDigest: `sha256:${sha.repeat(64)}`,
 });
 const deployment = (repo: string, env: string) => readFileSync(join(repo, `environments/${env}/fraud-detector/deployment-fraud-detector.yaml`), 'utf8');
@@ -44,7 +45,7 @@ describe('rollback', () => {
     const message = git(repo, 'log', '-1', '--format=%B');
     expect(message).toMatch(/^rollback: fraud-detector in staging from 1\.6\.0 to 1\.5\.0\n/);
     expect(message).toMatch(/\nRollback-from: 1\.6\.0 \([0-9a-f]{12}\)\nRollback-to: 1\.5\.0 \([0-9a-f]{12}\)\n/);
-    expect(readFileSync(join(repo, 'releases/staging/fraud-detector.yaml'), 'utf8')).toContain(`artifactSha256: ${'b'.repeat(64)}`);
+    expect(readFileSync(join(repo, 'releases/staging/fraud-detector.yaml'), 'utf8')).toContain(`modelSha256: ${'b'.repeat(64)}`);
     expect(deployment(repo, 'staging')).toContain('app.kubernetes.io/version: 1.5.0');
     expect(deployment(repo, 'staging')).toContain(`@sha256:${'b'.repeat(64)}`);
     expect(deployment(repo, 'prod')).toContain('app.kubernetes.io/version: 1.6.0');
