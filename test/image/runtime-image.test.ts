@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseImage, containerToolsMissing, tool, waitFor } from './support.js';
+
+// The CPU runtime image for real: a Debian-built Node.js base (mmdebstrap), the Dockerfile built
+// by buildah from the host-prepared context, and the image run by podman the way the cluster
+// runs it (read-only root, arbitrary non-root UID, no capabilities, one published port).
+const missing = containerToolsMissing();
+const MAX_IMAGE_BYTES = 350 * 1000 * 1000;
+
+describe.skipIf(missing !== undefined)(`the runtime image${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  const tag = `localhost/slipway/runtime:test-${process.pid}`;
+  const container = `slipway-runtime-test-${process.pid}`;
+  const uid = 10_000 + Math.floor(Math.random() * 50_000);
+  const timings: [string, number][] = [];
+  let context: string;
+  let base: string;
+  let port: number;
+
+  beforeAll(async () => {
+    const built = await baseImage();
+    base = built.image;
+    timings.push(['base image (mmdebstrap; 0 when cached by recipe hash)', built.ms]);
+    context = mkdtempSync(join(tmpdir(), 'slipway-image-'));
+    timings.push(['image context (npm ci --omit=dev --offline, tsc)', (await tool(resolve('containers/image-context.sh'), [join(context, 'ctx')])).ms]);
+    const build = await tool('buildah', ['build', '--quiet', '--format', 'docker', '--layers=false', '--build-arg', `BASE_IMAGE=${base}`, '--tag', tag, '--file', resolve('Dockerfile'), join(context, 'ctx')]);
+    timings.push(['buildah build', build.ms]);
+    const starting = performance.now();
+    await tool('podman', [
+      'run', '--detach', '--name', container,
+      '--read-only', '--read-only-tmpfs=false',
+      '--user', `${uid}:${uid}`,
+      '--cap-drop=all', '--security-opt=no-new-privileges',
+      '--publish', '127.0.0.1::8080',
+      '--volume', `${resolve('examples/model-repository')}:/models:ro`,
+      tag,
+    ]);
+    const [, hostPort] = /:(\d+)\s*$/.exec((await tool('podman', ['port', container, '8080/tcp'])).stdout)!;
+    port = Number(hostPort);
+    await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, 20_000);
+    timings.push(['podman run until ready', performance.now() - starting]);
+  }, 900_000);
+
+  afterAll(async () => {
+    await tool('podman', ['rm', '--force', '--ignore', container]).catch(() => undefined);
+    await tool('podman', ['rmi', '--force', tag]).catch(() => undefined);
+    if (context) rmSync(context, { recursive: true, force: true });
+    console.log(`runtime image timings:\n${timings.map(([step, ms]) => `  ${step.padEnd(56)} ${(ms / 1000).toFixed(1)} s`).join('\n')}`);
+  });
+
+  it('builds its base from Debian packages with Node.js 20.19 or later', async () => {
+    const { stdout } = await tool('podman', ['run', '--rm', base, 'node', '-p', 'process.versions.node']);
+    const [major, minor] = stdout.trim().split('.').map(Number);
+    expect(major! > 20 || (major === 20 && minor! >= 19), `node ${stdout.trim()}`).toBe(true);
+  });
+
+  it('stays small: production dependencies and one platform of onnxruntime only', async () => {
+    const size = Number((await tool('podman', ['image', 'inspect', '--format', '{{.Size}}', tag])).stdout.trim());
+    const baseSize = Number((await tool('podman', ['image', 'inspect', '--format', '{{.Size}}', base])).stdout.trim());
+    console.log(`runtime image: ${(size / 1e6).toFixed(0)} MB (base ${(baseSize / 1e6).toFixed(0)} MB, slipway layers ${((size - baseSize) / 1e6).toFixed(0)} MB)`);
+    expect(size).toBeLessThan(MAX_IMAGE_BYTES);
+    const { stdout } = await tool('podman', ['run', '--rm', '--entrypoint', 'sh', tag, '-c', 'cd node_modules && find onnxruntime-node/bin -name "*onnxruntime*" -type f | sed "s|/[^/]*$||" | sort -u && ls typescript vitest 2>&1 | grep -c "No such file"']);
+    expect(stdout.trim().split('\n')).toEqual(['onnxruntime-node/bin/napi-v6/linux/x64', '2']);
+  });
+
+  it('answers readiness and a real inference request for the example model', async () => {
+    const ready = await fetch(`http://127.0.0.1:${port}/v2/health/ready`);
+    expect(ready.status).toBe(200);
+    const response = await fetch(`http://127.0.0.1:${port}/v2/models/fraud-detector/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 6], data: [25, 14, 0.1, 3, 2000, 1, 900, 3, 0.9, 400, 5, 12] }],
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] };
+    const [output] = body.outputs;
+    expect(output).toMatchObject({ name: 'probability', datatype: 'FP32', shape: [2, 2] });
+    const [legit, fraud, riskyLegit, riskyFraud] = output!.data;
+    expect(legit! + fraud!).toBeCloseTo(1, 5);
+    expect(riskyLegit! + riskyFraud!).toBeCloseTo(1, 5);
+    expect(riskyFraud!).toBeGreaterThan(fraud!);
+  });
+
+  it('runs as the arbitrary UID, on a read-only root, without capabilities, publishing only the inference port', async () => {
+    expect((await tool('podman', ['exec', container, 'id', '-u'])).stdout.trim()).toBe(String(uid));
+    const write = tool('podman', ['exec', container, 'sh', '-c', 'touch /app/x || touch /tmp/x']);
+    await expect(write).rejects.toThrow(/Read-only file system/);
+    const status = (await tool('podman', ['exec', container, 'cat', '/proc/1/status'])).stdout;
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0{16}$`, 'm'));
+    expect((await tool('podman', ['port', container])).stdout.trim().split('\n')).toEqual([`8080/tcp -> 127.0.0.1:${port}`]);
+  });
+
+  it('drains and exits 0 on SIGTERM, well before the kill timeout', async () => {
+    const started = performance.now();
+    await tool('podman', ['kill', '--signal', 'TERM', container]);
+    const { stdout: exitCode } = await tool('podman', ['wait', container], 30_000);
+    const ms = performance.now() - started;
+    timings.push(['SIGTERM to exit', ms]);
+    expect(exitCode.trim()).toBe('0');
+    expect(ms).toBeLessThan(10_000);
+    const logs = (await tool('podman', ['logs', container])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logs.find((entry) => entry.event === 'shutdown_complete')).toMatchObject({ drained: true, abandoned_requests: 0 });
+  });
+});
