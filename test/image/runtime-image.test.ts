@@ -89,13 +89,17 @@ describe.skipIf(missing !== undefined)(`the runtime image${missing ? ` (skipped:
     expect(riskyFraud!).toBeGreaterThan(fraud!);
   });
 
-  it('runs as the arbitrary UID, on a read-only root, without capabilities, publishing only the inference port', async () => {
+  it('runs as the arbitrary UID, on a read-only root, without capabilities, publishing only the inference port, with the configured ulimits', async () => {
     expect((await tool('podman', ['exec', container, 'id', '-u'])).stdout.trim()).toBe(String(uid));
     const write = tool('podman', ['exec', container, 'sh', '-c', 'touch /app/x || touch /tmp/x']);
     await expect(write).rejects.toThrow(/Read-only file system/);
     const status = (await tool('podman', ['exec', container, 'cat', '/proc/1/status'])).stdout;
     for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0{16}$`, 'm'));
     expect((await tool('podman', ['port', container])).stdout.trim().split('\n')).toEqual([`8080/tcp -> 127.0.0.1:${port}`]);
+    // containers.conf's ulimits, within the sandbox's hard limits.
+    const limits = (await tool('podman', ['exec', container, 'cat', '/proc/1/limits'])).stdout;
+    expect(limits).toMatch(/^Max open files\s+1024\s+1024\s/m);
+    expect(limits).toMatch(/^Max processes\s+1024\s+1024\s/m);
   });
 
   it('drains on SIGTERM: finishes the request in flight, then exits 0 well before the kill timeout', async () => {
