@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactionsCsv } from '../../examples/fraud-detector/data/generate.js';
 import { FRAUD_FEATURES } from '../../lib/onnx/examples.js';
 import { papermillValue, runNotebook } from '../../lib/pipeline/notebook.js';
+import { describeWithTools } from '../support/tools.js';
 
 const EXAMPLE = resolve('examples/fraud-detector');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -26,7 +27,7 @@ describe('the fraud-detector example data', () => {
   });
 });
 
-describe.skipIf(modulesMissing !== undefined)(`the fraud-detector training notebook${modulesMissing ? ` (skipped: ${modulesMissing})` : ''}`, () => {
+describeWithTools('the fraud-detector training notebook', modulesMissing, () => {
   let dir: string;
   let trainingMs: number;
   let server: ChildProcess | undefined;

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { baseImage, containerToolsMissing, tool, waitFor } from './support.js';
+import { describeWithTools } from '../support/tools.js';
 
 // The CPU runtime image for real: a Debian-built Node.js base (mmdebstrap), the Dockerfile built
 // by buildah from the host-prepared context, and the image run by podman the way the cluster
@@ -12,7 +13,7 @@ import { baseImage, containerToolsMissing, tool, waitFor } from './support.js';
 const missing = containerToolsMissing();
 const MAX_IMAGE_BYTES = 350 * 1000 * 1000;
 
-describe.skipIf(missing !== undefined)(`the runtime image${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describeWithTools('the runtime image', missing, () => {
   const tag = `localhost/slipway/runtime:test-${process.pid}`;
   const container = `slipway-runtime-test-${process.pid}`;
   const uid = 10_000 + Math.floor(Math.random() * 50_000);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONTAINERS_CONF, onPath } from './support.js';
+import { describeWithTools } from '../support/tools.js';
 
 let dir: string;
 beforeEach(() => {
@@ -47,7 +48,7 @@ describe('containers/ scripts', () => {
   });
 });
 
-describe.skipIf(!onPath('podman'))(`containers.conf${onPath('podman') ? '' : ' (skipped: podman is not installed)'}`, () => {
+describeWithTools('containers.conf', onPath('podman') ? undefined : 'podman is not installed (Debian package podman)', () => {
   it('makes podman use runc and the cgroupfs manager (ulimits: checked in a running container, runtime-image.test.ts)', () => {
     const info = spawnSync('podman', ['info', '--format', '{{.Host.OCIRuntime.Name}} {{.Host.CgroupManager}}'], { encoding: 'utf8', env: { ...process.env, CONTAINERS_CONF } });
     expect(info.stderr).toBe('');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SlipwayError } from '../../lib/errors.js';
 import { detectExecutor, injectParameters, papermillValue, runNotebook } from '../../lib/pipeline/notebook.js';
+import { describeWithTools } from '../support/tools.js';
 
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const jupyterMissing =
@@ -83,7 +84,7 @@ describe('papermillValue', () => {
   });
 });
 
-describe.skipIf(jupyterMissing !== undefined)(`runNotebook with real Jupyter${jupyterMissing ? ` (skipped: ${jupyterMissing})` : ''}`, () => {
+describeWithTools('runNotebook with real Jupyter', jupyterMissing, () => {
   it('runs the notebook with the parameters injected, in the notebook directory, and writes the executed notebook', async () => {
     // GIVEN a notebook with defaults in its parameters cell
     const input = join(dir, 'train.ipynb');
