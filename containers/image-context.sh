@@ -26,7 +26,10 @@ touch "$out/$marker"
 cd "$(dirname "$0")/.."
 
 cp package.json package-lock.json "$out/"
-(cd "$out" && npm ci --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error)
+if ! (cd "$out" && npm ci --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error); then
+  echo "image-context: production packages must be in npm's cache; run npm ci in this checkout first" >&2
+  exit 1
+fi
 
 # Declarations and source maps only weigh down a server image.
 node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$out/build" --declaration false --sourceMap false
