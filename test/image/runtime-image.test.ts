@@ -4,19 +4,23 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { baseImage, containerToolsMissing, tool, waitFor } from './support.js';
+import { runLikeCluster, type RunningContainer } from '../../lib/pipeline/podman.js';
+import { baseImage, CONTAINERS_CONF, containerToolsMissing, tool } from './support.js';
 import { describeWithTools } from '../support/tools.js';
 
 // The CPU runtime image for real: a Debian-built Node.js base (mmdebstrap), the Dockerfile built
 // by buildah from the host-prepared context, and the image run by podman the way the cluster
 // runs it (read-only root, arbitrary non-root UID, no capabilities, one published port).
 const missing = containerToolsMissing();
+// runLikeCluster's podman reads the repository's containers.conf, as on CI runners.
+process.env.CONTAINERS_CONF = CONTAINERS_CONF;
 const MAX_IMAGE_BYTES = 350 * 1000 * 1000;
 
 describeWithTools('the runtime image', missing, () => {
   const tag = `localhost/slipway/runtime:test-${process.pid}`;
   const container = `slipway-runtime-test-${process.pid}`;
-  const uid = 10_000 + Math.floor(Math.random() * 50_000);
+  let uid: number;
+  let running: RunningContainer;
   const timings: [string, number][] = [];
   let context: string;
   let base: string;
@@ -31,24 +35,15 @@ describeWithTools('the runtime image', missing, () => {
     const build = await tool('buildah', ['build', '--quiet', '--format', 'docker', '--layers=false', '--build-arg', `BASE_IMAGE=${base}`, '--tag', tag, '--file', resolve('Dockerfile'), join(context, 'ctx')]);
     timings.push(['buildah build', build.ms]);
     const starting = performance.now();
-    await tool('podman', [
-      'run', '--detach', '--name', container,
-      '--read-only', '--read-only-tmpfs=false',
-      '--user', `${uid}:${uid}`,
-      '--cap-drop=all', '--security-opt=no-new-privileges',
-      '--publish', '127.0.0.1::8080',
-      '--volume', `${resolve('examples/model-repository')}:/models:ro`,
-      tag,
-    ]);
-    const [, hostPort] = /:(\d+)\s*$/.exec((await tool('podman', ['port', container, '8080/tcp'])).stdout)!;
-    port = Number(hostPort);
-    await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, 20_000);
+    running = await runLikeCluster(tag, { name: container, mounts: { '/models': resolve('examples/model-repository') }, readyTimeoutMs: 30_000 });
+    uid = running.uid;
+    port = Number(new URL(running.url).port);
     timings.push(['podman run until ready', performance.now() - starting]);
   }, 900_000);
 
   afterAll(async () => {
     const cleanup = performance.now();
-    await tool('podman', ['rm', '--force', '--ignore', container]).catch(() => undefined);
+    await running?.remove();
     await tool('podman', ['rmi', '--force', tag]).catch(() => undefined);
     timings.push(['podman rm + rmi', performance.now() - cleanup]);
     if (context) rmSync(context, { recursive: true, force: true });
@@ -101,6 +96,15 @@ describeWithTools('the runtime image', missing, () => {
     const limits = (await tool('podman', ['exec', container, 'cat', '/proc/1/limits'])).stdout;
     expect(limits).toMatch(/^Max open files\s+1024\s+1024\s/m);
     expect(limits).toMatch(/^Max processes\s+1024\s+1024\s/m);
+  });
+
+  it('fails when the image does not become ready, quoting its logs, and leaves no container behind', async () => {
+    // GIVEN the image with no model repository to serve
+    const name = `${container}-empty`;
+    const run = runLikeCluster(tag, { name, readyTimeoutMs: 20_000 });
+    await expect(run).rejects.toMatchObject({ code: 'CONTAINER_NOT_READY' });
+    await expect(run).rejects.toThrow(new RegExp(`${name}, UID \\d+, read-only root, no capabilities\\): the container exited\\n[\\s\\S]*/models`));
+    expect((await tool('podman', ['ps', '--all', '--filter', `name=^${name}$`, '--format', '{{.Names}}'])).stdout.trim()).toBe('');
   });
 
   it('drains on SIGTERM: finishes the request in flight, then exits 0 well before the kill timeout', async () => {

@@ -50,19 +50,3 @@ export async function baseImage(): Promise<Ran & { image: string }> {
   const ran = await tool(resolve('containers/build-base-image.sh'), [], 600_000);
   return { ...ran, image: ran.stdout.trim() };
 }
-
-export async function waitFor(url: string, timeoutMs: number): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(url);
-      if (response.ok) return response;
-      last = `HTTP ${response.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${url} did not become ready in ${timeoutMs} ms (last: ${last})`);
-}
