@@ -25,6 +25,19 @@ describe('the fraud-detector example data', () => {
     expect(committed).toBe(transactionsCsv(10_000, 2024));
     expect(committed.split('\n', 1)[0]!.split(',').slice(0, 6)).toEqual([...FRAUD_FEATURES]);
   });
+  it('profiles into a baseline that examples/data/fraud-current.csv matches and fraud-drifted.csv drifts from (the retrain loop)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-fraud-baseline-'));
+    try {
+      const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/slipway.mjs', ...args], { encoding: 'utf8' });
+      const baseline = join(dir, 'baseline.json');
+      const profiled = cli('baseline', '--data', join(EXAMPLE, 'data', 'transactions.csv'), '--features', FRAUD_FEATURES.join(','), '--input-tensor', 'features', '--out', baseline);
+      expect(profiled.stderr).toMatch(/10000 rows, 6 features/);
+      expect(cli('drift', '--baseline', baseline, '--data', 'examples/data/fraud-current.csv').status).toBe(0);
+      expect(cli('drift', '--baseline', baseline, '--data', 'examples/data/fraud-drifted.csv').status).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describeWithTools('the fraud-detector training notebook', modulesMissing, () => {
