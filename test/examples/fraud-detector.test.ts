@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transactionsCsv } from '../../examples/fraud-detector/data/generate.js';
+import { DRIFTED, transactionsCsv } from '../../examples/fraud-detector/data/generate.js';
 import { FRAUD_FEATURES } from '../../lib/onnx/examples.js';
 import { papermillValue, runNotebook } from '../../lib/pipeline/notebook.js';
 import { describeWithTools } from '../support/tools.js';
@@ -23,6 +23,7 @@ describe('the fraud-detector example data', () => {
   it('is what its generator writes, with the serving features in tensor order', () => {
     const committed = readFileSync(join(EXAMPLE, 'data', 'transactions.csv'), 'utf8');
     expect(committed).toBe(transactionsCsv(10_000, 2024));
+    expect(readFileSync(join(EXAMPLE, 'data', 'transactions-drifted.csv'), 'utf8')).toBe(transactionsCsv(10_000, 2025, DRIFTED));
     expect(committed.split('\n', 1)[0]!.split(',').slice(0, 6)).toEqual([...FRAUD_FEATURES]);
   });
   it('profiles into a baseline that examples/data/fraud-current.csv matches and fraud-drifted.csv drifts from (the retrain loop)', () => {
@@ -75,6 +76,18 @@ describeWithTools('the fraud-detector training notebook', modulesMissing, () => 
     expect(metrics.auc).toBeLessThanOrEqual(1);
     expect(statSync(join(dir, 'output', 'model.onnx')).size).toBeGreaterThan(0);
   });
+
+  it('retrains on the drifted population (what the retrain after a drift alert sees) and still passes the gates', async () => {
+    const output = join(dir, 'retrained');
+    await runNotebook({
+      notebook: join(EXAMPLE, 'notebooks', 'train.ipynb'),
+      output: join(output, 'executed.ipynb'),
+      parameters: { output_dir: output, training_data: join(EXAMPLE, 'data', 'transactions-drifted.csv') },
+    });
+    const metrics = JSON.parse(readFileSync(join(output, 'metrics.json'), 'utf8')) as Record<string, number>;
+    for (const [metric, threshold] of Object.entries(GATES)) expect(metrics[metric], metric).toBeGreaterThanOrEqual(threshold);
+    expect(metrics.fraud_rate).toBeGreaterThan(0.1);
+  }, 120_000);
 
   it("serves under slipway's runtime with the deployment's signature and sklearn's probabilities", async () => {
     // WHEN slipway serves the trained model
