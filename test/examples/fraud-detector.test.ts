@@ -26,7 +26,7 @@ describe('the fraud-detector example data', () => {
     expect(readFileSync(join(EXAMPLE, 'data', 'transactions-drifted.csv'), 'utf8')).toBe(transactionsCsv(10_000, 2025, DRIFTED));
     expect(committed.split('\n', 1)[0]!.split(',').slice(0, 6)).toEqual([...FRAUD_FEATURES]);
   });
-  it('profiles into a baseline that examples/data/fraud-current.csv matches and fraud-drifted.csv drifts from (the retrain loop)', () => {
+  it('profiles into a baseline that examples/data/fraud-current.csv matches and fraud-drifted.csv drifts from, until the data of the retrain profiles it (the retrain loop)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'slipway-fraud-baseline-'));
     try {
       const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/slipway.mjs', ...args], { encoding: 'utf8' });
@@ -35,6 +35,10 @@ describe('the fraud-detector example data', () => {
       expect(profiled.stderr).toMatch(/10000 rows, 6 features/);
       expect(cli('drift', '--baseline', baseline, '--data', 'examples/data/fraud-current.csv').status).toBe(0);
       expect(cli('drift', '--baseline', baseline, '--data', 'examples/data/fraud-drifted.csv').status).toBe(3);
+      // After the retrain on the drifted population, the new baseline matches the drifted traffic.
+      const retrained = join(dir, 'retrained.json');
+      cli('baseline', '--data', join(EXAMPLE, 'data', 'transactions-drifted.csv'), '--features', FRAUD_FEATURES.join(','), '--input-tensor', 'features', '--out', retrained);
+      expect(cli('drift', '--baseline', retrained, '--data', 'examples/data/fraud-drifted.csv').status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
