@@ -1,32 +1,33 @@
 # syntax=docker/dockerfile:1
 # slipway runtime image (CPU): `slipway serve` on compiled JavaScript.
 #
-# Base images are pinned by digest; bump them deliberately:
+# The build context is a directory prepared by containers/image-context.sh (compiled build/
+# and production node_modules): build containers on CI runners and air-gapped builders cannot
+# reach the npm registry, so nothing in this file downloads anything.
+#   containers/image-context.sh /tmp/slipway-image && buildah build -f Dockerfile /tmp/slipway-image
+#
+# BASE_IMAGE is any image with Node.js 20.19+ at /usr/bin/node or on PATH. The default is the
+# public image pinned by digest; bump it deliberately:
 #   docker buildx imagetools inspect node:20-bookworm-slim   (prints the current digest)
-#   docker build --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest> .
-ARG NODE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
+# Where no registry is reachable, build a base from Debian packages and pass it in:
+#   buildah build --build-arg BASE_IMAGE="$(containers/build-base-image.sh)" -f Dockerfile /tmp/slipway-image
+ARG BASE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
 
-# --- build: compile TypeScript to build/ -------------------------------------------------
-FROM ${NODE_IMAGE} AS build
+# --- deps: production node_modules for this image's platform only ---------------------------
+FROM ${BASE_IMAGE} AS deps
 WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
-# --ignore-scripts: nothing is downloaded by install hooks; onnxruntime-node's CPU binaries ship in the package.
-RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
-COPY schemas schemas
-COPY lib lib
-COPY constructs constructs
-COPY apps apps
-RUN npm run build
-
-# --- deps: production node_modules only ---------------------------------------------------
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /src
-COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+COPY node_modules node_modules
+# onnxruntime-node ships native binaries for every platform (~280 MB); keep this one's and
+# fail the build, not the pod, when they do not load on the chosen base image.
+RUN platform=$(node -p 'process.platform + "/" + process.arch') \
+ && for dir in node_modules/onnxruntime-node/bin/napi-v6/*/*; do \
+      case "$dir" in */"$platform") ;; *) rm -rf "$dir" ;; esac; \
+    done \
+ && test -d "node_modules/onnxruntime-node/bin/napi-v6/$platform" \
+ && node -e "import('onnxruntime-node').then((ort) => new ort.Tensor('float32', [1], [1]))"
 
 # --- runtime -------------------------------------------------------------------------------
-FROM ${NODE_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOME=/tmp \
     SLIPWAY_MODEL_REPOSITORY=/models \
@@ -36,9 +37,7 @@ WORKDIR /app
 # Everything is owned by root and world-readable: the image runs as any UID (OpenShift-style
 # arbitrary UIDs included) and needs no writable path; mount an emptyDir at /tmp if anything must write.
 COPY --from=deps /src/node_modules node_modules
-COPY --from=build /src/build build
-# Modules resolve schemas relative to their compiled location (build/lib/... -> build/schemas).
-COPY schemas build/schemas
+COPY build build
 COPY package.json ./
 USER 1000:1000
 EXPOSE 8080 9091
