@@ -4,7 +4,7 @@ import type { Release } from '../../constructs/release.js';
 import { parseTrailers, type Trailer } from './commit-message.js';
 import { BRANCH, ConfigRepo } from './config-repo.js';
 import { type RecordView, viewRecord } from './record-view.js';
-import { RELEASES_DIR } from './releases.js';
+import { migrateLegacyRecord, RELEASES_DIR } from './releases.js';
 import { parseSingleDocument } from './yaml.js';
 
 /** What a commit did to one release record, read from its subject. */
@@ -80,7 +80,7 @@ export async function releaseLog(repo: ConfigRepo, filter: { model?: string } = 
       if (oid) {
         // A record someone broke by hand stays in history: it is reported, not fatal.
         try {
-          const value = parseSingleDocument((await repo.readBlob(oid)).toString('utf8'), `${RELEASES_DIR}/${key}.yaml`);
+          const value = migrateLegacyRecord(parseSingleDocument((await repo.readBlob(oid)).toString('utf8'), `${RELEASES_DIR}/${key}.yaml`));
           parsed = { release: value as Release, record: viewRecord(value) };
         } catch (err) {
           parsed = { problem: (err as Error).message };

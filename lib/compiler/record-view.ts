@@ -1,7 +1,8 @@
-// One reading of a release record, whatever its generation: the legacy record
-// (artifactSha256, artifactUri) and the build record of CONTRACTS.md (modelSha256,
-// modelLocation, source, metrics, trigger, …). Governance code (model cards, KPIs, rollback,
-// history) reads records only through here, and every lineage field is optional.
+// One reading of a release record, whatever its generation (legacy records are migrated by
+// releases.ts first). Governance code (model cards, KPIs, rollback, history) reads records only
+// through here, without schema validation, so a record broken by hand is still listed; every
+// lineage field is optional.
+import { migrateLegacyRecord } from './releases.js';
 
 export type Trigger = 'push' | 'drift' | 'manual';
 
@@ -27,7 +28,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 
 /** Reads a parsed record (any generation) defensively; throws only when it names no model. */
 export function viewRecord(value: unknown): RecordView {
-  const r = (value ?? {}) as Record<string, unknown>;
+  const r = (migrateLegacyRecord(value) ?? {}) as Record<string, unknown>;
   const environment = str(r.environment);
   const model = str(r.model);
   const version = str(r.version) ?? (typeof r.version === 'number' ? String(r.version) : undefined);
@@ -46,8 +47,8 @@ export function viewRecord(value: unknown): RecordView {
     environment,
     model,
     version,
-    ...opt('modelSha256', str(r.modelSha256) ?? str(r.artifactSha256)),
-    ...opt('modelLocation', str(r.modelLocation) ?? str(r.artifactUri)),
+    ...opt('modelSha256', str(r.modelSha256)),
+    ...opt('modelLocation', str(r.modelLocation)),
     ...opt('imageDigest', str(r.imageDigest)),
     ...opt('baselineSha256', str(r.baselineSha256)),
     ...opt('baselineLocation', str(r.baselineLocation)),
