@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compile first (a no-op when nothing changed): CLI tests spawn bin/slipway.mjs, which runs build/.
+    globalSetup: ['./scripts/build.mjs'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: native onnxruntime sessions and external validators (promtool,

@@ -4,6 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import schema from '../../schemas/model-deployment.schema.json' with { type: 'json' };
 import type { ModelDeploymentSpec } from '../model-deployment.js';
+import { SlipwayError } from '../../lib/errors.js';
 import { ConstructValidationError } from './validation.js';
 
 /** One problem in a spec file, located by line and column. */
@@ -15,14 +16,13 @@ export interface SpecProblem {
 }
 
 /** A spec file that cannot become a ModelDeployment: every problem, with file:line:column. */
-export class SpecFileError extends Error {
-  readonly code = 'INVALID_SPEC';
-
+export class SpecFileError extends SlipwayError {
   constructor(
     readonly file: string,
     readonly problems: readonly SpecProblem[],
   ) {
     super(
+      'INVALID_SPEC',
       `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
         problems
           .map((p) => `  ${file}${p.line ? `:${p.line}:${p.column}` : ''} ${p.pointer || '/'}: ${p.message}`)
