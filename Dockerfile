@@ -36,6 +36,10 @@ WORKDIR /app
 # Everything is owned by root and world-readable: the image runs as any UID (OpenShift-style
 # arbitrary UIDs included) and needs no writable path; mount an emptyDir at /tmp if anything must write.
 COPY --from=deps /src/node_modules node_modules
+# onnxruntime-node is an optional peer of the slipway package (constructs users never install
+# it) and a dev dependency of this repo, so --omit=dev leaves it out: take it from the build stage.
+COPY --from=build /src/node_modules/onnxruntime-node node_modules/onnxruntime-node
+COPY --from=build /src/node_modules/onnxruntime-common node_modules/onnxruntime-common
 COPY --from=build /src/build build
 # Modules resolve schemas relative to their compiled location (build/lib/... -> build/schemas).
 COPY schemas build/schemas
