@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Compile first (a no-op when nothing changed): CLI tests spawn bin/slipway.mjs, which runs build/.
+    // Compile first (a no-op when nothing changed): tests of the package as users get it use build/.
     globalSetup: ['./scripts/build.mjs'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

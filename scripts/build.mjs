@@ -1,6 +1,6 @@
 // Compiles constructs/ and lib/ (without lib/onnx, which only tests and benchmarks use) into
 // build/ as JavaScript + .d.ts, copies the JSON Schemas the compiled modules read, and stamps
-// the build so bin/slipway.mjs can tell a fresh build from a stale one in a source checkout.
+// the time of the build.
 import { execFileSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,7 +21,7 @@ export async function build() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await build();
 
-/** vitest globalSetup: tests that spawn bin/slipway.mjs run what the sources say, never a stale build. */
+/** vitest globalSetup: tests that use the compiled package (build/) see what the sources say, never a stale build. */
 export async function setup() {
   await build();
 }

@@ -9,7 +9,7 @@ export interface SynthDiff {
 }
 
 /** What `slipway synth` would change, as unified diffs against main; writes nothing. */
-export async function diffSynth(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases'>): Promise<SynthDiff> {
+export async function diffSynth(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases' | 'typeCheck'>): Promise<SynthDiff> {
   const ctx = await createContext(options);
   try {
     const repo = ConfigRepo.exists(options.repo) ? await ConfigRepo.open(options.repo) : ConfigRepo.notYetCreated(options.repo);

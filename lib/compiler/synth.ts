@@ -35,6 +35,8 @@ export interface SynthOptions {
   /** Attempts at a push that the remote rejects because it moved on. */
   readonly pushAttempts?: number;
   readonly progress?: ProgressSink;
+  /** Type-check a TypeScript app before running it (the CLI does unless --no-type-check). */
+  readonly typeCheck?: boolean;
 }
 
 export interface SynthResult {
@@ -80,7 +82,7 @@ export interface Context {
 export async function createContext(options: SynthOptions): Promise<Context> {
   const progress = options.progress ?? silentProgress;
   progress.update(`loading ${options.app}`);
-  const { build, allowUnvalidatedKinds } = await importApp(options.app);
+  const { build, allowUnvalidatedKinds } = await importApp(options.app, { typeCheck: options.typeCheck ?? false });
   const source = await sourceCommit(options.app);
   const validator = new ObjectValidator({ allowUnvalidatedKinds: [...allowUnvalidatedKinds, ...(options.allowKinds ?? [])] });
   return { options, build, progress, validator, ...(source ? { source } : {}) };
@@ -94,7 +96,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   for (const r of options.releases ?? []) releases.set(releasePath(r.environment, r.model), r);
 
   progress.update('building the app');
-  const platforms = compileApp(ctx.build, [...releases.values()], options.app);
+  const platforms = await compileApp(ctx.build, [...releases.values()], options.app);
   const known = new Set(platforms.flatMap((p) => p.environments.map((e) => e.name)));
   for (const r of options.releases ?? []) {
     if (!known.has(r.environment)) {
