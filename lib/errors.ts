@@ -11,7 +11,8 @@ export class SlipwayError extends Error {
     readonly code: string,
     message: string,
     readonly exitCode = 1,
-    options?: ErrorOptions,
+    // Not ErrorOptions: users compiling against older `lib` settings (cdk8s's template uses es2016) lack it.
+    options?: { readonly cause?: unknown },
   ) {
     super(message, options);
     this.name = 'SlipwayError';
