@@ -17,6 +17,8 @@ COPY schemas schemas
 COPY lib lib
 COPY constructs constructs
 COPY apps apps
+# scripts/build.mjs: tsc -b, schemas, and the command list the compiled CLI reads.
+COPY scripts/build.mjs scripts/build.mjs
 RUN npm run build
 
 # --- deps: production node_modules only ---------------------------------------------------
