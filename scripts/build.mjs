@@ -23,5 +23,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await
 
 /** vitest globalSetup: tests that use the compiled package (build/) see what the sources say, never a stale build. */
 export async function setup() {
-  await build();
+  try {
+    await build();
+  } catch (err) {
+    // A type error somewhere must not stop unrelated tests from running; tsc still emitted what
+    // it could, `tsc --noEmit` in npm test names the error, and the package tests fail on it.
+    console.warn(`slipway: npm run build failed, tests that use build/ may fail: ${err.message}`);
+  }
 }
