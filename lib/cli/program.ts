@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { errorId } from '../error-catalog.js';
 import { SlipwayError } from '../errors.js';
 import { slipwayPackage } from '../package-info.js';
@@ -22,7 +22,13 @@ const commandModules: Readonly<Record<string, () => Promise<CommandModule>>> = {
 
 /** Names and descriptions of the commands each module registers; written by scripts/build.mjs. */
 export interface CommandManifest {
-  readonly [module: string]: ReadonlyArray<{ readonly name: string; readonly description: string; readonly aliases: readonly string[] }>;
+  readonly [module: string]: ReadonlyArray<{
+    readonly name: string;
+    readonly description: string;
+    readonly aliases: readonly string[];
+    /** How the help's command list shows it, e.g. `init [options] [dir]`. */
+    readonly term: string;
+  }>;
 }
 
 const MANIFEST = new URL('./commands.json', import.meta.url);
@@ -82,9 +88,15 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
       return program;
     }
     if (wanted === undefined) {
+      const terms = new Map<string, string>();
       for (const commands of Object.values(manifest)) {
-        for (const c of commands) program.command(c.name).aliases([...c.aliases]).description(c.description);
+        for (const c of commands) {
+          program.command(c.name).aliases([...c.aliases]).description(c.description);
+          terms.set(c.name, c.term);
+        }
       }
+      const help = new Help();
+      program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? help.subcommandTerm(cmd) });
       return program;
     }
   }
@@ -98,7 +110,8 @@ export async function commandManifest(): Promise<CommandManifest> {
   for (const name of Object.keys(commandModules)) {
     const program = new Command();
     (await loadModule(name)).register(program);
-    manifest[name] = program.commands.map((c) => ({ name: c.name(), description: c.description(), aliases: c.aliases() }));
+    const help = program.createHelp();
+    manifest[name] = program.commands.map((c) => ({ name: c.name(), description: c.description(), aliases: c.aliases(), term: help.subcommandTerm(c) }));
   }
   return manifest;
 }
