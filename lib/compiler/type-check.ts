@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import type * as TypeScript from 'typescript';
 import { SlipwayError } from '../errors.js';
 
@@ -35,20 +38,72 @@ export function typeCheckApp(absolute: string, appPath: string): void {
       diagnostics.push(...parsed.errors);
     }
   }
+  const rootNames = [absolute, ...declarations];
+  const cache = diagnostics.length === 0 ? new PassCache(ts.version, configFile, rootNames, options) : undefined;
+  if (cache?.upToDate()) return;
+  let checked: readonly string[] = [];
   if (diagnostics.length === 0) {
     const program = ts.createProgram({
-      rootNames: [absolute, ...declarations],
+      rootNames,
       options: { ...options, noEmit: true, incremental: false, composite: false, declaration: false, declarationMap: false, emitDeclarationOnly: false, tsBuildInfoFile: undefined },
     });
     diagnostics.push(...ts.getPreEmitDiagnostics(program));
+    checked = program.getSourceFiles().map((f) => f.fileName);
   }
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length === 0) return;
+  if (errors.length === 0) {
+    cache?.record([...checked, ...(configFile ? [configFile] : [])]);
+    return;
+  }
   throw new SlipwayError(
     'APP_TYPE_ERRORS',
     `${appPath}: ${errors.length} type error${errors.length === 1 ? '' : 's'} (pass --no-type-check to run the app anyway):\n` +
       errors.map((d) => `  ${formatDiagnostic(ts, d)}`).join('\n'),
   );
+}
+
+/**
+ * Remembers a passing check as the size and modification time of every file the program read
+ * (app, imports, declarations, tsconfig.json), so the next command on an unchanged app skips the
+ * seconds a check of cdk8s-plus's declarations costs, the way `tsc -b` decides a project is up to
+ * date. Failing checks are never cached.
+ */
+class PassCache {
+  private readonly file: string;
+
+  constructor(tsVersion: string, configFile: string | undefined, rootNames: readonly string[], options: TypeScript.CompilerOptions) {
+    const key = createHash('sha256').update(JSON.stringify([tsVersion, configFile, rootNames, options])).digest('hex').slice(0, 32);
+    const modules = join(dirname(configFile ?? rootNames[0]!), 'node_modules');
+    const dir = existsSync(modules) ? join(modules, '.cache', 'slipway') : join(tmpdir(), 'slipway-type-check');
+    this.file = join(dir, `type-check-${key}.json`);
+  }
+
+  upToDate(): boolean {
+    let files: [string, number, number][];
+    try {
+      files = (JSON.parse(readFileSync(this.file, 'utf8')) as { files: [string, number, number][] }).files;
+    } catch {
+      return false;
+    }
+    return files.every(([path, mtime, size]) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      return stat !== undefined && stat.mtimeMs === mtime && stat.size === size;
+    });
+  }
+
+  record(paths: readonly string[]): void {
+    try {
+      const files = paths.map((path) => {
+        const stat = statSync(path);
+        return [path, stat.mtimeMs, stat.size];
+      });
+      mkdirSync(dirname(this.file), { recursive: true });
+      writeFileSync(`${this.file}.${process.pid}`, JSON.stringify({ files }));
+      renameSync(`${this.file}.${process.pid}`, this.file);
+    } catch {
+      // A cache that cannot be written only costs the next run its time.
+    }
+  }
 }
 
 /** `file:line:column - error TS2353: message`, as tsc prints it without --pretty. */

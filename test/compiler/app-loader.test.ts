@@ -88,6 +88,19 @@ app.synth();
     await expect(importApp(file, { typeCheck: false })).resolves.toBeDefined();
   }, 60_000);
 
+  it('fails when an app that passed the type-check is edited into one that does not (the pass cache notices)', async () => {
+    const body = `
+export default function build(app: App): void {
+  const platform = new Platform(app, 'edited', { repoURL: 'https://git.example.com/edited/config.git' });
+  new ModelDeployment(new Environment(platform, 'staging', { namespace: 'ml-staging' }), 'fraud-detector', { ...deploymentProps(), minReplicas: 1 });
+}
+`;
+    const file = app('edited.ts', body);
+    await importApp(file, { typeCheck: true });
+    writeFileSync(file, header + body.replace('minReplicas: 1', "minReplicas: 'one'"));
+    await expect(importApp(file, { typeCheck: true })).rejects.toMatchObject({ code: 'APP_TYPE_ERRORS' });
+  }, 60_000);
+
   it('fails when the module neither exports build(app) nor calls app.synth()', async () => {
     const file = app('nothing.ts', `
 export const unrelated = 1;
