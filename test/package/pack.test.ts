@@ -212,7 +212,7 @@ app.synth();
       // WHEN the installed CLI compiles the same script into a config repository
       const cli = join(tools, 'node_modules/slipway/bin/slipway.mjs');
       expect((await ok(dir, [cli, '--version'])).trim()).toBe(ours.version);
-      expect(await ok(dir, [cli, '--help'])).toMatch(/synth\s+Compile the app/);
+      expect(await ok(dir, [cli, '--help'])).toMatch(/synth \[options\]\s+Compile the app/);
       const synth = await ok(dir, [cli, 'synth', '--app', 'main.ts', '--repo', 'config-repo']);
       // THEN it commits the environment's application
       expect(synth).toMatch(/commit [0-9a-f]{40}/);
