@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { Platform, resolveSyncPolicy, type SyncPolicyOptions } from './platform.js';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/validation.js';
+import { SlipwayError } from '../lib/errors.js';
 
 export interface EnvironmentProps {
   /**
@@ -52,7 +53,8 @@ export class Environment extends Construct {
   static of(scope: IConstruct): Environment {
     const found = Environment.tryOf(scope);
     if (!found) {
-      throw new Error(
+      throw new SlipwayError(
+        'NOT_IN_ENVIRONMENT',
         `'${scope.node.path}' is not inside an Environment: create it under ` +
           `new Environment(platform, 'staging').`,
       );

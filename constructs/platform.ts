@@ -1,5 +1,6 @@
 import { Construct, type IConstruct } from 'constructs';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/validation.js';
+import { SlipwayError } from '../lib/errors.js';
 
 /** Argo CD automated sync settings shared by every Application of a platform or environment. */
 export interface SyncPolicyOptions {
@@ -62,7 +63,8 @@ export class Platform extends Construct {
   static of(scope: IConstruct): Platform {
     const found = Platform.tryOf(scope);
     if (!found) {
-      throw new Error(
+      throw new SlipwayError(
+        'NOT_IN_PLATFORM',
         `'${scope.node.path}' is not inside a Platform: create it under ` +
           `new Platform(app, 'name', { repoURL }) → new Environment(platform, 'staging').`,
       );

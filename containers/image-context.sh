@@ -26,13 +26,15 @@ touch "$out/$marker"
 cd "$(dirname "$0")/.."
 
 cp package.json package-lock.json "$out/"
+# onnxruntime-node (to serve) and cdk8s, cdk8s-plus-28, constructs (the pipeline's step commands
+# synthesize apps) are the package's peer dependencies; the image's manifest makes them its own.
+node containers/image-packages.mjs "$out"
 if ! (cd "$out" && npm ci --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error); then
   echo "image-context: production packages must be in npm's cache; run npm ci in this checkout first" >&2
   exit 1
 fi
-
-# Declarations and source maps only weigh down a server image.
-node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$out/build" --declaration false --sourceMap false
-# Modules resolve schemas relative to their compiled location (build/lib/... -> build/schemas).
-rm -rf "$out/build/schemas"
-cp -R schemas "$out/build/schemas"
+# The package's own build (JavaScript, schemas, the CLI's command list), without the declarations
+# and source maps that only weigh down a server image.
+npm run --silent build
+cp -R build "$out/build"
+find "$out/build" \( -name '*.d.ts' -o -name '*.map' -o -name '*.tsbuildinfo' \) -delete

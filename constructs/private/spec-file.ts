@@ -3,7 +3,11 @@ import { isAbsolute, relative } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import schema from '../../schemas/model-deployment.schema.json' with { type: 'json' };
+import type { IConstruct } from 'constructs';
+import { Environment } from '../environment.js';
 import type { ModelDeploymentSpec } from '../model-deployment.js';
+import { Platform } from '../platform.js';
+import { SlipwayError } from '../../lib/errors.js';
 import { ConstructValidationError } from './validation.js';
 
 /** One problem in a spec file, located by line and column. */
@@ -15,14 +19,13 @@ export interface SpecProblem {
 }
 
 /** A spec file that cannot become a ModelDeployment: every problem, with file:line:column. */
-export class SpecFileError extends Error {
-  readonly code = 'INVALID_SPEC';
-
+export class SpecFileError extends SlipwayError {
   constructor(
     readonly file: string,
     readonly problems: readonly SpecProblem[],
   ) {
     super(
+      'INVALID_SPEC',
       `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n` +
         problems
           .map((p) => `  ${file}${p.line ? `:${p.line}:${p.column}` : ''} ${p.pointer || '/'}: ${p.message}`)
@@ -38,15 +41,18 @@ function validateSpec(value: unknown): readonly ErrorObject[] {
   return validator(value) ? [] : (validator.errors ?? []);
 }
 
-/** A parsed, schema-valid spec file that can still place later errors on its lines. */
+/** A parsed spec file that places the problems of what is built from it on its lines. */
 export interface LoadedSpec {
+  /** The parsed spec; an object, but only schema-valid when {@link attributeErrors} returns. */
   readonly value: ModelDeploymentSpec;
   /**
-   * Runs `build`; a {@link ConstructValidationError} it throws becomes a {@link SpecFileError}
-   * whose problems point at the lines of the fields, via `pointerFor` (construct field → JSON
-   * pointer in the file, or undefined when the value did not come from the file).
+   * Runs `build` and reports the schema's problems and those of a {@link ConstructValidationError}
+   * it throws together, as one {@link SpecFileError} whose problems point at the lines of the
+   * fields via `pointerFor` (construct field → JSON pointer in the file, or undefined when the
+   * value did not come from the file). The built construct also checks, when the app is
+   * validated, that every key under `environments:` names an environment the app defines.
    */
-  attributeErrors<T>(build: () => T, pointerFor: (field: string) => string | undefined): T;
+  attributeErrors<T extends IConstruct>(build: () => T, pointerFor: (field: string) => string | undefined): T;
 }
 
 export function loadModelDeploymentSpec(path: string): LoadedSpec {
@@ -71,31 +77,80 @@ export function loadModelDeploymentSpec(path: string): LoadedSpec {
     );
   }
   const value: unknown = doc.toJS();
-  const errors = validateSpec(value);
-  if (errors.length > 0) {
-    throw new SpecFileError(file, errors.map((e) => schemaProblem(doc, e, locate)));
-  }
+  const schemaProblems = validateSpec(value).map((e) => schemaProblem(doc, e, locate));
+  // Without a mapping at the top there are no fields to build from: the schema's word is all.
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SpecFileError(file, schemaProblems);
   const at = (pointer: string) => locate(nodeAt(doc, pointer)?.range?.[0]);
+  const spec = value as ModelDeploymentSpec;
   return {
-    value: value as ModelDeploymentSpec,
+    value: spec,
     attributeErrors(build, pointerFor) {
+      let built: ReturnType<typeof build> | undefined;
+      let ruleProblems: SpecProblem[] = [];
       try {
-        return build();
+        built = build();
       } catch (err) {
-        if (!(err instanceof ConstructValidationError)) throw err;
-        const problems = err.groups.flatMap((group) =>
+        if (err instanceof ConstructValidationError) {
+          ruleProblems = err.groups.flatMap((group) =>
             group.problems.map((p) => {
               const pointer = pointerFor(specField(p.field));
               const where = pointer ? closestLocated(pointer, at) : {};
               return { pointer: pointer ?? `(${group.constructPath}) ${p.field}`, ...where, message: p.message };
             }),
-        );
-        // Composed constructs check shared fields (the name) each; the file has one line for it.
-        const unique = problems.filter((p, i) => problems.findIndex((q) => q.pointer === p.pointer && q.message === p.message) === i);
-        throw new SpecFileError(file, unique);
+          );
+        } else if (schemaProblems.length === 0) {
+          throw err;
+        }
+        // Otherwise building tripped over a value the schema rejects: its problems say why.
       }
+      // One report: the schema's problems, then the construct rules' on fields the schema accepted.
+      // Composed constructs check shared fields (the name) each; the file has one line for it.
+      const problems = [...schemaProblems, ...ruleProblems.filter((p) => !schemaProblems.some((s) => s.pointer === p.pointer))];
+      const unique = problems.filter((p, i) => problems.findIndex((q) => q.pointer === p.pointer && q.message === p.message) === i);
+      if (unique.length > 0) throw new SpecFileError(file, sortByLine(unique));
+      const construct = built!;
+      const environmentKeyAt = (key: string) => {
+        const environments = nodeAt(doc, '/environments');
+        const item = isMap(environments) ? environments.items.find((i) => isScalar(i.key) && i.key.value === key) : undefined;
+        return locate((item?.key as Node | undefined)?.range?.[0]);
+      };
+      construct.node.addValidation({ validate: () => unknownEnvironments(construct, spec, file, environmentKeyAt) });
+      return construct;
     },
   };
+}
+
+/**
+ * Keys under `environments:` that name no Environment of the app, which would otherwise be
+ * ignored silently (a typo like `prdo:`). Checked at validation time: the app may create its
+ * environments after loading the spec.
+ */
+function unknownEnvironments(
+  scope: IConstruct,
+  spec: ModelDeploymentSpec,
+  file: string,
+  keyAt: (key: string) => { line?: number; column?: number },
+): string[] {
+  const keys = Object.keys(spec.environments ?? {});
+  if (keys.length === 0) return [];
+  const root = Platform.tryOf(scope) ?? scope.node.root;
+  const defined = root.node.findAll().filter((c): c is Environment => c instanceof Environment).map((e) => e.name);
+  // Outside any Environment (a bare chart in a test) nothing selects overrides: nothing to check.
+  if (defined.length === 0) return [];
+  return keys
+    .filter((key) => !defined.includes(key))
+    .map((key) => {
+      const pointer = `/environments/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      const { line, column } = keyAt(key);
+      return (
+        `${file}${line ? `:${line}:${column}` : ''} ${pointer}: unknown environment ${JSON.stringify(key)}; ` +
+        `the app defines ${defined.map((e) => `'${e}'`).join(', ')}`
+      );
+    });
+}
+
+function sortByLine(problems: readonly SpecProblem[]): SpecProblem[] {
+  return [...problems].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 /** Paths below the working directory are shown relative to it, as a user would type them. */

@@ -1,4 +1,5 @@
 import type { IConstruct } from 'constructs';
+import { SlipwayError } from '../../lib/errors.js';
 
 /** One problem with one prop: which field, what was given, what is expected and how to fix it. */
 export interface PropProblem {
@@ -17,11 +18,10 @@ export interface ProblemGroup {
  * Thrown when props are invalid. Problems are grouped by construct path, and a composition
  * (ModelDeployment) gathers the groups of all its children so one synth shows them all.
  */
-export class ConstructValidationError extends Error {
-  readonly code = 'INVALID_PROPS';
-
+export class ConstructValidationError extends SlipwayError {
   constructor(readonly groups: readonly ProblemGroup[]) {
     super(
+      'INVALID_PROPS',
       groups
         .map((g) => `${g.constructType} at '${g.constructPath}' has invalid props:\n` + g.problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n'))
         .join('\n'),

@@ -8,7 +8,8 @@ const collect = (value: string, all: string[]): string[] => [...all, value];
 /** Flags shared by the commands that write the config repository. */
 export function withConfigRepoFlags(command: Command, options: { push: boolean; approval?: boolean }): Command {
   command
-    .option('--app <path>', 'app module: export default function build(app: App)', 'apps/main.ts')
+    .option('--app <path>', 'app module: export default function build(app: App), or a script calling app.synth()', 'apps/main.ts')
+    .option('--no-type-check', 'run a TypeScript app without type-checking it first')
     .option('--repo <dir>', 'config repository (created on the first run)', './config-repo')
     .option('--allow-kind <apiVersion/Kind>', 'accept objects of a kind without upstream schema (repeatable)', collect, [] as string[]);
   if (options.push) {
@@ -29,6 +30,7 @@ export interface ConfigRepoFlags {
   app: string;
   repo: string;
   allowKind: string[];
+  typeCheck: boolean;
   force?: boolean;
   push?: string | boolean;
   allowInsecureHttp?: boolean;
@@ -41,6 +43,7 @@ export function synthOptions(flags: ConfigRepoFlags): Omit<SynthOptions, 'enviro
     app: flags.app,
     repo: flags.repo,
     allowKinds: flags.allowKind,
+    typeCheck: flags.typeCheck,
     progress: new Progress(),
     ...(flags.force ? { force: true } : {}),
     ...(flags.push ? { push: flags.push === true ? 'origin' : flags.push } : {}),

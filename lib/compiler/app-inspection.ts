@@ -1,9 +1,7 @@
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { App } from 'cdk8s';
 import { Environment } from '../../constructs/environment.js';
 import { Model, type TensorSpec } from '../../constructs/model.js';
-import { RELEASES_CONTEXT_KEY, type Release } from '../../constructs/release.js';
+import type { Release } from '../../constructs/release.js';
+import type { AppBuilder } from './app-loader.js';
 
 /** What governance needs from the constructs: approval policies and the models' props. */
 export interface AppFacts {
@@ -28,20 +26,16 @@ export interface ModelFacts {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-type Build = (app: App) => unknown;
-
 /**
  * Builds the app once more with `releases` as context and reads environments and models
  * from the construct tree. Only release operations pay for it; the compile step already
  * reported any construct error.
  */
-export function inspectApp(build: Build, releases: readonly Release[]): AppFacts {
-  const app = new App({ outdir: join(tmpdir(), 'slipway-unused-outdir') });
-  app.node.setContext(RELEASES_CONTEXT_KEY, releases);
-  build(app);
+export async function inspectApp(build: AppBuilder, releases: readonly Release[]): Promise<AppFacts> {
+  const apps = await build(releases);
   const environments = new Map<string, ApprovalPolicy>();
   const models = new Map<string, ModelFacts>();
-  for (const c of app.node.findAll()) {
+  for (const c of apps.flatMap((app) => app.node.findAll())) {
     if (c instanceof Environment) {
       environments.set(c.name, { requireApproval: c.requireApproval, ...(c.approvers ? { approvers: c.approvers } : {}) });
     } else if (c instanceof Model) {

@@ -1,18 +1,22 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApiObject, App, Chart } from 'cdk8s';
+import { Node } from 'constructs';
 import { Environment } from '../../constructs/environment.js';
 import { Platform } from '../../constructs/platform.js';
 import { RELEASES_CONTEXT_KEY, type Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
 import type { CompiledApplication, CompiledPlatform, KubeObject } from './model.js';
+import { typeCheckApp } from './type-check.js';
 
-type BuildFunction = (app: App) => void;
+/** Builds the app with the release records in its context and returns the App(s) it made. */
+export type AppBuilder = (releases: readonly Release[]) => Promise<readonly App[]>;
 
 export interface AppModule {
-  readonly build: BuildFunction;
+  readonly build: AppBuilder;
   /**
    * `apiVersion/Kind` keys the app emits that no upstream schema package covers (e.g. Tekton),
    * from the module's optional `export const allowUnvalidatedKinds = [...]`.
@@ -20,57 +24,190 @@ export interface AppModule {
   readonly allowUnvalidatedKinds: readonly string[];
 }
 
-/** Imports the app module (`export default function build(app: App): void`). */
-export async function importApp(appPath: string): Promise<AppModule> {
+export interface ImportAppOptions {
+  /**
+   * Type-check a TypeScript app (with the tsconfig.json above it) before running it, as
+   * cdk8s's ts-node setup does; a misspelled prop fails here instead of being committed.
+   * @default false
+   */
+  readonly typeCheck?: boolean;
+}
+
+const TYPESCRIPT_APP = /\.[cm]?tsx?$/;
+
+/**
+ * Imports an app module. Two shapes work:
+ * - a module exporting `default function build(app: App)` (slipway calls it), or
+ * - a script that creates an `App` and calls `app.synth()` itself (the cdk8s templates, the
+ *   README example): it runs with `synth()` captured, so nothing is written to dist/.
+ */
+export async function importApp(appPath: string, options: ImportAppOptions = {}): Promise<AppModule> {
   const absolute = resolve(appPath);
   if (!existsSync(absolute)) {
     throw new SlipwayError('APP_NOT_FOUND', `app module ${appPath} does not exist (pass --app path/to/app.ts)`);
   }
-  let mod: { default?: unknown; allowUnvalidatedKinds?: unknown };
-  try {
-    mod = (await import(pathToFileURL(absolute).href)) as { default?: unknown; allowUnvalidatedKinds?: unknown };
-  } catch (err) {
-    throw new SlipwayError('APP_FAILED', `app module ${appPath} failed to load: ${describe(err)}`, 1, { cause: err });
-  }
-  if (typeof mod.default !== 'function') {
-    throw new SlipwayError(
-      'APP_INVALID',
-      `app module ${appPath} must export a default function build(app: App): void, got ${typeof mod.default}`,
-    );
-  }
-  const allowed = mod.allowUnvalidatedKinds ?? [];
+  if (options.typeCheck && TYPESCRIPT_APP.test(absolute)) typeCheckApp(absolute, appPath);
+  const first = await evaluate(absolute, appPath, [], 0);
+  const allowed = first.mod.allowUnvalidatedKinds ?? [];
   if (!Array.isArray(allowed) || !allowed.every((k) => typeof k === 'string' && /^[^/\s]+(\/[^/\s]+)?\/[A-Za-z0-9]+$/.test(k))) {
     throw new SlipwayError(
       'APP_INVALID',
       `app module ${appPath}: allowUnvalidatedKinds must be an array of 'apiVersion/Kind' strings such as 'tekton.dev/v1/Pipeline', got ${JSON.stringify(allowed)}`,
     );
   }
-  return { build: mod.default as BuildFunction, allowUnvalidatedKinds: allowed as string[] };
+  const allowUnvalidatedKinds = allowed as string[];
+
+  const exported = first.mod.default;
+  if (typeof exported === 'function') {
+    const build = exported as (app: App) => void;
+    return {
+      allowUnvalidatedKinds,
+      build: async (releases) => {
+        // cdk8s wants an outdir; nothing is written there because app.synth() is never called.
+        const app = new App({ outdir: join(tmpdir(), 'slipway-unused-outdir') });
+        app.node.setContext(RELEASES_CONTEXT_KEY, releases);
+        try {
+          build(app);
+        } catch (err) {
+          throw new SlipwayError('APP_FAILED', `${appPath}: building the app failed: ${describe(err)}`, 1, { cause: err });
+        }
+        return [app];
+      },
+    };
+  }
+  if (first.apps.length > 0) {
+    // A script reads the releases while it builds, so each build runs it again (a fresh module instance).
+    let runs = 0;
+    let unused: readonly App[] | undefined = first.apps;
+    return {
+      allowUnvalidatedKinds,
+      build: async (releases) => {
+        if (unused && releases.length === 0) {
+          const apps = unused;
+          unused = undefined;
+          return apps;
+        }
+        unused = undefined;
+        return (await evaluate(absolute, appPath, releases, ++runs)).apps;
+      },
+    };
+  }
+  throw new SlipwayError(
+    'APP_INVALID',
+    `app module ${appPath} must export a default function build(app: App), or create an App and call app.synth(); ` +
+      `it did neither (default export: ${typeof exported})`,
+  );
+}
+
+interface Evaluation {
+  readonly mod: { default?: unknown; allowUnvalidatedKinds?: unknown };
+  /** The Apps whose synth() the module called while it ran. */
+  readonly apps: readonly App[];
 }
 
 /**
- * Builds the app with the release records as context and returns its platforms as data.
- * No cdk8s output is written: objects come from each chart's toJson().
+ * Runs the module with App#synth captured and the release records visible to every construct
+ * it creates (a script's own `new App()` has no slipway context otherwise). `run` > 0 loads a
+ * fresh instance of the module, so its top-level code runs again.
  */
-export function compileApp(build: BuildFunction, releases: readonly Release[], appPath: string): CompiledPlatform[] {
-  // cdk8s wants an outdir; nothing is written there because app.synth() is never called.
-  const app = new App({ outdir: join(tmpdir(), 'slipway-unused-outdir') });
-  app.node.setContext(RELEASES_CONTEXT_KEY, releases);
+async function evaluate(absolute: string, appPath: string, releases: readonly Release[], run: number): Promise<Evaluation> {
+  const apps: App[] = [];
+  const synth = Object.getOwnPropertyDescriptor(App.prototype, 'synth')!;
+  const tryGetContext = Object.getOwnPropertyDescriptor(Node.prototype, 'tryGetContext')!;
+  Object.defineProperty(App.prototype, 'synth', {
+    ...synth,
+    value: function captureSynth(this: App): void {
+      apps.push(this);
+    },
+  });
+  Object.defineProperty(Node.prototype, 'tryGetContext', {
+    ...tryGetContext,
+    value: function withReleases(this: Node, key: string): unknown {
+      const value: unknown = (tryGetContext.value as (k: string) => unknown).call(this, key);
+      return value === undefined && key === RELEASES_CONTEXT_KEY ? releases : value;
+    },
+  });
   try {
-    build(app);
+    if (run > 0) {
+      // CommonJS apps (ts-node style) are cached by file name, not URL.
+      delete createRequire(absolute).cache[absolute];
+    }
+    return { mod: await importModule(absolute, appPath, run), apps };
   } catch (err) {
-    throw new SlipwayError('APP_FAILED', `${appPath}: building the app failed: ${describe(err)}`, 1, { cause: err });
+    if (err instanceof SlipwayError) throw err;
+    throw new SlipwayError('APP_FAILED', `app module ${appPath} failed to load: ${describe(err)}`, 1, { cause: err });
+  } finally {
+    Object.defineProperty(App.prototype, 'synth', synth);
+    Object.defineProperty(Node.prototype, 'tryGetContext', tryGetContext);
   }
+}
+
+// What Node answers for TypeScript it cannot run itself: no loader at all, or its type
+// stripping meeting `.js` specifiers of `.ts` files or syntax it does not strip (enums).
+const NEEDS_TS_LOADER = new Set(['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX', 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING']);
+let loaderRegistered = false;
+
+/**
+ * Imports the module as it is (a test runner or a TS-aware runtime may load it), else through
+ * tsx, registered once per process. A failed import links nothing, so no app code ran twice.
+ */
+async function importModule(absolute: string, appPath: string, run: number): Promise<Evaluation['mod']> {
+  const url = pathToFileURL(absolute);
+  if (run > 0) url.search = `?slipway-run=${run}`;
+  try {
+    return (await import(url.href)) as Evaluation['mod'];
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!TYPESCRIPT_APP.test(absolute) || loaderRegistered || code === undefined || !NEEDS_TS_LOADER.has(code)) throw err;
+    if (!(await registerTypeScriptLoader(absolute))) {
+      throw new SlipwayError('APP_LOADER_MISSING', `running the TypeScript app ${appPath} needs tsx: npm install --save-dev tsx`, 1, { cause: err });
+    }
+    // The failed URL stays failed in Node's module map: load the module under a new one.
+    url.search = `?slipway-run=${run}-tsx`;
+    return (await import(url.href)) as Evaluation['mod'];
+  }
+}
+
+/** tsx's ESM and CommonJS hooks, from the app's project or else from slipway's own dependencies. */
+async function registerTypeScriptLoader(absolute: string): Promise<boolean> {
+  for (const from of [absolute, import.meta.filename]) {
+    const require = createRequire(from);
+    let manifest: string;
+    try {
+      manifest = require.resolve('tsx/package.json');
+    } catch {
+      continue;
+    }
+    // The ESM hooks must be loaded as ESM: tsx's CommonJS build of tsx/esm/api cannot register them.
+    const exports = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports;
+    const esm = (await import(pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href)) as { register(): unknown };
+    const cjs = require('tsx/cjs/api') as { register(): unknown };
+    esm.register();
+    cjs.register();
+    loaderRegistered = true;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Compiles the app with the release records as context and returns its platforms as data.
+ * No cdk8s output is written: objects come from each chart's ApiObjects.
+ */
+export async function compileApp(build: AppBuilder, releases: readonly Release[], appPath: string): Promise<CompiledPlatform[]> {
+  const apps = await build(releases);
 
   const problems: string[] = [];
-  for (const c of app.node.findAll()) {
-    for (const message of c.node.validate()) problems.push(`  - ${c.node.path}: ${message}`);
+  for (const app of apps) {
+    for (const c of app.node.findAll()) {
+      for (const message of c.node.validate()) problems.push(`  - ${c.node.path}: ${message}`);
+    }
   }
   if (problems.length > 0) {
     throw new SlipwayError('INVALID_CONSTRUCT', `${appPath}: constructs failed validation:\n${problems.join('\n')}`);
   }
 
-  const platforms = app.node.findAll().filter((c): c is Platform => Platform.isPlatform(c));
+  const platforms = apps.flatMap((app) => app.node.findAll().filter((c): c is Platform => Platform.isPlatform(c)));
   if (platforms.length === 0) {
     throw new SlipwayError(
       'APP_INVALID',
@@ -128,3 +265,4 @@ function compileChart(chart: Chart): CompiledApplication {
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+

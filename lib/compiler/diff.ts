@@ -10,11 +10,11 @@ export interface SynthDiff {
 }
 
 /** What `slipway synth` would change, as unified diffs against main; writes nothing. */
-export async function diffSynth(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases'>): Promise<SynthDiff> {
+export async function diffSynth(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases' | 'typeCheck'>): Promise<SynthDiff> {
   return withExitGuard(options.app, () => diffWith(options));
 }
 
-async function diffWith(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases'>): Promise<SynthDiff> {
+async function diffWith(options: Pick<SynthOptions, 'app' | 'repo' | 'environments' | 'allowKinds' | 'progress' | 'releases' | 'typeCheck'>): Promise<SynthDiff> {
   const ctx = await createContext(options);
   try {
     const repo = ConfigRepo.exists(options.repo) ? await ConfigRepo.open(options.repo) : ConfigRepo.notYetCreated(options.repo);

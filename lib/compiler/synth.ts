@@ -51,6 +51,8 @@ export interface SynthOptions {
   /** Attempts at a push that the remote rejects because it moved on. */
   readonly pushAttempts?: number;
   readonly progress?: ProgressSink;
+  /** Type-check a TypeScript app before running it (the CLI does unless --no-type-check). */
+  readonly typeCheck?: boolean;
 }
 
 export interface SynthResult {
@@ -102,7 +104,7 @@ export interface Context {
 export async function createContext(options: SynthOptions): Promise<Context> {
   const progress = options.progress ?? silentProgress;
   progress.update(`loading ${options.app}`);
-  const { build, allowUnvalidatedKinds } = await importApp(options.app);
+  const { build, allowUnvalidatedKinds } = await importApp(options.app, { typeCheck: options.typeCheck ?? false });
   const source = await sourceCommit(options.app);
   const validator = new ObjectValidator({ allowUnvalidatedKinds: [...allowUnvalidatedKinds, ...(options.allowKinds ?? [])] });
   return { options, build, progress, validator, ...(source ? { source } : {}) };
@@ -121,7 +123,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   for (const r of requested) releases.set(releasePath(r.environment, r.model), r);
 
   progress.update('building the app');
-  const platforms = compileApp(ctx.build, [...releases.values()], options.app);
+  const platforms = await compileApp(ctx.build, [...releases.values()], options.app);
   checkReleaseTargets(requested, platforms);
 
   // Release operations: approvals and the model card beside each record.
@@ -129,7 +131,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   const trailers: Trailer[] = [];
   let review: string | undefined;
   if (requested.length > 0) {
-    const facts = inspectApp(ctx.build, [...releases.values()]);
+    const facts = await inspectApp(ctx.build, [...releases.values()]);
     const approval =
       enforceApprovals && !options.approvalExempt
         ? checkApprovals(requested, facts.environments, options.approval)
@@ -168,7 +170,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, fromCache, message, ...(review ? { reviewBranch: review } : {}) };
 }
 
-function checkReleaseTargets(requested: readonly Release[], platforms: ReturnType<typeof compileApp>): void {
+function checkReleaseTargets(requested: readonly Release[], platforms: Awaited<ReturnType<typeof compileApp>>): void {
   const known = new Set(platforms.flatMap((p) => p.environments.map((e) => e.name)));
   for (const r of requested) {
     if (!known.has(r.environment)) {

@@ -1,7 +1,8 @@
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SlipwayError } from '../errors.js';
+import { slipwayPackage } from '../package-info.js';
 import { scaffoldFiles } from './templates.js';
 
 export interface InitOptions {
@@ -13,6 +14,12 @@ export interface InitOptions {
   readonly model?: string;
   /** Git URL of the config repository Argo CD will sync. */
   readonly repoURL?: string;
+  /**
+   * Depend on slipway through `file:` at this path (a checkout or a packed tarball) instead of
+   * the published `^<version>` range; for trying unreleased changes.
+   * @default - the semver range of the running slipway
+   */
+  readonly slipwayFrom?: string;
 }
 
 export interface InitResult {
@@ -20,7 +27,6 @@ export interface InitResult {
   readonly files: readonly string[];
 }
 
-const SLIPWAY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
@@ -48,18 +54,22 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
   if (existing.length > 0) {
     throw new SlipwayError('INIT_NOT_EMPTY', `${dir} is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); choose a new or empty folder`);
   }
-  const ours = JSON.parse(await readFile(join(SLIPWAY_ROOT, 'package.json'), 'utf8')) as {
+  if (options.slipwayFrom !== undefined && !existsSync(options.slipwayFrom)) {
+    throw new SlipwayError('INIT_INVALID_SOURCE', `--slipway-from ${options.slipwayFrom}: no such file or folder; pass a slipway checkout or a tarball made by npm pack`);
+  }
+  const ours = JSON.parse(await readFile(join(slipwayPackage().root, 'package.json'), 'utf8')) as {
     version: string;
     dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
   };
   const files = scaffoldFiles({
     platform,
     model,
     repoURL: options.repoURL ?? `https://git.example.com/${platform}/config.git`,
-    // slipway is used from this checkout until it is published, so the project works offline.
-    slipwaySpecifier: `file:${relative(dir, SLIPWAY_ROOT) || '.'}`,
-    versions: { ...ours.dependencies, ...ours.devDependencies },
+    slipwaySpecifier:
+      options.slipwayFrom === undefined ? `^${ours.version}` : `file:${relative(dir, resolve(options.slipwayFrom)) || '.'}`,
+    versions: { ...ours.devDependencies, ...ours.dependencies },
   });
   const written: string[] = [];
   try {

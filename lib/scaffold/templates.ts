@@ -1,3 +1,5 @@
+import { SlipwayError } from '../errors.js';
+
 export interface TemplateValues {
   readonly platform: string;
   readonly model: string;
@@ -10,7 +12,7 @@ export interface TemplateValues {
 export function scaffoldFiles(v: TemplateValues): Record<string, string> {
   const version = (name: string) => {
     const found = v.versions[name];
-    if (!found) throw new Error(`slipway's package.json has no version for ${name}`);
+    if (!found) throw new SlipwayError('INTERNAL_ERROR', `slipway's package.json has no version for ${name}`);
     return found;
   };
   const packageJson = {
@@ -19,7 +21,8 @@ export function scaffoldFiles(v: TemplateValues): Record<string, string> {
     private: true,
     type: 'module',
     scripts: {
-      synth: 'cdk8s synth',
+      // The upgrade check asks the npm registry on every run and prints a stack trace offline.
+      synth: 'cdk8s synth --no-check-upgrade',
       start: 'slipway synth --app apps/main.ts --repo ./config-repo',
       test: 'tsc --noEmit && vitest run',
     },
@@ -39,7 +42,6 @@ export function scaffoldFiles(v: TemplateValues): Record<string, string> {
   };
   return {
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
-    '.npmrc': '# onnxruntime-node (a slipway dependency) would download CUDA binaries; the CPU ones ship in the package.\nonnxruntime-node-install=skip\n',
     '.gitignore': 'node_modules/\ndist/\nconfig-repo/\n',
     'cdk8s.yaml': 'language: typescript\napp: npx tsx apps/main.ts\noutput: dist\n',
     'tsconfig.json': `${JSON.stringify(
@@ -130,7 +132,7 @@ ML platform defined with [slipway](https://github.com/slipway-dev/slipway).
 \`\`\`sh
 npm install
 npm test         # type-check and test the platform
-npx cdk8s synth  # manifests in dist/
+npm run synth    # manifests in dist/ (cdk8s synth)
 npm start        # compile into ./config-repo, the Git repository Argo CD syncs
 \`\`\`
 

@@ -228,6 +228,6 @@ describe('synth', () => {
   it('fails when the app module is missing or has no default build function', async () => {
     await expect(synth({ app: join(work, 'nope.ts'), repo })).rejects.toThrow(/app module .*nope\.ts does not exist/);
     writeFileSync(join(work, 'no-default.mjs'), 'export const x = 1;\n');
-    await expect(synth({ app: join(work, 'no-default.mjs'), repo })).rejects.toThrow(/must export a default function build\(app: App\): void, got undefined/);
+    await expect(synth({ app: join(work, 'no-default.mjs'), repo })).rejects.toThrow(/must export a default function build\(app: App\), or create an App and call app\.synth\(\); it did neither \(default export: undefined\)/);
   });
 });

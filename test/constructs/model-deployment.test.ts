@@ -139,7 +139,9 @@ describe('ModelDeployment', () => {
     });
 
     it('loads the same spec without overrides in another environment', () => {
-      const { environment } = givenEnvironment('staging');
+      const { platform, environment } = givenEnvironment('staging');
+      // The spec's prod overrides need a prod environment: unknown environment keys are rejected.
+      new Environment(platform, 'prod', { namespace: 'ml-prod' });
       const manifests = synth(ModelDeployment.fromFile(environment, specFile('valid-staging.yaml', VALID_SPEC)));
       expect(find(manifests, 'HorizontalPodAutoscaler').spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
     });

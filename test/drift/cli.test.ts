@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lib/cli/program.js';
+import { errorReference, main } from '../../lib/cli/program.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const TRAIN = join(root, 'examples/data/fraud-train.csv');
@@ -96,7 +96,7 @@ describe('slipway baseline / slipway drift', () => {
     const out = path('never.json');
     const res = await run('baseline', '--data', data, '--out', out);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`slipway: ${data}:3:2: ragged row: expected 2 fields as in the header (line 1), got 1\n`);
+    expect(res.stderr).toBe(`slipway: ${data}:3:2: ragged row: expected 2 fields as in the header (line 1), got 1\n${errorReference('DRIFT_RAGGED_ROW')}\n`);
     expect(existsSync(out)).toBe(false);
   });
 
@@ -112,7 +112,7 @@ describe('slipway baseline / slipway drift', () => {
     const data = write('empty.csv', '');
     const res = await run('baseline', '--data', data, '--out', path('x.json'));
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`slipway: ${data}:1:1: empty file: expected a header row naming the columns\n`);
+    expect(res.stderr).toBe(`slipway: ${data}:1:1: empty file: expected a header row naming the columns\n${errorReference('DRIFT_EMPTY_FILE')}\n`);
   });
 
   it('fails when current data has a feature of the wrong type', async () => {
@@ -120,7 +120,7 @@ describe('slipway baseline / slipway drift', () => {
     const report = path('wrong-report.json');
     const res = await run('drift', '--baseline', baseline, '--data', data, '--out', report);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`slipway: ${data}:3:3: feature "hour" is numeric: expected a number or a missing value, got "late"\n`);
+    expect(res.stderr).toBe(`slipway: ${data}:3:3: feature "hour" is numeric: expected a number or a missing value, got "late"\n${errorReference('DRIFT_WRONG_TYPE')}\n`);
     expect(existsSync(report)).toBe(false);
   });
 
@@ -131,7 +131,7 @@ describe('slipway baseline / slipway drift', () => {
     const line = JSON.stringify(good, null, 2).split('\n').findIndex((l) => l.includes('"edges": "soon"')) + 1;
     const res = await run('drift', '--baseline', broken, '--data', CURRENT);
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`slipway: ${broken}:${line}:18: /features/hour/bins/edges: expected array, got string "soon"\n`);
+    expect(res.stderr).toBe(`slipway: ${broken}:${line}:18: /features/hour/bins/edges: expected array, got string "soon"\n${errorReference('DRIFT_BASELINE_INVALID')}\n`);
   });
 
   it('fails when a baseline feature type is unknown or a threshold names an unknown feature', async () => {
@@ -139,7 +139,7 @@ describe('slipway baseline / slipway drift', () => {
     good.features.channel.type = 'text';
     const broken = write('type.json', JSON.stringify(good));
     const res = await run('drift', '--baseline', broken, '--data', CURRENT);
-    expect(res.stderr).toMatch(new RegExp(`^slipway: ${broken}:1:\\d+: /features/channel/type: expected "numeric" or "categorical", got string "text"\\n$`));
+    expect(res.stderr).toMatch(new RegExp(`^slipway: ${broken}:1:\\d+: /features/channel/type: expected "numeric" or "categorical", got string "text"\\n  error SLIPWAY_E0514 \\(DRIFT_BASELINE_INVALID\\)`));
     const thresholds = write('unknown.yaml', 'default:\n  psi: 0.3\nfeatures:\n  amout:\n    psi: 0.1\n');
     const res2 = await run('drift', '--baseline', baseline, '--data', CURRENT, '--thresholds', thresholds);
     expect(res2.code).toBe(1);

@@ -22,9 +22,11 @@ describe('slipway init', () => {
     // GIVEN a new project
     const dir = join(work, 'acme-ml');
     const result = await initProject({ dir, model: 'churn' });
-    expect(result.files).toEqual(['package.json', '.npmrc', '.gitignore', 'cdk8s.yaml', 'tsconfig.json', 'apps/models/churn.yaml', 'apps/main.ts', 'test/main.test.ts', 'README.md']);
+    expect(result.files).toEqual(['package.json', '.gitignore', 'cdk8s.yaml', 'tsconfig.json', 'apps/models/churn.yaml', 'apps/main.ts', 'test/main.test.ts', 'README.md']);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    expect(pkg.dependencies.slipway).toBe(`file:${relative(dir, ROOT)}`);
+    const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.dependencies.slipway).toBe(`^${ours.version}`);
+    expect(pkg.scripts.synth).toBe('cdk8s synth --no-check-upgrade');
     linkDependencies(dir);
     const run = (cmd: string, args: string[]) =>
       execFileSync(join(dir, 'node_modules/.bin', cmd), args, { cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: join(dir, 'dist'), CI: 'true' } });
@@ -35,6 +37,19 @@ describe('slipway init', () => {
     // THEN both environments come out
     expect(readdirSync(join(dir, 'dist')).map((f) => f.replace(/-[0-9a-f]{8}\.k8s\.yaml$/, ''))).toEqual(['acme-ml-prod-churn', 'acme-ml-staging-churn']);
   }, 120_000);
+
+  it('depends on a local checkout through file: only when asked', async () => {
+    const dir = join(work, 'local');
+    await initProject({ dir, slipwayFrom: ROOT });
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    expect(pkg.dependencies.slipway).toBe(`file:${relative(dir, ROOT)}`);
+  });
+
+  it('fails when --slipway-from does not exist, creating no folder', async () => {
+    const dir = join(work, 'nowhere');
+    await expect(initProject({ dir, slipwayFrom: join(work, 'missing.tgz') })).rejects.toMatchObject({ code: 'INIT_INVALID_SOURCE' });
+    expect(existsSync(dir)).toBe(false);
+  });
 
   it('fails when the folder is not empty, writing nothing', async () => {
     const dir = join(work, 'busy');

@@ -9,10 +9,17 @@ export function register(program: Command): void {
     .option('--platform <name>', 'platform name (Argo CD AppProject); default: the folder name')
     .option('--model <name>', 'name of the example model', 'my-model')
     .option('--repo-url <url>', 'Git URL of the config repository Argo CD syncs')
-    .action(async (dir: string, flags: { platform?: string; model: string; repoUrl?: string }) => {
-      const result = await initProject({ dir, platform: flags.platform, model: flags.model, repoURL: flags.repoUrl });
+    .option('--slipway-from <path>', 'depend on slipway as file:<path> (a checkout or an npm pack tarball) instead of the published version range')
+    .action(async (dir: string, flags: { platform?: string; model: string; repoUrl?: string; slipwayFrom?: string }) => {
+      const result = await initProject({
+        dir,
+        model: flags.model,
+        ...(flags.platform ? { platform: flags.platform } : {}),
+        ...(flags.repoUrl ? { repoURL: flags.repoUrl } : {}),
+        ...(flags.slipwayFrom ? { slipwayFrom: flags.slipwayFrom } : {}),
+      });
       process.stdout.write(
-        `Created ${result.dir}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n  npx cdk8s synth\n`,
+        `Created ${result.dir}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n  npm run synth\n`,
       );
     });
 }

@@ -1,0 +1,113 @@
+/**
+ * Every error code slipway reports, with the stable id users and tooling can rely on
+ * (`SLIPWAY_E####`), what causes it and how to fix it. Code keeps throwing
+ * `new SlipwayError('SYMBOLIC_CODE', message)`; the CLI prints the id next to the message and
+ * docs/errors.md is generated from this table (`npm run docs:errors`).
+ *
+ * Adding a code: add an entry here with the next free id of its range, then run
+ * `npm run docs:errors`. test/error-catalog.test.ts fails on a code used in lib/ or constructs/
+ * that is missing here or in docs/errors.md. Ids are never reused or renumbered.
+ */
+export interface CatalogEntry {
+  readonly id: `SLIPWAY_E${number}`;
+  readonly cause: string;
+  readonly fix: string;
+}
+
+export const ERROR_CATALOG = {
+  // E00xx: general
+  INTERNAL_ERROR: { id: 'SLIPWAY_E0001', cause: 'An unexpected error (a bug in slipway or in a library it calls) reached the CLI.', fix: 'Run again; if it repeats, report it with the printed stack trace.' },
+  INVALID_ARGUMENT: { id: 'SLIPWAY_E0002', cause: 'A command was given arguments that contradict each other (e.g. promote with --from equal to --to).', fix: 'Read the message for the conflicting flags and pass different values.' },
+  CLI_INVALID_FLAG: { id: 'SLIPWAY_E0003', cause: 'A flag or its environment variable has a value outside the accepted range or set.', fix: 'Pass a value in the range the message names (see `slipway <command> --help`).' },
+
+  // E01xx: the app, its constructs and spec files
+  APP_NOT_FOUND: { id: 'SLIPWAY_E0101', cause: 'The app module given with --app does not exist.', fix: 'Pass --app with the path of your app (default apps/main.ts).' },
+  APP_FAILED: { id: 'SLIPWAY_E0102', cause: 'The app module threw while it was loaded or while it built its constructs.', fix: 'Fix the error quoted in the message (its stack names the line); run the app with `npx tsx <app>` to reproduce it.' },
+  APP_INVALID: { id: 'SLIPWAY_E0103', cause: 'The app module neither exports a default build(app) function nor creates an App and calls app.synth(), defines no Platform, or exports a malformed allowUnvalidatedKinds.', fix: 'Export `default function build(app: App)` or create `new App()` and call `app.synth()`; create a Platform in it.' },
+  APP_TYPE_ERRORS: { id: 'SLIPWAY_E0104', cause: 'The TypeScript app does not type-check (e.g. a misspelled prop such as maxReplica).', fix: 'Fix the errors listed as file:line:column; `--no-type-check` skips the check when you must.' },
+  APP_LOADER_MISSING: { id: 'SLIPWAY_E0105', cause: 'A TypeScript app needs `typescript` (type-check) and `tsx` (to run it), and the project has neither installed.', fix: 'npm install --save-dev typescript tsx (or pass --no-type-check to skip the type-check).' },
+  INVALID_PROPS: { id: 'SLIPWAY_E0110', cause: 'A construct was given props it cannot render (out of range, malformed, contradictory).', fix: 'Each problem names the construct path, the prop, the value given and what is expected: change those props.' },
+  INVALID_CONSTRUCT: { id: 'SLIPWAY_E0111', cause: 'A construct reported problems through its validate() hook when the app was compiled.', fix: 'Fix the constructs listed under their paths.' },
+  INVALID_SPEC: { id: 'SLIPWAY_E0112', cause: 'A model spec file (YAML/JSON) has invalid YAML, fields the schema does not allow, values that break construct rules, or environments the app does not define.', fix: 'Fix every problem listed as file:line:column; schemas/model-deployment.schema.json documents the fields.' },
+  INVALID_OBJECT: { id: 'SLIPWAY_E0113', cause: 'A chart contains an object without apiVersion, kind or metadata.name.', fix: 'Give the ApiObject named in the message an apiVersion, kind and metadata.name.' },
+  UNKNOWN_ENVIRONMENT: { id: 'SLIPWAY_E0114', cause: 'A release, --env flag or spec file names an environment the app does not define.', fix: 'Use one of the environments the message lists, or add an Environment with that name to the app.' },
+  UNKNOWN_MODEL: { id: 'SLIPWAY_E0115', cause: 'A release names a model that no application in its environment deploys.', fix: 'Check the model name against the ones the message lists.' },
+  DUPLICATE_ENVIRONMENT: { id: 'SLIPWAY_E0116', cause: 'Two platforms define an environment with the same name in one config repository.', fix: 'Rename one of the environments.' },
+  DUPLICATE_APPLICATION: { id: 'SLIPWAY_E0117', cause: 'Two charts in one environment have the same id, so they would write the same folder and Argo CD Application.', fix: 'Give the charts different ids.' },
+  DUPLICATE_OBJECT: { id: 'SLIPWAY_E0118', cause: 'Two objects of one application have the same kind, namespace and name.', fix: 'Rename one of the objects (the message names both construct paths).' },
+  INVALID_APPLICATION_NAME: { id: 'SLIPWAY_E0119', cause: 'A chart id is not a DNS-1123 label or makes an Argo CD Application name longer than 63 characters.', fix: 'Use a shorter chart id of lower-case letters, digits and "-".' },
+  NOT_IN_PLATFORM: { id: 'SLIPWAY_E0121', cause: 'A construct that must live inside a Platform (an Environment, a ModelDeployment) was created outside one.', fix: "Create it under new Platform(app, 'name', { repoURL })." },
+  NOT_IN_ENVIRONMENT: { id: 'SLIPWAY_E0122', cause: 'A construct that must live inside an Environment was created directly under a Platform or App.', fix: "Create it under new Environment(platform, 'staging')." },
+  VALIDATION_FAILED: { id: 'SLIPWAY_E0120', cause: 'Generated objects do not validate against their upstream JSON Schemas (kubernetes-models, @kubernetes-models/*).', fix: 'Fix the props that produce the fields listed; nothing was written. Kinds without a schema need --allow-kind or allowUnvalidatedKinds.' },
+
+  // E02xx: the config repository and releases
+  REPO_NOT_FOUND: { id: 'SLIPWAY_E0201', cause: 'The --repo folder is not a Git repository yet.', fix: 'Run `slipway synth` once to create it, or pass the right --repo.' },
+  WRONG_BRANCH: { id: 'SLIPWAY_E0202', cause: 'The config repository has another branch than main checked out.', fix: 'git -C <repo> checkout main, then run again.' },
+  LOCAL_EDITS: { id: 'SLIPWAY_E0203', cause: 'The config repository has uncommitted edits that a synth would overwrite.', fix: 'Commit or discard them, or pass --force to overwrite them.' },
+  REPO_LOCKED: { id: 'SLIPWAY_E0204', cause: 'Another slipway run holds the config repository lock.', fix: 'Wait for it to finish; if no such process exists, remove the lock file the message names.' },
+  INVALID_RELEASE: { id: 'SLIPWAY_E0205', cause: 'A release record (flags or releases/<env>/<model>.yaml) does not match schemas/release.schema.json.', fix: 'Fix the fields the message lists (digests are sha256:<64 hex>, hashes 64 lower-case hex digits).' },
+  RELEASE_NOT_FOUND: { id: 'SLIPWAY_E0206', cause: 'promote found no release of the model in the source environment.', fix: 'Run `slipway release` for that environment first.' },
+
+  // E03xx: remotes and pushes
+  UNSUPPORTED_REMOTE: { id: 'SLIPWAY_E0301', cause: 'The push remote is not an http(s) URL.', fix: 'Use an https:// remote; slipway pushes over HTTP(S) only.' },
+  CREDENTIALS_IN_URL: { id: 'SLIPWAY_E0302', cause: 'The push remote URL contains credentials, which would land in logs and Git config.', fix: 'Remove them from the URL and put the token in SLIPWAY_GIT_TOKEN.' },
+  REMOTE_NOT_FOUND: { id: 'SLIPWAY_E0303', cause: '--push names a remote the config repository does not have.', fix: 'git -C <repo> remote add <name> <https-url>, or pass --push <https-url>.' },
+  REMOTE_AUTH_FAILED: { id: 'SLIPWAY_E0304', cause: 'The remote asked for credentials or refused them.', fix: 'Set SLIPWAY_GIT_TOKEN (and SLIPWAY_GIT_USERNAME if needed) to a token that may push.' },
+  REMOTE_FAILED: { id: 'SLIPWAY_E0305', cause: 'Talking to the remote failed (network, TLS, HTTP error).', fix: 'Check the URL and the network; the commit is kept locally, run again.' },
+  PUSH_FAILED: { id: 'SLIPWAY_E0306', cause: 'The remote refused the push (e.g. a protected branch or a hook).', fix: 'Read the reason in the message; the commit is kept locally.' },
+  PUSH_REJECTED: { id: 'SLIPWAY_E0307', cause: 'The remote moved on during every attempt to rebase and push.', fix: 'Run again; the commit is kept in the local config repository.' },
+
+  // E04xx: slipway init
+  INIT_INVALID_NAME: { id: 'SLIPWAY_E0401', cause: '--platform or --model is not a DNS-1123 label.', fix: 'Use lower-case letters, digits and "-".' },
+  INIT_UNREADABLE: { id: 'SLIPWAY_E0402', cause: 'The target folder of slipway init cannot be read.', fix: 'Check its permissions or choose another folder.' },
+  INIT_NOT_EMPTY: { id: 'SLIPWAY_E0403', cause: 'slipway init was pointed at a folder that already has files.', fix: 'Choose a new or empty folder.' },
+  INIT_INVALID_SOURCE: { id: 'SLIPWAY_E0405', cause: '--slipway-from names a path that does not exist.', fix: 'Pass a slipway checkout or a tarball made by npm pack, or leave the flag out to use the published version.' },
+  INIT_WRITE_FAILED: { id: 'SLIPWAY_E0404', cause: 'Writing the scaffold failed (permissions, disk full); what was written was removed.', fix: 'Fix the cause named in the message and run again.' },
+
+  // E05xx: drift baselines and reports
+  DRIFT_USAGE: { id: 'SLIPWAY_E0501', cause: 'slipway baseline/drift was given contradictory or invalid options.', fix: 'Follow the message; `slipway baseline --help` lists the options.' },
+  DRIFT_FILE_UNREADABLE: { id: 'SLIPWAY_E0502', cause: 'A baseline or thresholds file cannot be read.', fix: 'Check the path and its permissions.' },
+  DRIFT_DATA_UNREADABLE: { id: 'SLIPWAY_E0503', cause: 'A data file (CSV/JSONL) cannot be read.', fix: 'Check the path and its permissions.' },
+  DRIFT_EMPTY_FILE: { id: 'SLIPWAY_E0504', cause: 'A data, baseline or thresholds file is empty.', fix: 'Pass a file with a header row and data (or a baseline written by slipway baseline).' },
+  DRIFT_SYNTAX: { id: 'SLIPWAY_E0505', cause: 'A baseline or thresholds file is not valid JSON/YAML.', fix: 'Fix the syntax at the line and column named.' },
+  DRIFT_CSV_SYNTAX: { id: 'SLIPWAY_E0506', cause: 'A CSV data file has a syntax error (e.g. an unterminated quote).', fix: 'Fix the row at the line and column named.' },
+  DRIFT_CSV_HEADER: { id: 'SLIPWAY_E0507', cause: 'The CSV header is missing, empty or has duplicate column names.', fix: 'Give every column a unique name in the first row.' },
+  DRIFT_JSONL_SYNTAX: { id: 'SLIPWAY_E0508', cause: 'A JSON Lines data file has a line that is not a JSON object.', fix: 'Fix the line named.' },
+  DRIFT_RAGGED_ROW: { id: 'SLIPWAY_E0509', cause: 'A CSV row has a different number of fields than the header.', fix: 'Fix the row named (quote fields that contain commas).' },
+  DRIFT_WRONG_TYPE: { id: 'SLIPWAY_E0510', cause: 'A value does not match the type of its feature (text in a numeric column).', fix: 'Fix the value, or declare the column with --categorical.' },
+  DRIFT_UNKNOWN_FEATURE: { id: 'SLIPWAY_E0511', cause: 'A feature named in flags or a thresholds file is not in the data or baseline.', fix: 'Use one of the feature names the message lists.' },
+  DRIFT_NO_VALUES: { id: 'SLIPWAY_E0512', cause: 'A profiled column has no values at all.', fix: 'Drop the column from --features or fix the data.' },
+  DRIFT_TOO_MANY_CATEGORIES: { id: 'SLIPWAY_E0513', cause: 'A categorical column has more than 100000 distinct values (likely an identifier).', fix: 'Leave identifiers out of --features, or declare the column --numeric.' },
+  DRIFT_BASELINE_INVALID: { id: 'SLIPWAY_E0514', cause: 'A baseline file does not match schemas/baseline-profile.schema.json or is internally inconsistent.', fix: 'Regenerate it with slipway baseline, or fix the field named.' },
+  DRIFT_THRESHOLDS_INVALID: { id: 'SLIPWAY_E0515', cause: 'A thresholds file does not match schemas/drift-thresholds.schema.json or names unknown features.', fix: 'Fix the field named.' },
+  DRIFT_WRITE_FAILED: { id: 'SLIPWAY_E0516', cause: 'Writing a baseline or report failed.', fix: 'Check the output path, its permissions and free space.' },
+
+  // E06xx: the serving runtime
+  RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node, an optional peer dependency that is not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 (CPU; see README "Serving").' },
+  RUNTIME_NO_MODELS: { id: 'SLIPWAY_E0602', cause: 'slipway serve was given no model repository and no --model.', fix: 'Pass --model-repository DIR (or SLIPWAY_MODEL_REPOSITORY) or --model NAME=PATH.onnx.' },
+  RUNTIME_REPOSITORY_NOT_FOUND: { id: 'SLIPWAY_E0603', cause: 'The model repository is not a directory.', fix: 'Pass the folder that holds <model>/<version>/model.onnx.' },
+  RUNTIME_MODEL_NAME_INVALID: { id: 'SLIPWAY_E0604', cause: 'A model folder name has characters the inference protocol does not allow in URLs.', fix: "Rename it to letters, digits, '_', '.', '-'." },
+  RUNTIME_MODEL_FLAG_INVALID: { id: 'SLIPWAY_E0605', cause: '--model is not NAME=PATH.onnx.', fix: 'Pass --model NAME=PATH.onnx.' },
+  RUNTIME_MODEL_DUPLICATE: { id: 'SLIPWAY_E0606', cause: '--model names a model the repository already has.', fix: 'Choose another name.' },
+  RUNTIME_MODEL_CONFIG_INVALID: { id: 'SLIPWAY_E0607', cause: "A model's config.json is not valid JSON or does not match schemas/model-config.schema.json.", fix: 'Fix the field named.' },
+  RUNTIME_BAD_REQUEST: { id: 'SLIPWAY_E0610', cause: 'An inference request (HTTP 400) is malformed: shape, datatype or data do not match the model.', fix: 'Send inputs as GET /v2/models/<name> describes them.' },
+  RUNTIME_NOT_FOUND: { id: 'SLIPWAY_E0611', cause: 'HTTP 404: no such model, version or route.', fix: 'GET /v2/repository/index lists what is served.' },
+  RUNTIME_METHOD_NOT_ALLOWED: { id: 'SLIPWAY_E0612', cause: 'HTTP 405: the route does not accept this method.', fix: 'Use the method of the Open Inference Protocol route.' },
+  RUNTIME_PAYLOAD_TOO_LARGE: { id: 'SLIPWAY_E0613', cause: 'HTTP 413: the request body is larger than --max-body-bytes.', fix: 'Send smaller batches or raise --max-body-bytes.' },
+  RUNTIME_CLIENT_CLOSED: { id: 'SLIPWAY_E0614', cause: 'HTTP 499: the client went away before the answer.', fix: 'Raise the client timeout or lower the load.' },
+  RUNTIME_INTERNAL: { id: 'SLIPWAY_E0615', cause: 'HTTP 500: inference failed inside onnxruntime.', fix: 'Check the server log for the model error.' },
+  RUNTIME_UNAVAILABLE: { id: 'SLIPWAY_E0616', cause: 'HTTP 503: the model is not ready or the server is shutting down.', fix: 'Retry after /v2/health/ready answers 200.' },
+  RUNTIME_ERROR: { id: 'SLIPWAY_E0617', cause: 'An inference error with an HTTP status slipway has no specific code for.', fix: 'Read the message and the server log.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type CatalogedCode = keyof typeof ERROR_CATALOG;
+
+/** The catalog entry of a symbolic code, if it has one. */
+export function catalogEntry(code: string): CatalogEntry | undefined {
+  return Object.hasOwn(ERROR_CATALOG, code) ? ERROR_CATALOG[code as CatalogedCode] : undefined;
+}
+
+/** The stable id of a code (`SLIPWAY_E####`); an uncataloged code falls back to the internal-error id. */
+export function errorId(code: string): string {
+  return (catalogEntry(code) ?? ERROR_CATALOG.INTERNAL_ERROR).id;
+}
