@@ -26,6 +26,7 @@ export const ERROR_CATALOG = {
   APP_INVALID: { id: 'SLIPWAY_E0103', cause: 'The app module neither exports a default build(app) function nor creates an App and calls app.synth(), defines no Platform, or exports a malformed allowUnvalidatedKinds.', fix: 'Export `default function build(app: App)` or create `new App()` and call `app.synth()`; create a Platform in it.' },
   APP_TYPE_ERRORS: { id: 'SLIPWAY_E0104', cause: 'The TypeScript app does not type-check (e.g. a misspelled prop such as maxReplica).', fix: 'Fix the errors listed as file:line:column; `--no-type-check` skips the check when you must.' },
   APP_LOADER_MISSING: { id: 'SLIPWAY_E0105', cause: 'A TypeScript app needs `typescript` (type-check) and `tsx` (to run it), and the project has neither installed.', fix: 'npm install --save-dev typescript tsx (or pass --no-type-check to skip the type-check).' },
+  APP_EXITED: { id: 'SLIPWAY_E0106', cause: 'The app module called process.exit() while slipway synthesized it, which would end slipway before it committed or released its lock.', fix: 'Throw an Error from the app to report a problem; leave exiting to slipway.' },
   INVALID_PROPS: { id: 'SLIPWAY_E0110', cause: 'A construct was given props it cannot render (out of range, malformed, contradictory).', fix: 'Each problem names the construct path, the prop, the value given and what is expected: change those props.' },
   INVALID_CONSTRUCT: { id: 'SLIPWAY_E0111', cause: 'A construct reported problems through its validate() hook when the app was compiled.', fix: 'Fix the constructs listed under their paths.' },
   INVALID_SPEC: { id: 'SLIPWAY_E0112', cause: 'A model spec file (YAML/JSON) has invalid YAML, fields the schema does not allow, values that break construct rules, or environments the app does not define.', fix: 'Fix every problem listed as file:line:column; schemas/model-deployment.schema.json documents the fields.' },
@@ -47,6 +48,12 @@ export const ERROR_CATALOG = {
   REPO_LOCKED: { id: 'SLIPWAY_E0204', cause: 'Another slipway run holds the config repository lock.', fix: 'Wait for it to finish; if no such process exists, remove the lock file the message names.' },
   INVALID_RELEASE: { id: 'SLIPWAY_E0205', cause: 'A release record (flags or releases/<env>/<model>.yaml) does not match schemas/release.schema.json.', fix: 'Fix the fields the message lists (digests are sha256:<64 hex>, hashes 64 lower-case hex digits).' },
   RELEASE_NOT_FOUND: { id: 'SLIPWAY_E0206', cause: 'promote found no release of the model in the source environment.', fix: 'Run `slipway release` for that environment first.' },
+  INVALID_BUILD: { id: 'SLIPWAY_E0207', cause: 'A build file (build.json) does not match schemas/build.schema.json: a field is missing or malformed, a hash is not 64 lower-case hex digits, it names another model, or a location carries credentials.', fix: 'Fix every problem listed by JSON pointer; locations are `image` or a store URI without user info or tokens.' },
+  APPROVAL_REQUIRED: { id: 'SLIPWAY_E0208', cause: 'The environment has requireApproval: true and the release or promotion came without an approval.', fix: 'Pass --approved-by NAME (one of the approvers, if listed), or --review to commit on a review branch and open a pull request.' },
+  APPROVER_NOT_ALLOWED: { id: 'SLIPWAY_E0209', cause: "--approved-by names someone who is not in the environment's approvers list.", fix: 'Ask one of the approvers the message lists to approve.' },
+  NOTHING_TO_REVIEW: { id: 'SLIPWAY_E0210', cause: '--review was asked for a release that main already has.', fix: 'Nothing to do; release another build to review it.' },
+  ROLLBACK_TARGET_NOT_FOUND: { id: 'SLIPWAY_E0211', cause: 'rollback --to names a version that never ran in the environment.', fix: 'Pick one of the earlier versions the message lists (slipway history --model M shows them).' },
+  NOTHING_TO_ROLL_BACK: { id: 'SLIPWAY_E0212', cause: 'The current release is the only one that ever ran in the environment.', fix: 'Release another build instead; there is no earlier record to restore.' },
 
   // E03xx: remotes and pushes
   UNSUPPORTED_REMOTE: { id: 'SLIPWAY_E0301', cause: 'The push remote is not an http(s) URL.', fix: 'Use an https:// remote; slipway pushes over HTTP(S) only.' },
@@ -56,6 +63,8 @@ export const ERROR_CATALOG = {
   REMOTE_FAILED: { id: 'SLIPWAY_E0305', cause: 'Talking to the remote failed (network, TLS, HTTP error).', fix: 'Check the URL and the network; the commit is kept locally, run again.' },
   PUSH_FAILED: { id: 'SLIPWAY_E0306', cause: 'The remote refused the push (e.g. a protected branch or a hook).', fix: 'Read the reason in the message; the commit is kept locally.' },
   PUSH_REJECTED: { id: 'SLIPWAY_E0307', cause: 'The remote moved on during every attempt to rebase and push.', fix: 'Run again; the commit is kept in the local config repository.' },
+  REMOTE_REDIRECT: { id: 'SLIPWAY_E0308', cause: 'The remote answered with a redirect; slipway never sends the token to another URL.', fix: 'Configure the final URL (where the redirect points) as the remote.' },
+  INSECURE_REMOTE: { id: 'SLIPWAY_E0309', cause: 'The push remote is plain http://, so the token would travel unencrypted.', fix: 'Use an https:// remote, or pass --allow-insecure-http for a test server on a trusted network.' },
 
   // E04xx: slipway init
   INIT_INVALID_NAME: { id: 'SLIPWAY_E0401', cause: '--platform or --model is not a DNS-1123 label.', fix: 'Use lower-case letters, digits and "-".' },
@@ -81,6 +90,11 @@ export const ERROR_CATALOG = {
   DRIFT_BASELINE_INVALID: { id: 'SLIPWAY_E0514', cause: 'A baseline file does not match schemas/baseline-profile.schema.json or is internally inconsistent.', fix: 'Regenerate it with slipway baseline, or fix the field named.' },
   DRIFT_THRESHOLDS_INVALID: { id: 'SLIPWAY_E0515', cause: 'A thresholds file does not match schemas/drift-thresholds.schema.json or names unknown features.', fix: 'Fix the field named.' },
   DRIFT_WRITE_FAILED: { id: 'SLIPWAY_E0516', cause: 'Writing a baseline or report failed.', fix: 'Check the output path, its permissions and free space.' },
+  DRIFT_BASELINE_NOT_PROFILE: { id: 'SLIPWAY_E0517', cause: 'The --baseline file is not a baseline profile (often a data file: --baseline and --data swapped).', fix: 'Pass the JSON written by slipway baseline as --baseline and the CSV/JSONL as --data.' },
+  DRIFT_NON_FINITE: { id: 'SLIPWAY_E0518', cause: 'A numeric cell of the training data overflows a 64-bit float or spells infinity (e.g. 1e999).', fix: 'Fix or remove the value at the file:line:column named; a baseline needs finite numbers.' },
+  DRIFT_WRONG_DATA: { id: 'SLIPWAY_E0519', cause: "None of the baseline's features is a column of the data file: it is data of another model or the wrong file.", fix: 'Pass the data the baseline was profiled for (the message lists both column sets).' },
+  DRIFT_RUNTIME_UNREACHABLE: { id: 'SLIPWAY_E0520', cause: 'slipway drift report --from-runtime could not connect to the runtime URL.', fix: 'Check the URL (e.g. kubectl port-forward to the runtime) and that the runtime is up.' },
+  DRIFT_RUNTIME_ERROR: { id: 'SLIPWAY_E0521', cause: 'The runtime answered the drift history request with an error or with something that is not JSON.', fix: 'Check that the URL points at a slipway runtime and that the model serves a baseline.' },
 
   // E06xx: the serving runtime
   RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node, an optional peer dependency that is not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 (CPU; see README "Serving").' },
@@ -98,6 +112,30 @@ export const ERROR_CATALOG = {
   RUNTIME_INTERNAL: { id: 'SLIPWAY_E0615', cause: 'HTTP 500: inference failed inside onnxruntime.', fix: 'Check the server log for the model error.' },
   RUNTIME_UNAVAILABLE: { id: 'SLIPWAY_E0616', cause: 'HTTP 503: the model is not ready or the server is shutting down.', fix: 'Retry after /v2/health/ready answers 200.' },
   RUNTIME_ERROR: { id: 'SLIPWAY_E0617', cause: 'An inference error with an HTTP status slipway has no specific code for.', fix: 'Read the message and the server log.' },
+  RUNTIME_INTEGRITY_INVALID: { id: 'SLIPWAY_E0620', cause: '--expected-sha256 / SLIPWAY_EXPECTED_SHA256 is not JSON of model name to file name to 64-hex sha256.', fix: 'Pass e.g. {"fraud-detector":{"model.onnx":"<64 hex>","baseline.json":"<64 hex>"}} (ModelServing renders it).' },
+  RUNTIME_INTEGRITY_MODEL_MISSING: { id: 'SLIPWAY_E0621', cause: 'Expected hashes were given for a model the model repository does not serve.', fix: 'Serve the repository the pod was rendered for, or fix the model name in the expected hashes.' },
+
+  // E07xx: pipeline steps (slipway pipeline <step>) and their containers
+  PIPELINE_OUTPUT_MISSING: { id: 'SLIPWAY_E0701', cause: 'The training step did not write model.onnx and metrics.json into its output folder.', fix: 'Make the training command or notebook write both files into the output directory it is given.' },
+  PIPELINE_GATES_INVALID: { id: 'SLIPWAY_E0702', cause: '--gates is not a JSON array of {metric, op, value}.', fix: 'Fix the gates (TrainingPipeline renders them from its props).' },
+  PIPELINE_METRICS_INVALID: { id: 'SLIPWAY_E0703', cause: 'metrics.json cannot be read or is not a JSON object of metric names to numbers.', fix: 'Make training write {"auc": 0.93, ...} to metrics.json.' },
+  PIPELINE_GATE_FAILED: { id: 'SLIPWAY_E0704', cause: 'A metric failed its quality gate, so the build is not packaged or released.', fix: 'Improve the model or, deliberately, the gate; the message names each failed gate with its value.' },
+  PIPELINE_VERSION_INVALID: { id: 'SLIPWAY_E0705', cause: 'The version cannot name a model repository folder.', fix: 'Use letters, digits, ".", "_" and "-" (e.g. 1.4.0).' },
+  PIPELINE_DIGEST_INVALID: { id: 'SLIPWAY_E0706', cause: 'The digest given for the pushed image is not sha256:<64 hex>.', fix: 'Pass the digest buildah push wrote (--digestfile).' },
+  PIPELINE_SIGNATURE_INVALID: { id: 'SLIPWAY_E0707', cause: '--signature is not JSON {inputs, outputs} of tensor specs.', fix: 'Fix the signature (the Model construct renders it).' },
+  PIPELINE_SMOKE_TEST_FAILED: { id: 'SLIPWAY_E0708', cause: 'The built image did not become ready, or its answer to a real inference request had the wrong datatype or shape.', fix: 'Read the last answer in the message and the container log; fix the model or its signature.' },
+  PIPELINE_REPORT_INVALID: { id: 'SLIPWAY_E0709', cause: '--task-statuses is not a JSON object of task name to status.', fix: 'Pass the Tekton $(tasks.status) values the report step gets.' },
+  PIPELINE_RELEASE_FAILED: { id: 'SLIPWAY_E0710', cause: 'The release step could not prepare the platform app it releases with (npm ci failed).', fix: 'Read the npm output; the config repository is untouched.' },
+  PIPELINE_TOOL_MISSING: { id: 'SLIPWAY_E0711', cause: 'A pipeline step needs a tool (buildah, podman, git) that is not installed.', fix: 'Install the Debian package the message names.' },
+  CONTAINER_FAILED: { id: 'SLIPWAY_E0712', cause: 'A buildah or podman command failed.', fix: "Read the tool's own message quoted in the error (as root with runc and the cgroupfs manager, see containers/containers.conf)." },
+  CONTAINER_NOT_READY: { id: 'SLIPWAY_E0713', cause: 'The image, run the way the cluster runs it (read-only root, random UID, no capabilities), never answered /v2/health/ready.', fix: 'Read the container log tail in the message.' },
+
+  // E08xx: notebooks
+  NOTEBOOK_NOT_FOUND: { id: 'SLIPWAY_E0801', cause: 'The training notebook cannot be read.', fix: 'Check the notebook path relative to the model source.' },
+  NOTEBOOK_INVALID: { id: 'SLIPWAY_E0802', cause: 'The notebook is not JSON in nbformat 4.', fix: 'Save it with Jupyter 4+ (an .ipynb file).' },
+  NOTEBOOK_PARAMETER_INVALID: { id: 'SLIPWAY_E0803', cause: 'A notebook parameter has an invalid name or value.', fix: 'Use Python identifiers as names and JSON-representable values.' },
+  NOTEBOOK_EXECUTOR_MISSING: { id: 'SLIPWAY_E0804', cause: "Neither papermill nor Jupyter's executor (with Debian's python3) is installed.", fix: 'Install the Debian packages jupyter-nbconvert python3-nbclient python3-ipykernel (or papermill).' },
+  NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogedCode = keyof typeof ERROR_CATALOG;
