@@ -9,8 +9,9 @@ import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
 import { ServedModel } from './model.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { FeedbackLabel, InferenceObserver, ObserverFactory } from './observer.js';
-import { decodeInferRequest, encodeInferResponse, type InferRequest, type ResponseOutput } from './protocol.js';
-import type { ModelSource } from './repository.js';
+import type { JsonValue } from './json.js';
+import { decodeInferRequest, encodeInferResponse, stringifyJson, type InferRequest, type ResponseOutput } from './protocol.js';
+import { explainEmptyRepository, type ModelSource } from './repository.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -22,6 +23,8 @@ export interface RuntimeOptions {
   defaultProvider?: ExecutionProviderName;
   observers?: ObserverFactory;
   serverVersion?: string;
+  /** The repository the sources came from: named when it holds nothing to serve. */
+  repository?: string;
 }
 
 interface ModelEntry {
@@ -88,10 +91,22 @@ function methodFor(route: Route): 'GET' | 'POST' {
 /** Feedback bodies are an id and labels: far below the inference limit. */
 const MAX_FEEDBACK_BYTES = 1024 * 1024;
 
+/**
+ * Longest request id handed to observers for ground-truth feedback. The observer keeps ids until
+ * their feedback arrives (a bounded count); capping each id bounds the total bytes held too:
+ * 10,000 pending ids × 1 KiB = 10 MiB, where unbounded 1 MiB ids held ~820 MiB after 800 requests.
+ */
+export const MAX_FEEDBACK_ID_BYTES = 1024;
+
+function idBytes(id: string): number {
+  return id.length * 3 <= MAX_FEEDBACK_ID_BYTES ? id.length : Buffer.byteLength(id, 'utf8');
+}
+
 function describeJson(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  const text = JSON.stringify(value);
+  // Depth-limited: a label nested 100,000 deep must not overflow the stack while we describe it.
+  const text = stringifyJson(value as JsonValue, 3);
   return `${typeof value} ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`;
 }
 
@@ -109,6 +124,9 @@ function parseFeedback(body: Buffer): { id: string; label: FeedbackLabel } {
   const { id, label } = parsed as Record<string, unknown>;
   if (typeof id !== 'string' || id === '') {
     throw badRequest(`feedback "id": expected the inference request's id (a non-empty string), got ${id === undefined ? 'nothing' : describeJson(id)}`);
+  }
+  if (idBytes(id) > MAX_FEEDBACK_ID_BYTES) {
+    throw badRequest(`feedback "id": ids longer than ${MAX_FEEDBACK_ID_BYTES} bytes are not retained for feedback, got ${idBytes(id)} bytes; send a shorter "id" with the inference request`);
   }
   const scalar = (v: unknown): v is number | string => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
   if (Array.isArray(label)) {
@@ -179,6 +197,7 @@ export class RuntimeApp {
   private readonly maxBodyBytes: number;
   private readonly serverVersion: string;
   private loaded = false;
+  private emptyReason: string | undefined;
   private draining = false;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -208,9 +227,19 @@ export class RuntimeApp {
     return this.entries.get(name)?.model;
   }
 
-  /** Ready: every model finished loading successfully and no shutdown is under way (Triton's strict readiness). */
+  /** Ready: there are models, every one finished loading successfully, and no shutdown is under way (Triton's strict readiness). */
   get ready(): boolean {
-    return this.loaded && !this.draining && this.models.every((m) => m.status === 'ready');
+    return this.notReadyReason() === undefined;
+  }
+
+  /** Why the server is not ready, for /v2/health/ready, gRPC ServerReady's log and the logs. */
+  notReadyReason(): string | undefined {
+    if (this.draining) return 'server is shutting down';
+    if (!this.loaded) return 'models are still loading';
+    if (this.entries.size === 0) return this.emptyReason ?? 'no models to serve';
+    const failed = this.models.filter((m) => m.status !== 'ready');
+    if (failed.length > 0) return failed.map((m) => m.notReadyMessage()).join('; ');
+    return undefined;
   }
 
   get inFlightRequests(): number {
@@ -236,6 +265,10 @@ export class RuntimeApp {
           this.logger.log('error', 'observer_failed', { model: model.name, version: model.version, reason: entry.observerProblem });
         }
       }
+    }
+    if (this.entries.size === 0) {
+      this.emptyReason = this.options.repository === undefined ? 'no models to serve' : await explainEmptyRepository(this.options.repository);
+      this.logger.log('error', 'no_models', { reason: this.emptyReason });
     }
     this.loaded = true;
     this.logger.log('info', 'models_loaded', {
@@ -330,8 +363,10 @@ export class RuntimeApp {
         return this.send(res, 200, { name: 'slipway', version: this.serverVersion, extensions: ['binary_tensor_data'] });
       case 'live':
         return this.send(res, 200, { live: true });
-      case 'ready':
-        return this.send(res, this.ready ? 200 : 503, { ready: this.ready });
+      case 'ready': {
+        const reason = this.notReadyReason();
+        return this.send(res, reason === undefined ? 200 : 503, reason === undefined ? { ready: true } : { ready: false, error: reason });
+      }
       case 'metrics':
         return this.sendMetrics(req, res);
       case 'model-metadata': {
@@ -438,7 +473,8 @@ export class RuntimeApp {
       entry.observer!.observe({
         model: entry.model.name,
         version: entry.model.version,
-        ...(request.id !== undefined ? { id: request.id } : {}),
+        // Over-long ids are not handed on: observers retain ids, and their bytes must stay bounded.
+        ...(request.id !== undefined && idBytes(request.id) <= MAX_FEEDBACK_ID_BYTES ? { id: request.id } : {}),
         inputs: request.inputs,
         outputs: outputs.map((o) => o.tensor),
       });

@@ -47,6 +47,8 @@ export interface InferRequest {
 type JsonObject = { [key: string]: JsonValue };
 
 const MAX_RANK = 32;
+/** onnxruntime-node rejects larger dimensions as invalid; checking here makes that a 400, even for a zero-element tensor. */
+export const MAX_DIMENSION = 2 ** 32 - 1;
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -89,6 +91,7 @@ function parseShape(value: JsonValue | undefined, where: string): number[] {
     if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
       throw badRequest(`${where}: "shape" must be an array of non-negative integers, got ${show(value)}`);
     }
+    if (dim > MAX_DIMENSION) throw badRequest(`${where}: "shape" dimension ${dim} is larger than ${MAX_DIMENSION}, the most onnxruntime accepts`);
   }
   return value as number[];
 }
@@ -139,7 +142,10 @@ function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], wher
   const info = DATATYPE_INFO[datatype];
   switch (datatype) {
     case 'BYTES': {
-      for (let i = 0; i < n; i++) if (typeof values[i] !== 'string') elementError(where, i, 'a string for BYTES', values[i]);
+      for (let i = 0; i < n; i++) {
+        if (typeof values[i] !== 'string') elementError(where, i, 'a string for BYTES', values[i]);
+        if ((values[i] as string).includes('\0')) throw nulInBytes(where, i);
+      }
       return values as string[];
     }
     case 'BOOL': {
@@ -193,6 +199,14 @@ function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], wher
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * onnxruntime-node copies input strings into the model as C strings, so a NUL would silently cut
+ * the element short: refused instead. Outputs holding NUL come back whole.
+ */
+function nulInBytes(where: string, index: number) {
+  return badRequest(`${where}: BYTES element ${index} contains a NUL character; onnxruntime takes input strings up to the first NUL and would cut it short, so it is refused rather than truncated`);
+}
+
 /** Raw little-endian bytes → a typed array view (copy only when the bytes are misaligned for the element size). */
 function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number, size: number, count: number, where: string): TensorData {
   const info = DATATYPE_INFO[datatype];
@@ -210,6 +224,7 @@ function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number
       } catch {
         throw badRequest(`${where}: BYTES element ${strings.length} is not valid UTF-8 (onnxruntime strings are UTF-8)`);
       }
+      if (strings[strings.length - 1]!.includes('\0')) throw nulInBytes(where, strings.length - 1);
       cursor += length;
     }
     if (strings.length !== count) throw badRequest(`${where}: binary data holds ${strings.length} BYTES elements, shape needs ${count}`);

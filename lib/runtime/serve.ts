@@ -51,6 +51,7 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     defaultProvider: options.executionProvider,
     ...(options.observers ? { observers: options.observers } : {}),
     ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
+    ...(options.modelRepository !== undefined ? { repository: options.modelRepository } : {}),
   });
   const server = await startServer(app, {
     host: options.host,

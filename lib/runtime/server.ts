@@ -1,6 +1,7 @@
 /** Listening sockets and graceful shutdown around a RuntimeApp. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SlipwayError } from '../errors.js';
 import type { RuntimeApp } from './app.js';
 
 export interface ListenOptions {
@@ -19,11 +20,38 @@ export interface RunningServer {
   shutdown(reason: string): Promise<{ drained: boolean }>;
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+/** What a listen failure means for the flag that chose the port, in one line. */
+export function listenError(err: NodeJS.ErrnoException, flag: string, host: string, port: number): SlipwayError {
+  const where = `${flag} ${port}: cannot listen on ${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new SlipwayError('RUNTIME_PORT_IN_USE', `${where}: the port is already in use (another server, or another of slipway's ports)`, 1);
+    case 'EACCES':
+      return new SlipwayError('RUNTIME_PORT_DENIED', `${where}: permission denied (ports below 1024 need privileges)`, 1);
+    case 'EADDRNOTAVAIL':
+      return new SlipwayError('RUNTIME_HOST_UNAVAILABLE', `${where}: the address is not on this machine (--host)`, 1);
+    default:
+      return new SlipwayError('RUNTIME_LISTEN_FAILED', `${where}: ${err.message}`, 1);
+  }
+}
+
+/** Two of slipway's ports set to the same number fail before anything listens. */
+export function checkDistinctPorts(ports: ReadonlyArray<readonly [flag: string, port: number | undefined]>): void {
+  const chosen = ports.filter((p): p is readonly [string, number] => p[1] !== undefined && p[1] !== 0);
+  for (let i = 0; i < chosen.length; i++) {
+    for (let j = i + 1; j < chosen.length; j++) {
+      if (chosen[i]![1] === chosen[j]![1]) {
+        throw new SlipwayError('RUNTIME_PORT_CONFLICT', `${chosen[j]![0]} ${chosen[j]![1]} is the same port as ${chosen[i]![0]}: give each its own port`, 1);
+      }
+    }
+  }
+}
+
+function listen(server: Server, host: string, port: number, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, flag, host, port)));
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -36,15 +64,16 @@ function closeServer(server: Server): Promise<void> {
 export async function startServer(app: RuntimeApp, options: ListenOptions): Promise<RunningServer> {
   const main = createServer({ keepAliveTimeout: 65_000 }, app.handle);
   const metrics = options.metricsPort === undefined ? undefined : createServer(app.handleMetrics);
-  const port = await listen(main, options.host, options.port);
+  checkDistinctPorts([['--port', options.port], ['--metrics-port', options.metricsPort]]);
+  const port = await listen(main, options.host, options.port, '--port');
   let metricsPort: number | undefined;
   try {
-    metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!) : undefined;
+    metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
   } catch (err) {
     await closeServer(main);
     throw err;
   }
-  app.logger.log('info', 'server_listening', { host: options.host, port, metrics_port: metricsPort ?? null });
+  app.logger.log('info', 'server_listening', { host: options.host, port, metrics_port: metricsPort ?? null, pid: process.pid });
 
   let shuttingDown: Promise<{ drained: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ drained: boolean }> => {

@@ -26,6 +26,20 @@ function rate(flag: string) {
   };
 }
 
+/**
+ * `npx slipway serve` runs the bin through `sh -c`, and that shell dies on SIGTERM without passing
+ * it on, which would leave the server running with no parent. Under npm, a parent that went away
+ * counts as SIGTERM. (`npm run serve` execs node, so npm signals the server directly.)
+ */
+function shutdownWhenOrphaned(parent: number): void {
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, 250);
+  timer.unref();
+}
+
 interface ServeFlags {
   modelRepository?: string;
   model: string[];
@@ -82,6 +96,8 @@ export function register(program: Command): void {
     .addOption(new Option('--drift-cooldown-seconds <s>', 'least time between two webhooks for one model').env('SLIPWAY_DRIFT_COOLDOWN_SECONDS').default(21_600).argParser(integer('--drift-cooldown-seconds', 0, 30 * 86_400)))
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
+      // The parent as it was at start: it may go away while the port opens.
+      const parent = process.ppid;
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
       // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
@@ -116,6 +132,7 @@ export function register(program: Command): void {
       });
       // Signals are handled from the moment the port is open, model loading included.
       const stopped = shutdownOnSignals(server, logger);
+      if (process.env.npm_command !== undefined) shutdownWhenOrphaned(parent);
       await loaded;
       await stopped;
       // Native thread pools or a stray handle must not hold the process past its grace period.
