@@ -3,6 +3,7 @@
  * tests and the server both drive `handle(req, res)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultThreadPlan, type ThreadPlan } from './cpu.js';
 import { InferenceError, badRequest } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface RuntimeOptions {
   defaultProvider?: ExecutionProviderName;
   observers?: ObserverFactory;
   serverVersion?: string;
+  /** Sessions per model and intra-op threads; default from the CPU limit (defaultThreadPlan). */
+  threads?: Partial<ThreadPlan>;
   /** The repository the sources came from: named when it holds nothing to serve. */
   repository?: string;
 }
@@ -202,7 +205,10 @@ export class RuntimeApp {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
 
+  readonly threads: ThreadPlan;
+
   constructor(private readonly options: RuntimeOptions) {
+    this.threads = { ...defaultThreadPlan(), ...options.threads };
     this.logger = options.logger ?? jsonLogger();
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.serverVersion = options.serverVersion ?? '0.1.0';
@@ -214,6 +220,7 @@ export class RuntimeApp {
         logger: this.logger,
         metrics: this.metrics,
         defaultProvider: options.defaultProvider ?? 'cpu',
+        threads: this.threads,
       });
       this.entries.set(source.name, { model, metrics: this.metrics.forModel(source.name, source.version) });
     }

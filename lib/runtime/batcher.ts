@@ -27,6 +27,8 @@ export interface BatchOptions {
   enabled: boolean;
   maxBatchSize: number;
   maxQueueDelayMs: number;
+  /** Batches that may run at once (the model's session workers); default 1. */
+  concurrency?: number;
   /** Called once per model execution with the rows it ran. */
   onBatch?: (rows: number) => void;
 }
@@ -82,7 +84,7 @@ const seconds = (fromMs: number, toMs: number) => (toMs - fromMs) / 1000;
 export class BatchScheduler {
   private readonly queue: Job[] = [];
   private queuedRows = 0;
-  private busy = false;
+  private running = 0;
   private wakeup: { kind: 'immediate'; handle: NodeJS.Immediate } | { kind: 'timer'; handle: NodeJS.Timeout } | undefined;
 
   constructor(
@@ -108,7 +110,7 @@ export class BatchScheduler {
   }
 
   private schedule(): void {
-    if (this.busy || this.wakeup || this.queue.length === 0) return;
+    if (this.running >= (this.options.concurrency ?? 1) || this.wakeup || this.queue.length === 0) return;
     const { enabled, maxQueueDelayMs, maxBatchSize } = this.options;
     const wait = enabled && maxQueueDelayMs > 0 && this.queuedRows < maxBatchSize
       ? this.queue[0]!.enqueuedAt + maxQueueDelayMs - performance.now()
@@ -141,13 +143,15 @@ export class BatchScheduler {
 
   private async dispatch(): Promise<void> {
     this.wakeup = undefined;
-    this.busy = true;
+    this.running++;
+    const batch = this.takeBatch();
+    // Another idle session may take the next batch at once.
+    this.schedule();
     try {
-      const batch = this.takeBatch();
       if (batch.length === 1) await this.runAlone(batch[0]!);
       else await this.runTogether(batch);
     } finally {
-      this.busy = false;
+      this.running--;
       this.schedule();
     }
   }
