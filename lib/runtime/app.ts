@@ -3,7 +3,9 @@
  * tests and the server both drive `handle(req, res)`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defaultThreadPlan, type ThreadPlan } from './cpu.js';
+import { CodecPool } from './codec-pool.js';
+import { dedicate } from './transfer.js';
+import { cpuBudget, defaultThreadPlan, type ThreadPlan } from './cpu.js';
 import { InferenceError, badRequest } from './errors.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { RuntimeMetrics, type ModelMetrics } from './metrics.js';
@@ -11,7 +13,7 @@ import { ServedModel } from './model.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { FeedbackLabel, InferenceObserver, ObserverFactory } from './observer.js';
 import type { JsonValue } from './json.js';
-import { decodeInferRequest, encodeInferResponse, stringifyJson, type InferRequest, type ResponseOutput } from './protocol.js';
+import { stringifyJson, type InferRequest, type ResponseOutput } from './protocol.js';
 import { explainEmptyRepository, type ModelSource } from './repository.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -26,6 +28,8 @@ export interface RuntimeOptions {
   serverVersion?: string;
   /** Sessions per model and intra-op threads; default from the CPU limit (defaultThreadPlan). */
   threads?: Partial<ThreadPlan>;
+  /** Worker threads that decode big JSON requests and encode big JSON responses; default from the CPU limit, 0 decodes inline. */
+  codecWorkers?: number;
   /** The repository the sources came from: named when it holds nothing to serve. */
   repository?: string;
 }
@@ -145,7 +149,10 @@ function parseFeedback(body: Buffer): { id: string; label: FeedbackLabel } {
   return { id, label };
 }
 
-/** Reads the body into one buffer, placing any binary tensor section at an 8-byte aligned offset. */
+/**
+ * Reads the body into one buffer of its own (never a pooled slab, so it may move to a worker
+ * thread), placing any binary tensor section at an 8-byte aligned offset.
+ */
 function readBody(req: IncomingMessage, limit: number, headerLength: number | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
@@ -156,27 +163,30 @@ function readBody(req: IncomingMessage, limit: number, headerLength: number | un
     // Typed-array views over binary tensors need element alignment; padding the front makes
     // the binary section start on an 8-byte boundary so views need no copy.
     const pad = headerLength === undefined ? 0 : (8 - (headerLength % 8)) % 8;
+    // With a Content-Length, chunks land in place as they arrive: no second copy of a big body.
+    const whole = declared === undefined ? undefined : dedicate(Buffer.allocUnsafeSlow(pad + declared).subarray(pad));
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) {
+      if (received + chunk.length > limit || (whole && received + chunk.length > whole.length)) {
         req.removeAllListeners('data');
         req.pause();
         reject(new InferenceError(413, `request body is over the limit of ${limit} bytes`));
         return;
       }
-      chunks.push(chunk);
+      if (whole) whole.set(chunk, received);
+      else chunks.push(chunk);
+      received += chunk.length;
     });
     req.on('end', () => {
-      if (pad === 0 && chunks.length === 1) return resolve(chunks[0]!);
-      const whole = Buffer.allocUnsafeSlow(pad + received).subarray(pad);
+      if (whole) return resolve(received === whole.length ? whole : whole.subarray(0, received));
+      const joined = dedicate(Buffer.allocUnsafeSlow(pad + received).subarray(pad));
       let offset = 0;
       for (const chunk of chunks) {
-        whole.set(chunk, offset);
+        joined.set(chunk, offset);
         offset += chunk.length;
       }
-      resolve(whole);
+      resolve(joined);
     });
     // The client went away mid-body: not a server error. 499 is nginx's "client closed request".
     req.on('error', () => reject(new InferenceError(499, 'client closed the connection before sending the whole body')));
@@ -206,9 +216,12 @@ export class RuntimeApp {
   private idleWaiters: Array<() => void> = [];
 
   readonly threads: ThreadPlan;
+  /** Big JSON bodies are decoded, and big JSON responses encoded, off the event loop. */
+  private readonly codecs: CodecPool;
 
   constructor(private readonly options: RuntimeOptions) {
     this.threads = { ...defaultThreadPlan(), ...options.threads };
+    this.codecs = new CodecPool(options.codecWorkers ?? Math.max(1, Math.min(2, cpuBudget() - 1)));
     this.logger = options.logger ?? jsonLogger();
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.serverVersion = options.serverVersion ?? '0.1.0';
@@ -260,6 +273,7 @@ export class RuntimeApp {
       const { model } = entry;
       if (model.status === 'ready' && this.options.observers) {
         try {
+          entry.model.keepInputs = true;
           entry.observer = await this.options.observers({
             name: model.name,
             version: model.version,
@@ -304,6 +318,7 @@ export class RuntimeApp {
       }
       await entry.model.unload();
     }
+    await this.codecs.close();
   }
 
   /** Main-port handler: the whole protocol plus /metrics. */
@@ -443,10 +458,10 @@ export class RuntimeApp {
       if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
       const headerLength = parseHeaderLength(req);
       const body = await readBody(req, this.maxBodyBytes, headerLength);
-      const request = decodeInferRequest(body, headerLength, model.name, model.signature!);
+      const request = await this.codecs.decode(body, headerLength, model.name, model.signature!);
       const result = await model.infer(request.inputs, request.outputs.map((o) => o.name));
       const outputs: ResponseOutput[] = request.outputs.map((o) => ({ tensor: result.outputs.get(o.name)!, binary: o.binary }));
-      const encoded = encodeInferResponse(model.name, model.version, request, outputs);
+      const encoded = await this.codecs.encode(model.name, model.version, request, outputs);
       res.writeHead(200, {
         'content-type': encoded.contentType,
         'content-length': encoded.length,

@@ -13,7 +13,8 @@
 import { DATATYPE_INFO, type NumericArray, type TensorData } from './datatypes.js';
 import type { Tensor } from './protocol.js';
 
-export type Executor = (inputs: readonly Tensor[], outputNames: readonly string[]) => Promise<Map<string, Tensor>>;
+/** `batched`: the inputs were concatenated for this run and nothing else holds them. */
+export type Executor = (inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean) => Promise<Map<string, Tensor>>;
 
 export interface BatchResult {
   outputs: Map<string, Tensor>;
@@ -159,7 +160,7 @@ export class BatchScheduler {
   private async runAlone(job: Job): Promise<void> {
     const start = performance.now();
     try {
-      const outputs = await this.execute(job.inputs, job.outputNames);
+      const outputs = await this.execute(job.inputs, job.outputNames, false);
       this.options.onBatch?.(job.rows);
       job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds: seconds(start, performance.now()), batchRows: job.rows });
     } catch (err) {
@@ -174,7 +175,7 @@ export class BatchScheduler {
     const outputNames = [...new Set(batch.flatMap((job) => job.outputNames))];
     let outputs: Map<string, Tensor>;
     try {
-      outputs = await this.execute(inputs, outputNames);
+      outputs = await this.execute(inputs, outputNames, true);
     } catch {
       // One bad request must not fail its neighbours: rerun each alone so the error lands where it belongs.
       for (const job of batch) await this.runAlone(job);

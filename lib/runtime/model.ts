@@ -1,5 +1,6 @@
 import { BatchScheduler, type BatchResult } from './batcher.js';
-import { DATATYPE_INFO, datatypeOfOrtType } from './datatypes.js';
+import { DATATYPE_INFO, datatypeOfOrtType, type NumericArray } from './datatypes.js';
+import { buffersOf, ownsBuffer } from './transfer.js';
 import { InferenceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -43,6 +44,11 @@ export class ServedModel {
   batching = false;
   /** Sessions serving this model, each on its own worker thread. */
   workers = 0;
+  /**
+   * Set when something reads a request's input tensors after inference (a drift observer): then
+   * they are copied to the session worker rather than moved there.
+   */
+  keepInputs = false;
   intraOpThreads = 0;
   private pool: SessionPool | undefined;
   private scheduler: BatchScheduler | undefined;
@@ -102,7 +108,7 @@ export class ServedModel {
       const { batching } = config;
       this.batching = batching.enabled && batchable;
       const batchSize = metrics.forModel(this.name, this.version).batchSize;
-      this.scheduler = new BatchScheduler((inputs, outputs) => this.execute(inputs, outputs), {
+      this.scheduler = new BatchScheduler((inputs, outputs, batched) => this.execute(inputs, outputs, batched), {
         enabled: this.batching,
         maxBatchSize: batching.maxBatchSize,
         maxQueueDelayMs: batching.maxQueueDelayMs,
@@ -142,14 +148,20 @@ export class ServedModel {
     this.deps.logger.log('error', 'model_failed', { model: this.name, version: this.version, reason });
   }
 
-  private async execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Map<string, Tensor>> {
+  private async execute(inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean): Promise<Map<string, Tensor>> {
     const pool = this.pool;
     if (!pool) throw new InferenceError(503, `model "${this.name}" is not loaded`);
+    // A batch's concatenated tensors belong to nobody else; a lone request's tensors (or the body
+    // they are views into) only when no observer reads them afterwards.
+    const transfer = batched || !this.keepInputs
+      ? buffersOf(inputs.map((t) => t.data).filter((d): d is NumericArray => !Array.isArray(d) && ownsBuffer(d)))
+      : [];
     let results;
     try {
       results = await pool.run(
         inputs.map((input) => ({ name: input.name, type: DATATYPE_INFO[input.datatype].ortType, dims: input.shape, data: input.data })),
         outputNames,
+        transfer,
       );
     } catch (err) {
       const message = (err as Error).message;

@@ -87,11 +87,11 @@ class SessionWorker {
     });
   }
 
-  run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[]): Promise<WireTensor[]> {
+  run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[]): Promise<WireTensor[]> {
     return new Promise((resolve, reject) => {
       if (this.exitReason !== undefined) return reject(new Error(this.exitReason));
       this.pending.set(id, { resolve, reject });
-      this.post({ kind: 'run', id, inputs, outputNames });
+      this.worker.postMessage({ kind: 'run', id, inputs, outputNames } satisfies WorkerRequest, transfer);
     });
   }
 
@@ -151,12 +151,16 @@ export class SessionPool {
     return this.workers.filter((w) => !w.busy).length;
   }
 
-  /** Runs on an idle worker; callers keep at most `size` runs in flight (BatchScheduler's concurrency). */
-  async run(inputs: readonly WireTensor[], outputNames: readonly string[]): Promise<WireTensor[]> {
+  /**
+   * Runs on an idle worker; callers keep at most `size` runs in flight (BatchScheduler's
+   * concurrency). Buffers in `transfer` move to the worker without a copy and are unusable here
+   * afterwards; other tensor data is copied.
+   */
+  async run(inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[] = []): Promise<WireTensor[]> {
     const worker = this.workers.find((w) => !w.busy) ?? this.workers[this.nextId % this.workers.length]!;
     worker.busy = true;
     try {
-      return await worker.run(this.nextId++, inputs, outputNames);
+      return await worker.run(this.nextId++, inputs, outputNames, transfer);
     } finally {
       worker.busy = false;
     }

@@ -120,14 +120,6 @@ describe('feedback hardening', () => {
     expect([refused.status, refused.json().error]).toEqual([400, `feedback "id": ids longer than ${MAX_FEEDBACK_ID_BYTES} bytes are not retained for feedback, got ${MAX_FEEDBACK_ID_BYTES + 1} bytes; send a shorter "id" with the inference request`]);
     expect((await http(port, 'POST', '/v2/models/fraud/feedback', JSON.stringify({ id: atLimit, label: 0 }))).status).toBe(200);
   });
-
-  it('holds far less than the ids sent when 200 requests carry 256 KiB ids', async () => {
-    const before = process.memoryUsage().rss;
-    for (let i = 0; i < 200; i++) expect((await send(`${i}-${'z'.repeat(256 * 1024)}`)).status).toBe(200);
-    globalThis.gc?.();
-    // 200 × 256 KiB = 50 MiB of ids (100 MiB as UTF-16 strings) would be held without the limit.
-    expect(process.memoryUsage().rss - before).toBeLessThan(40 * 1024 * 1024);
-  });
 });
 
 describe('repository layout problems', () => {
