@@ -17,6 +17,11 @@ import { stringifyJson, type InferRequest, type ResponseOutput } from './protoco
 import { explainEmptyRepository, type ModelSource } from './repository.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** KServe's gRPC port; ModelServing renders it on the Service as `grpc`. */
+export const DEFAULT_GRPC_PORT = 8081;
+
+/** Open Inference Protocol extensions this server implements (GET /v2, gRPC ServerMetadata). */
+export const EXTENSIONS = ['binary_tensor_data'] as const;
 
 export interface RuntimeOptions {
   sources: readonly ModelSource[];
@@ -34,7 +39,7 @@ export interface RuntimeOptions {
   repository?: string;
 }
 
-interface ModelEntry {
+export interface ModelEntry {
   model: ServedModel;
   metrics: ModelMetrics;
   observer?: InferenceObserver;
@@ -262,6 +267,16 @@ export class RuntimeApp {
     return undefined;
   }
 
+  /** Name, version and the protocol extensions served (REST GET /v2, gRPC ServerMetadata). */
+  serverMetadata(): { name: string; version: string; extensions: string[] } {
+    return { name: 'slipway', version: this.serverVersion, extensions: [...EXTENSIONS] };
+  }
+
+  /** A model accepts inference: loaded and no shutdown under way. */
+  modelReady(model: ServedModel): boolean {
+    return model.status === 'ready' && !this.draining;
+  }
+
   get inFlightRequests(): number {
     return this.inFlight;
   }
@@ -364,7 +379,8 @@ export class RuntimeApp {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  private lookup(name: string, version: string | undefined): ModelEntry {
+  /** The served model `name` (at `version`, when given), or a 404 naming what is served. */
+  lookup(name: string, version: string | undefined): ModelEntry {
     const entry = this.entries.get(name);
     if (!entry) throw new InferenceError(404, `unknown model "${name}"; served models: ${[...this.entries.keys()].join(', ') || 'none'}`);
     if (version !== undefined && version !== entry.model.version) {
@@ -382,7 +398,7 @@ export class RuntimeApp {
     }
     switch (route.kind) {
       case 'server-metadata':
-        return this.send(res, 200, { name: 'slipway', version: this.serverVersion, extensions: ['binary_tensor_data'] });
+        return this.send(res, 200, this.serverMetadata());
       case 'live':
         return this.send(res, 200, { live: true });
       case 'ready': {
@@ -399,7 +415,7 @@ export class RuntimeApp {
       }
       case 'model-ready': {
         const { model } = this.lookup(route.name, route.version);
-        const ready = model.status === 'ready' && !this.draining;
+        const ready = this.modelReady(model);
         const body = ready ? { name: model.name, ready } : { name: model.name, ready, error: this.draining ? 'server is shutting down' : model.notReadyMessage() };
         return this.send(res, ready ? 200 : 503, body);
       }
@@ -446,47 +462,72 @@ export class RuntimeApp {
     return this.send(res, 200, { model: entry.model.name, version: entry.model.version, id, recorded: true });
   }
 
-  private async infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): Promise<void> {
+  /**
+   * The data plane both transports share, for one inference: admission (draining, readiness),
+   * in-flight accounting, request metrics and the observer. `serve` decodes with the model's
+   * signature, calls `run` (batching, sessions) and sends the answer; errors it throws are counted
+   * by their status and rethrown for the transport to answer.
+   */
+  async inference(
+    name: string,
+    version: string | undefined,
+    serve: (model: ServedModel, run: (request: InferRequest) => Promise<ResponseOutput[]>) => Promise<void>,
+  ): Promise<void> {
     const entry = this.lookup(name, version);
     const { model, metrics } = entry;
     const started = performance.now();
     let status = 200;
+    let observed: { request: InferRequest; outputs: ResponseOutput[] } | undefined;
     this.inFlight++;
     metrics.inFlight.inc();
     try {
       if (this.draining) throw new InferenceError(503, 'server is shutting down');
       if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
-      const headerLength = parseHeaderLength(req);
-      const body = await readBody(req, this.maxBodyBytes, headerLength);
-      const request = await this.codecs.decode(body, headerLength, model.name, model.signature!);
-      const result = await model.infer(request.inputs, request.outputs.map((o) => o.name));
-      const outputs: ResponseOutput[] = request.outputs.map((o) => ({ tensor: result.outputs.get(o.name)!, binary: o.binary }));
-      const encoded = await this.codecs.encode(model.name, model.version, request, outputs);
-      res.writeHead(200, {
-        'content-type': encoded.contentType,
-        'content-length': encoded.length,
-        ...(encoded.headerLength !== undefined ? { 'inference-header-content-length': encoded.headerLength } : {}),
-        ...(this.draining ? { connection: 'close' } : {}),
+      await serve(model, async (request) => {
+        const result = await model.infer(request.inputs, request.outputs.map((o) => o.name));
+        metrics.queueDuration.observe(result.queueSeconds);
+        metrics.computeDuration.observe(result.computeSeconds);
+        const outputs = request.outputs.map((o) => ({ tensor: result.outputs.get(o.name)!, binary: o.binary }));
+        observed = { request, outputs };
+        return outputs;
       });
-      if (encoded.chunks.length === 1) {
-        res.end(encoded.chunks[0]);
-      } else {
-        res.cork();
-        for (const chunk of encoded.chunks) res.write(chunk);
-        res.end();
-        res.uncork();
-      }
-      metrics.queueDuration.observe(result.queueSeconds);
-      metrics.computeDuration.observe(result.computeSeconds);
-      if (entry.observer) this.observe(entry, request, outputs);
+      if (entry.observer && observed) this.observe(entry, observed.request, observed.outputs);
     } catch (err) {
       status = err instanceof InferenceError ? err.status : 500;
-      this.fail(res, err);
+      throw err;
     } finally {
       metrics.requests(status).inc();
       metrics.requestDuration.observe((performance.now() - started) / 1000);
       metrics.inFlight.dec();
       if (--this.inFlight === 0) this.releaseIdleWaiters();
+    }
+  }
+
+  private async infer(req: IncomingMessage, res: ServerResponse, name: string, version: string | undefined): Promise<void> {
+    try {
+      await this.inference(name, version, async (model, run) => {
+        const headerLength = parseHeaderLength(req);
+        const body = await readBody(req, this.maxBodyBytes, headerLength);
+        const request = await this.codecs.decode(body, headerLength, model.name, model.signature!);
+        const outputs = await run(request);
+        const encoded = await this.codecs.encode(model.name, model.version, request, outputs);
+        res.writeHead(200, {
+          'content-type': encoded.contentType,
+          'content-length': encoded.length,
+          ...(encoded.headerLength !== undefined ? { 'inference-header-content-length': encoded.headerLength } : {}),
+          ...(this.draining ? { connection: 'close' } : {}),
+        });
+        if (encoded.chunks.length === 1) {
+          res.end(encoded.chunks[0]);
+        } else {
+          res.cork();
+          for (const chunk of encoded.chunks) res.write(chunk);
+          res.end();
+          res.uncork();
+        }
+      });
+    } catch (err) {
+      this.fail(res, err);
     }
   }
 

@@ -44,7 +44,7 @@ export interface InferRequest {
   outputs: RequestedOutput[];
 }
 
-type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
 
 const MAX_RANK = 32;
 /** onnxruntime-node rejects larger dimensions as invalid; checking here makes that a 400, even for a zero-element tensor. */
@@ -276,6 +276,15 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
   }
 }
 
+/**
+ * Decodes an already-parsed request header (REST's JSON, or gRPC's message mapped to the same
+ * shape) whose binary inputs, if any, follow `headerLength` in `body`. Integers must be exact
+ * (bigint beyond 2^53) when `exact`.
+ */
+export function decodeInferHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
+  return decodeHeader(header, body, headerLength, modelName, signature, exact);
+}
+
 function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
   const request: InferRequest = { inputs: [], outputs: [] };
 
@@ -369,6 +378,9 @@ function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number
       let binary = binaryOutputs;
       if (raw.parameters !== undefined) {
         if (!isObject(raw.parameters)) throw badRequest(`output "${raw.name}": "parameters" must be an object, got ${show(raw.parameters)}`);
+        if (raw.parameters.classification !== undefined) {
+          throw badRequest(`output "${raw.name}": parameters.classification asks for the classification extension, which slipway does not implement; request the output tensor itself and take the top classes from it`);
+        }
         const flag = raw.parameters.binary_data;
         if (flag !== undefined && typeof flag !== 'boolean') throw badRequest(`output "${raw.name}": parameters.binary_data must be true or false, got ${show(flag)}`);
         if (flag !== undefined) binary = flag;
@@ -415,7 +427,7 @@ function tensorDataToJson(datatype: Datatype, data: TensorData): string {
 
 const utf8Encoder = new TextEncoder();
 
-function bytesTensorToBinary(strings: readonly string[]): Buffer {
+export function bytesTensorToBinary(strings: readonly string[]): Buffer {
   const encoded = strings.map((s) => utf8Encoder.encode(s));
   const out = Buffer.allocUnsafe(encoded.reduce((total, e) => total + 4 + e.length, 0));
   let cursor = 0;
@@ -427,7 +439,7 @@ function bytesTensorToBinary(strings: readonly string[]): Buffer {
   return out;
 }
 
-function tensorDataToBinary(data: TensorData): Buffer {
+export function tensorDataToBinary(data: TensorData): Buffer {
   if (Array.isArray(data)) return bytesTensorToBinary(data);
   const numeric = data as NumericArray;
   return Buffer.from(numeric.buffer, numeric.byteOffset, numeric.byteLength);

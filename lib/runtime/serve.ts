@@ -1,6 +1,7 @@
 /** `slipway serve` end to end: read the repository, listen, load models, stop on a signal. */
 import { SlipwayError } from '../errors.js';
 import { RuntimeApp } from './app.js';
+import type { ThreadPlan } from './cpu.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { ObserverFactory } from './observer.js';
@@ -13,6 +14,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   metricsPort?: number;
+  /** gRPC port; absent: no gRPC. */
+  grpcPort?: number;
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: ExecutionProviderName;
@@ -20,6 +23,8 @@ export interface ServeOptions {
   logger?: Logger;
   observers?: ObserverFactory;
   serverVersion?: string;
+  /** Sessions per model and intra-op threads; absent ones come from the CPU limit. */
+  threads?: Partial<ThreadPlan>;
 }
 
 export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {
@@ -52,12 +57,14 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     ...(options.observers ? { observers: options.observers } : {}),
     ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
     ...(options.modelRepository !== undefined ? { repository: options.modelRepository } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
   });
   const server = await startServer(app, {
     host: options.host,
     port: options.port,
     gracePeriodMs: options.gracePeriodMs,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
   });
   return { server, app, loaded: app.loadModels() };
 }

@@ -200,6 +200,15 @@ describe('ports and signals (the slipway process)', () => {
     const result = runCli(['--port', '18931', '--metrics-port', '18931']);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe('slipway: --metrics-port 18931 is the same port as --port: give each its own port\n');
+    const grpc = runCli(['--port', '18932', '--grpc-port', '18932']);
+    expect([grpc.status, grpc.stderr]).toEqual([1, 'slipway: --grpc-port 18932 is the same port as --port: give each its own port\n']);
+  });
+
+  it('fails with exit 1 and one clear line when the gRPC port is busy', async () => {
+    blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));
+    const result = runCli(['--port', '0', '--grpc-port', String(port)]);
+    expect([result.status, result.stderr]).toEqual([1, `slipway: --grpc-port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n`]);
   });
 
   /** Starts `command` (npm run / npx), waits for the server to be ready, SIGTERMs npm, and reports whether the server exited. */

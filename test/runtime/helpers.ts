@@ -37,7 +37,7 @@ export interface TestServer {
 }
 
 /** A real runtime on 127.0.0.1 with an ephemeral port. */
-export async function startTestServer(models: readonly RepoModel[], options: Partial<RuntimeOptions> & { metricsPort?: number } = {}): Promise<TestServer> {
+export async function startTestServer(models: readonly RepoModel[], options: Partial<RuntimeOptions> & { metricsPort?: number; grpcPort?: number } = {}): Promise<TestServer> {
   const repository = writeRepository(models);
   const logger = new MemoryLogger();
   const app = new RuntimeApp({ sources: await scanRepository(repository), logger, ...options });
@@ -46,6 +46,7 @@ export async function startTestServer(models: readonly RepoModel[], options: Par
     port: 0,
     gracePeriodMs: 2_000,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort } : {}),
   });
   await app.loadModels();
   return {

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
+import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
@@ -46,9 +46,12 @@ interface ServeFlags {
   host: string;
   port: number;
   metricsPort?: number;
+  grpcPort?: number;
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: 'cpu' | 'cuda';
+  workersPerModel?: number;
+  intraOpThreads?: number;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -67,6 +70,11 @@ export function register(program: Command): void {
     .option('--model <name=path>', 'serve one ONNX file as NAME (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .addOption(new Option('--host <host>', 'address to listen on').env('SLIPWAY_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(8080).argParser(integer('--port', 0, 65535)))
+    .addOption(
+      new Option('--grpc-port <port>', 'gRPC port (inference.GRPCInferenceService); default 8081, or a free one when --port is 0')
+        .env('SLIPWAY_GRPC_PORT')
+        .argParser(integer('--grpc-port', 0, 65535)),
+    )
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics on this port').env('SLIPWAY_METRICS_PORT').argParser(integer('--metrics-port', 0, 65535)))
     .addOption(
       new Option('--max-body-bytes <bytes>', 'largest accepted request body; larger get 413')
@@ -85,6 +93,16 @@ export function register(program: Command): void {
         .env('SLIPWAY_EXECUTION_PROVIDER')
         .choices(['cpu', 'cuda'])
         .default('cpu'),
+    )
+    .addOption(
+      new Option('--workers-per-model <n>', 'onnxruntime sessions per model, each on its own worker thread (config.json "workers" wins)')
+        .env('SLIPWAY_WORKERS_PER_MODEL')
+        .argParser(integer('--workers-per-model', 1, 64)),
+    )
+    .addOption(
+      new Option('--intra-op-threads <n>', 'onnxruntime threads per session (config.json "intraOpThreads" wins); default from the CPU limit')
+        .env('SLIPWAY_INTRA_OP_THREADS')
+        .argParser(integer('--intra-op-threads', 1, 1024)),
     )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
@@ -122,9 +140,15 @@ export function register(program: Command): void {
         host: flags.host,
         port: flags.port,
         ...(flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}),
+        // --port 0 (tests, benchmarks) must not collide on a fixed gRPC port.
+        grpcPort: flags.grpcPort ?? (flags.port === 0 ? 0 : DEFAULT_GRPC_PORT),
         maxBodyBytes: flags.maxBodyBytes,
         gracePeriodMs: flags.gracePeriodMs,
         executionProvider: flags.executionProvider,
+        threads: {
+          ...(flags.workersPerModel !== undefined ? { workersPerModel: flags.workersPerModel } : {}),
+          ...(flags.intraOpThreads !== undefined ? { intraOpThreads: flags.intraOpThreads } : {}),
+        },
         logLevel: flags.logLevel,
         logger,
         observers,
