@@ -4,10 +4,9 @@
  * are concatenated along dimension 0 (up to maxBatchSize rows), run once,
  * and the outputs split back into per-request views (no copy on the way out).
  *
- * onnxruntime-node runs a session synchronously on the event-loop thread, so
- * everything that arrives during one execution is read right after it and
- * forms the next batch: under load batches fill themselves, and an idle model
- * answers at once. maxQueueDelayMs > 0 additionally holds an idle model back
+ * Executions run on the model's session workers (up to `concurrency` at a
+ * time); everything that arrives while they are busy queues and forms the next
+ * batch: under load batches fill themselves, and an idle model answers at once. maxQueueDelayMs > 0 additionally holds an idle model back
  * for a not-yet-full batch, as Triton's max_queue_delay does.
  */
 import { DATATYPE_INFO, type NumericArray, type TensorData } from './datatypes.js';
@@ -30,8 +29,8 @@ export interface BatchOptions {
   maxQueueDelayMs: number;
   /** Batches that may run at once (the model's session workers); default 1. */
   concurrency?: number;
-  /** Called once per model execution with the rows it ran. */
-  onBatch?: (rows: number) => void;
+  /** Called once per model execution with the rows it ran and how long it took. */
+  onBatch?: (rows: number, computeSeconds: number) => void;
 }
 
 interface Job {
@@ -161,8 +160,9 @@ export class BatchScheduler {
     const start = performance.now();
     try {
       const outputs = await this.execute(job.inputs, job.outputNames, false);
-      this.options.onBatch?.(job.rows);
-      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds: seconds(start, performance.now()), batchRows: job.rows });
+      const computeSeconds = seconds(start, performance.now());
+      this.options.onBatch?.(job.rows, computeSeconds);
+      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: job.rows });
     } catch (err) {
       job.reject(err);
     }
@@ -186,8 +186,8 @@ export class BatchScheduler {
       for (const job of batch) await this.runAlone(job);
       return;
     }
-    this.options.onBatch?.(totalRows);
     const computeSeconds = seconds(start, performance.now());
+    this.options.onBatch?.(totalRows, computeSeconds);
     let row = 0;
     for (const job of batch) {
       const own = new Map<string, Tensor>();

@@ -9,6 +9,7 @@ import type { ModelSignature, Tensor, TensorSpec } from './protocol.js';
 import type { ModelSource } from './repository.js';
 import type { ThreadPlan } from './cpu.js';
 import { SessionPool } from './session-pool.js';
+import { StatisticsRecorder } from './statistics.js';
 import type { WireValueMetadata } from './session-worker.js';
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'unloaded';
@@ -50,6 +51,7 @@ export class ServedModel {
    */
   keepInputs = false;
   intraOpThreads = 0;
+  readonly statistics: StatisticsRecorder;
   private pool: SessionPool | undefined;
   private scheduler: BatchScheduler | undefined;
 
@@ -58,6 +60,7 @@ export class ServedModel {
     private readonly deps: ModelDependencies,
   ) {
     deps.metrics.modelReady.labels(this.name, this.version).set(0);
+    this.statistics = new StatisticsRecorder(source.name, source.version);
   }
 
   get name(): string {
@@ -113,7 +116,10 @@ export class ServedModel {
         maxBatchSize: batching.maxBatchSize,
         maxQueueDelayMs: batching.maxQueueDelayMs,
         concurrency: this.workers,
-        onBatch: (rows) => batchSize.observe(rows),
+        onBatch: (rows, seconds) => {
+          batchSize.observe(rows);
+          this.statistics.executed(rows, seconds);
+        },
       });
       this.status = 'ready';
       metrics.modelReady.labels(this.name, this.version).set(1);

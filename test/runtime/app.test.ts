@@ -132,7 +132,7 @@ describe('protocol endpoints', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(t.app.inFlightRequests).toBe(0);
     const metrics = (await http(t.port, 'GET', '/metrics')).body.toString();
-    expect(metrics).toContain('slipway_inference_in_flight_requests{model="double"} 0');
+    expect(metrics).toContain('slipway_inference_in_flight_requests{model="double",version="3"} 0');
     expect(metrics).toContain('slipway_inference_requests_total{model="double",version="3",status="499"} 1');
     expect(metrics).not.toMatch(/status="5\d\d"/);
   });
