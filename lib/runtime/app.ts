@@ -26,7 +26,7 @@ const gzipAsync = promisify(gzip);
 export const DEFAULT_GRPC_PORT = 8081;
 
 /** Open Inference Protocol extensions this server implements (GET /v2, gRPC ServerMetadata). */
-export const EXTENSIONS = ['binary_tensor_data'] as const;
+export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'statistics', 'model_configuration'] as const;
 
 export interface RuntimeOptions {
   sources: readonly ModelSource[];

@@ -20,7 +20,7 @@ describe('protocol endpoints', () => {
   afterAll(() => t.close());
 
   it('answers server metadata, liveness and readiness', async () => {
-    expect((await http(t.port, 'GET', '/v2')).json()).toEqual({ name: 'slipway', version: '0.1.0', extensions: ['binary_tensor_data'] });
+    expect((await http(t.port, 'GET', '/v2')).json()).toEqual({ name: 'slipway', version: '0.1.0', extensions: ['binary_tensor_data', 'model_repository', 'statistics', 'model_configuration'] });
     expect((await http(t.port, 'GET', '/v2/health/live')).json()).toEqual({ live: true });
     const ready = await http(t.port, 'GET', '/v2/health/ready');
     expect([ready.status, ready.json()]).toEqual([200, { ready: true }]);

@@ -40,7 +40,7 @@ export interface TestServer {
 export async function startTestServer(models: readonly RepoModel[], options: Partial<RuntimeOptions> & { metricsPort?: number; grpcPort?: number } = {}): Promise<TestServer> {
   const repository = writeRepository(models);
   const logger = new MemoryLogger();
-  const app = new RuntimeApp({ sources: await scanRepository(repository), logger, ...options });
+  const app = new RuntimeApp({ sources: await scanRepository(repository), logger, repository, ...options });
   const server = await startServer(app, {
     host: '127.0.0.1',
     port: 0,
