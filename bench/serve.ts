@@ -396,6 +396,7 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
   const wideBinary = find('wide', 'slipway binary', 32);
   const tabularBest = Math.max(find('tabular', 'slipway JSON', 32).throughput, find('tabular', 'slipway binary', 32).throughput);
   const tabularJson1 = find('tabular', 'slipway JSON', 1);
+  const tabularBestPerCpu = Math.max(find('tabular', 'slipway JSON', 32).perCpu, find('tabular', 'slipway binary', 32).perCpu);
   const first = samples[0]![1];
   const last = samples[samples.length - 1]![1];
   const checks: Array<[string, string, boolean]> = [
@@ -405,6 +406,7 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
     ['tabular, c=1, JSON p99 < 2 ms', `${fmt(tabularJson1.p99, 3)} ms`, tabularJson1.p99 < 2],
     ...[1, 32].map((c): [string, string, boolean] => [`tabular, c=${c}, drift on ≥ 95% of drift off`, `${fmt(driftRatio(driftRows, c) * 100, 1)}%`, driftRatio(driftRows, c) >= 0.95]),
     ['wide, c=32, binary ≥ 60% of raw batch 32, per CPU-second', `${fmt((wideBinary.perCpu / rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu) * 100, 1)}%`, wideBinary.perCpu >= 0.6 * rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu],
+    ['tabular, c=32 ≥ 2× naive, per CPU-second', `${fmt(tabularBestPerCpu / find('tabular', 'naive node:http server (floor)', 32).perCpu, 2)}×`, tabularBestPerCpu >= 2 * find('tabular', 'naive node:http server (floor)', 32).perCpu],
     ['/v2/health/live p99 < 100 ms during the 40 MiB stream', `${fmt(healthRows[0]!.p99, 1)} ms`, healthRows[0]!.p99 < 100],
     ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
   ];
