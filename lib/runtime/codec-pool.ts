@@ -37,11 +37,15 @@ export class CodecPool {
         if (reply.ok) pending?.resolve(reply.value);
         else pending?.reject(new InferenceError(reply.status, reply.message));
       });
-      worker.on('error', (err) => {
-        for (const p of this.pending.values()) p.reject(new InferenceError(500, `codec worker failed: ${err.message}`));
+      // A dead codec worker fails what it held; the next big request starts a fresh one.
+      const fail = (reason: string) => {
+        for (const p of this.pending.values()) p.reject(new InferenceError(500, reason));
         this.pending.clear();
-        this.workers.splice(this.workers.indexOf(slot), 1);
-      });
+        const index = this.workers.indexOf(slot);
+        if (index !== -1) this.workers.splice(index, 1);
+      };
+      worker.on('error', (err) => fail(`codec worker failed: ${err.message}`));
+      worker.on('exit', (code) => fail(`codec worker exited with code ${code}`));
       worker.unref();
       this.workers.push(slot);
     }

@@ -16,7 +16,10 @@ const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './session-worker.ts
 export function startWorker(url: URL, workerData?: unknown): Worker {
   const options = { workerData, stdout: false, stderr: false } as const;
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
+  // Resolved from here, not from the worker: an eval'd worker resolves bare names from the
+  // current directory, which under `npx slipway` is the user's project, without tsx.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
