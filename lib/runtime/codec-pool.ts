@@ -20,7 +20,7 @@ const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './codec-worker.ts' 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export class CodecPool {
-  private readonly workers: Array<{ worker: Worker; load: number }> = [];
+  private readonly workers: Array<{ worker: Worker; load: number; ids: Set<number> }> = [];
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   private nextId = 0;
 
@@ -29,9 +29,10 @@ export class CodecPool {
   private call(message: Distribute<CodecRequest>, transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.workers.length < this.size) {
       const worker = startWorker(workerUrl);
-      const slot = { worker, load: 0 };
+      const slot = { worker, load: 0, ids: new Set<number>() };
       worker.on('message', (reply: CodecReply) => {
         slot.load--;
+        slot.ids.delete(reply.id);
         const pending = this.pending.get(reply.id);
         this.pending.delete(reply.id);
         if (reply.ok) pending?.resolve(reply.value);
@@ -39,8 +40,11 @@ export class CodecPool {
       });
       // A dead codec worker fails what it held; the next big request starts a fresh one.
       const fail = (reason: string) => {
-        for (const p of this.pending.values()) p.reject(new InferenceError(500, reason));
-        this.pending.clear();
+        for (const id of slot.ids) {
+          this.pending.get(id)?.reject(new InferenceError(500, reason));
+          this.pending.delete(id);
+        }
+        slot.ids.clear();
         const index = this.workers.indexOf(slot);
         if (index !== -1) this.workers.splice(index, 1);
       };
@@ -52,6 +56,7 @@ export class CodecPool {
     const slot = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
     const id = this.nextId++;
     slot.load++;
+    slot.ids.add(id);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ ...message, id }, transfer);
