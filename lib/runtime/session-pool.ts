@@ -2,11 +2,27 @@
  * Main-thread side of a model's sessions: `workers` worker threads, each with its own onnxruntime
  * session of the model. A run goes to an idle worker; the event loop only posts messages.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProviderName } from './model-config.js';
 import type { LoadRequest, WireTensor, WireValueMetadata, WorkerReply, WorkerRequest } from './session-worker.js';
 
 const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './session-worker.ts' : './session-worker.js', import.meta.url);
+
+/**
+ * tsx's ESM API as a URL: import.meta.resolve where the module system offers it; under vitest's
+ * transform it does not, and require.resolve would pick the CommonJS build, so the ESM entry is
+ * read from tsx's own package.json exports.
+ */
+function resolveTsxApi(): string {
+  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const exported = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
+  return pathToFileURL(join(dirname(manifest), exported.import.default)).href;
+}
 
 /**
  * Starts a worker on a module of this directory. Under tsx (development, tests) workers do not
@@ -18,7 +34,7 @@ export function startWorker(url: URL, workerData?: unknown): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
   // Resolved from here, not from the worker: an eval'd worker resolves bare names from the
   // current directory, which under `npx slipway` is the user's project, without tsx.
-  const tsx = import.meta.resolve('tsx/esm/api');
+  const tsx = resolveTsxApi();
   const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
