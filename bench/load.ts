@@ -9,6 +9,8 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 
 export interface LoadOptions {
   port: number;
+  /** Send this gRPC ModelInfer message to `port` (a gRPC port) instead of HTTP requests. */
+  grpcMessage?: object;
   path: string;
   body: Buffer;
   headers?: Record<string, string | number>;
@@ -32,19 +34,23 @@ export interface LoadResult {
 }
 
 interface ThreadJob {
+  /** http: POST `body` to `path`; grpc: ModelInfer `message` on `port`. */
+  protocol: 'http' | 'grpc';
+  message?: object;
   port: number;
   path: string;
   body: Uint8Array;
   headers: Record<string, string | number>;
   concurrency: number;
-  deadline: number;
+  /** How long to send, counted from when this thread's clients are set up (not from when it was started). */
+  durationMs: number | undefined;
   requests: number;
   everyRequests: number;
 }
 
-type ThreadMessage = { kind: 'progress'; completed: number } | { kind: 'done'; completed: number; failed: number; latencies: Float64Array };
+type ThreadMessage = { kind: 'progress'; completed: number } | { kind: 'done'; completed: number; failed: number; latencies: Float64Array; seconds: number };
 
-async function clientLoop(job: ThreadJob, progress: (completed: number) => void): Promise<Omit<LoadResult, 'seconds'>> {
+async function clientLoop(job: ThreadJob, progress: (completed: number) => void): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
   const headers = { 'content-type': 'application/json', 'content-length': job.body.length, ...job.headers };
   const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
@@ -71,26 +77,65 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
       });
       req.end(body);
     });
+  const begin = performance.now();
+  const deadline = job.durationMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + job.durationMs;
   const client = async () => {
-    while (started < job.requests && Date.now() < job.deadline) {
+    while (started < job.requests && Date.now() < deadline) {
       started++;
       await one();
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, client));
+  const seconds = (performance.now() - begin) / 1000;
   agent.destroy();
-  return { completed, failed, latenciesMs: Float64Array.from(latencies) };
+  return { completed, failed, latenciesMs: Float64Array.from(latencies), seconds };
+}
+
+/** gRPC clients: `concurrency` calls in flight on one HTTP/2 channel, each sending the next when it answers. */
+async function grpcLoop(job: ThreadJob, progress: (completed: number) => void): Promise<LoadResult> {
+  const grpc = await import('@grpc/grpc-js');
+  const { loadInferenceProto } = await import('../lib/runtime/grpc.js');
+  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: new (address: string, credentials: unknown, options?: object) => Record<string, (m: object, cb: (err: unknown) => void) => void> & { close(): void } } };
+  const client = new inference.GRPCInferenceService(`127.0.0.1:${job.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  const latencies: number[] = [];
+  let started = 0;
+  let completed = 0;
+  let failed = 0;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now();
+      client.ModelInfer!(job.message!, (err) => {
+        latencies.push(performance.now() - sent);
+        if (err) failed++;
+        else completed++;
+        if (completed % job.everyRequests === 0) progress(completed);
+        resolve();
+      });
+    });
+  // The channel connects before the clock starts.
+  await new Promise<void>((resolve) => (client as unknown as { waitForReady(deadline: number, cb: () => void): void }).waitForReady(Date.now() + 10_000, () => resolve()));
+  const begin = performance.now();
+  const deadline = job.durationMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + job.durationMs;
+  const worker = async () => {
+    while (started < job.requests && Date.now() < deadline) {
+      started++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  const seconds = (performance.now() - begin) / 1000;
+  client.close();
+  return { completed, failed, latenciesMs: Float64Array.from(latencies), seconds };
 }
 
 if (!isMainThread && (workerData as { loadWorker?: boolean } | undefined)?.loadWorker) {
   const job = (workerData as { job: ThreadJob }).job;
-  const result = await clientLoop(job, (completed) => parentPort!.postMessage({ kind: 'progress', completed } satisfies ThreadMessage));
-  parentPort!.postMessage({ kind: 'done', completed: result.completed, failed: result.failed, latencies: result.latenciesMs } satisfies ThreadMessage);
+  const result = await (job.protocol === 'grpc' ? grpcLoop : clientLoop)(job, (completed) => parentPort!.postMessage({ kind: 'progress', completed } satisfies ThreadMessage));
+  parentPort!.postMessage({ kind: 'done', completed: result.completed, failed: result.failed, latencies: result.latenciesMs, seconds: result.seconds } satisfies ThreadMessage);
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const threads = Math.max(1, Math.min(options.threads ?? (options.concurrency > 1 ? 2 : 1), options.concurrency));
-  const deadline = options.durationMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + options.durationMs;
   const totalRequests = options.requests ?? Number.MAX_SAFE_INTEGER;
   const everyRequests = Math.max(1, Math.floor((options.everyRequests ?? 10_000) / threads));
   const progressByThread = new Array<number>(threads).fill(0);
@@ -103,32 +148,34 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       options.onProgress(total);
     }
   };
-  const begin = performance.now();
   const results = await Promise.all(
     Array.from({ length: threads }, (_, thread) => {
       const job: ThreadJob = {
+        protocol: options.grpcMessage ? 'grpc' : 'http',
+        ...(options.grpcMessage ? { message: options.grpcMessage } : {}),
         port: options.port,
         path: options.path,
         body: options.body,
         headers: options.headers ?? {},
         concurrency: Math.floor(options.concurrency / threads) + (thread < options.concurrency % threads ? 1 : 0),
-        deadline,
+        durationMs: options.durationMs,
         requests: Math.floor(totalRequests / threads) + (thread < totalRequests % threads ? 1 : 0),
         everyRequests,
       };
-      return new Promise<Omit<LoadResult, 'seconds'>>((resolve, reject) => {
+      return new Promise<LoadResult>((resolve, reject) => {
         // The worker runs this same TypeScript module, so it registers tsx before importing it.
         const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
         const worker = new Worker(bootstrap, { eval: true, workerData: { loadWorker: true, job } });
         worker.on('message', (message: ThreadMessage) => {
           if (message.kind === 'progress') onThreadProgress(thread, message.completed);
-          else resolve({ completed: message.completed, failed: message.failed, latenciesMs: message.latencies });
+          else resolve({ completed: message.completed, failed: message.failed, latenciesMs: message.latencies, seconds: message.seconds });
         });
         worker.on('error', reject);
       });
     }),
   );
-  const seconds = (performance.now() - begin) / 1000;
+  // Each thread times its own sending window (thread start-up left out); they overlap, so the longest is the run's.
+  const seconds = Math.max(...results.map((r) => r.seconds));
   const latencies = new Float64Array(results.reduce((n, r) => n + r.latenciesMs.length, 0));
   let offset = 0;
   for (const r of results) {

@@ -4,8 +4,11 @@
 // measured in the same run:
 //   ceiling  raw in-process session.run, batch 1 and batch 32 (rows/s)
 //   floor    a naive node:http server: JSON.parse, one session.run per request
-//   slipway  `slipway serve` with JSON and with Triton binary tensors
-// Load: keep-alive node:http clients at concurrency 1 and 32, one row per request.
+//   slipway  `slipway serve` with JSON, Triton binary tensors, and gRPC (typed contents and raw)
+// Load: keep-alive node:http clients (gRPC: calls on one HTTP/2 channel) at concurrency 1 and 32,
+// one row per request. Each row also reports rows per CPU-second of the serving process alone,
+// which leaves out the load generator that shares the machine's cores.
+// Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
 // same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -68,6 +71,14 @@ interface Row {
   p50: number;
   p99: number;
   failed: number;
+  /** Rows per CPU-second of the serving process alone (the load generator's share left out). */
+  perCpu: number;
+}
+
+/** User + system CPU seconds a process has used (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function rawRun(model: BenchModel, batch: number): Promise<Row> {
@@ -78,6 +89,7 @@ async function rawRun(model: BenchModel, batch: number): Promise<Row> {
   const warmEnd = performance.now() + warmupMs;
   while (performance.now() < warmEnd) await session.run(feeds());
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const begin = performance.now();
   while (performance.now() - begin < durationMs) {
     const t = performance.now();
@@ -85,14 +97,19 @@ async function rawRun(model: BenchModel, batch: number): Promise<Row> {
     latencies.push(performance.now() - t);
   }
   const seconds = (performance.now() - begin) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await session.release();
   const sorted = Float64Array.from(latencies).sort();
-  return { model: model.name, mode: `raw session.run batch ${batch}`, concurrency: batch, throughput: (latencies.length * batch) / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: 0 };
+  return {
+    model: model.name, mode: `raw session.run batch ${batch}`, concurrency: batch, throughput: (latencies.length * batch) / seconds,
+    p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: 0, perCpu: (latencies.length * batch) / ((cpu.user + cpu.system) / 1e6),
+  };
 }
 
 interface Server {
   child: ChildProcess;
   port: number;
+  grpcPort?: number;
 }
 
 /** Starts a server process and waits for its `models_loaded` (slipway) or `server_listening` (naive) line. */
@@ -100,16 +117,20 @@ function startProcess(args: string[], readyEvent: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let port = 0;
+    let grpcPort: number | undefined;
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let event: { event?: string; port?: number };
+      let event: { event?: string; port?: number; grpc_port?: number | null };
       try {
         event = JSON.parse(line);
       } catch {
         return;
       }
-      if (event.event === 'server_listening') port = event.port!;
-      if (event.event === readyEvent) resolve({ child, port });
+      if (event.event === 'server_listening') {
+        port = event.port!;
+        grpcPort = event.grpc_port ?? undefined;
+      }
+      if (event.event === readyEvent) resolve({ child, port, ...(grpcPort !== undefined ? { grpcPort } : {}) });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before it was ready`)));
   });
@@ -128,12 +149,77 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
-async function measure(port: number, model: BenchModel, mode: string, concurrency: number, body: Buffer, headers: Record<string, string | number> = {}, warm = true): Promise<Row> {
+async function measure(server: Server, model: BenchModel, mode: string, concurrency: number, body: Buffer | { grpc: object }, headers: Record<string, string | number> = {}, warm = true): Promise<Row> {
   const path = `/v2/models/${model.name}/infer`;
-  if (warm) await runLoad({ port, path, body, headers, concurrency, durationMs: warmupMs });
-  const result: LoadResult = await runLoad({ port, path, body, headers, concurrency, durationMs });
+  const target = Buffer.isBuffer(body)
+    ? { port: server.port, path, body, headers }
+    : { port: server.grpcPort!, path, body: Buffer.alloc(0), grpcMessage: body.grpc };
+  if (warm) await runLoad({ ...target, concurrency, durationMs: warmupMs });
+  const cpuBefore = cpuSeconds(server.child.pid!);
+  const result: LoadResult = await runLoad({ ...target, concurrency, durationMs });
+  const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
   const sorted = result.latenciesMs.sort();
-  return { model: model.name, mode, concurrency, throughput: result.completed / result.seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: result.failed };
+  return {
+    model: model.name, mode, concurrency, throughput: result.completed / result.seconds,
+    p50: percentile(sorted, 50), p99: percentile(sorted, 99), failed: result.failed, perCpu: result.completed / cpu,
+  };
+}
+
+function grpcMessage(model: BenchModel, raw: boolean): { grpc: object } {
+  const row = randomRow(model.inputs, 5);
+  const input = { name: 'x', datatype: 'FP32', shape: [1, model.inputs] };
+  return {
+    grpc: raw
+      ? { model_name: model.name, inputs: [input], raw_input_contents: [Buffer.from(row.buffer)] }
+      : { model_name: model.name, inputs: [{ ...input, contents: { fp32_contents: Array.from(row) } }] },
+  };
+}
+
+/** JSON for `rows` rows of the model, about `bytes` long: the big-body stream's request. */
+function bigJsonBody(model: BenchModel, bytes: number): Buffer {
+  const random = seededRandom(77);
+  const row = () => Array.from({ length: model.inputs }, () => Math.round((random() * 2 - 1) * 1e4) / 1e4).join(',');
+  const sample = row();
+  const rows = Math.floor(bytes / (sample.length + 1));
+  const data = Array.from({ length: rows }, row).join(',');
+  return Buffer.from(`{"inputs":[{"name":"x","datatype":"FP32","shape":[${rows},${model.inputs}],"data":[${data}]}],"outputs":[{"name":"y","parameters":{"binary_data":true}}]}`);
+}
+
+interface HealthRow {
+  server: string;
+  streamed: number;
+  streamFailed: number;
+  checks: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** GET /v2/health/live every 10 ms on its own connection while one client streams big JSON requests back to back. */
+async function healthDuringStream(server: Server, label: string, model: BenchModel, body: Buffer, seconds: number): Promise<HealthRow> {
+  const { request } = await import('node:http');
+  const latencies: number[] = [];
+  let stop = false;
+  const probe = (async () => {
+    while (!stop) {
+      const started = performance.now();
+      await new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port: server.port, path: '/v2/health/live', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        });
+        req.on('error', () => resolve());
+        req.end();
+      });
+      latencies.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const stream = await runLoad({ port: server.port, path: `/v2/models/${model.name}/infer`, body, concurrency: 1, threads: 1, durationMs: seconds * 1000 });
+  stop = true;
+  await probe;
+  const sorted = Float64Array.from(latencies).sort();
+  return { server: label, streamed: stream.completed, streamFailed: stream.failed, checks: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]! };
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -187,9 +273,11 @@ async function main(): Promise<void> {
             if (!previous || row.throughput > previous.throughput) best.set(row.mode, row);
           };
           for (let round = 0; round < rounds; round++) {
-            keep(await measure(naive.port, model, 'naive node:http server (floor)', concurrency, json, {}, round === 0));
-            keep(await measure(slipway.port, model, 'slipway JSON', concurrency, json, {}, round === 0));
-            keep(await measure(slipway.port, model, 'slipway binary', concurrency, binary.body, binaryHeaders, round === 0));
+            keep(await measure(naive, model, 'naive node:http server (floor)', concurrency, json, {}, round === 0));
+            keep(await measure(slipway, model, 'slipway JSON', concurrency, json, {}, round === 0));
+            keep(await measure(slipway, model, 'slipway binary', concurrency, binary.body, binaryHeaders, round === 0));
+            keep(await measure(slipway, model, 'slipway gRPC typed', concurrency, grpcMessage(model, false), {}, round === 0));
+            keep(await measure(slipway, model, 'slipway gRPC raw', concurrency, grpcMessage(model, true), {}, round === 0));
           }
           floors.set(`${model.name}/${concurrency}`, best.get('naive node:http server (floor)')!.throughput);
           rows.push(...best.values());
@@ -208,12 +296,23 @@ async function main(): Promise<void> {
       for (let round = 0; round < Math.max(rounds, 4); round++) {
         const pair = [[models[0]!, 'drift off'], [tabularDrift, 'drift on']] as const;
         for (const [model, mode] of round % 2 === 0 ? pair : [...pair].reverse()) {
-          const row = { ...(await measure(slipway.port, model, mode, concurrency, jsonBody(model), {}, round === 0)), model: 'tabular' };
+          const row = { ...(await measure(slipway, model, mode, concurrency, jsonBody(model), {}, round === 0)), model: 'tabular' };
           const previous = best.get(mode);
           if (!previous || row.throughput > previous.throughput) best.set(mode, row);
         }
       }
       driftRows.push(...best.values());
+    }
+
+    // Liveness under a big-body stream: one client sends ~40 MiB JSON requests back to back.
+    const big = bigJsonBody(models[0]!, 40 * 1024 * 1024);
+    const streamSeconds = quick ? 6 : 12;
+    const healthRows: HealthRow[] = [await healthDuringStream(slipway, 'slipway', models[0]!, big, streamSeconds)];
+    const naiveTabular = await startProcess(['--import', 'tsx', 'bench/naive-server.ts', join(root, 'tabular', '1', 'model.onnx'), 'tabular'], 'server_listening');
+    try {
+      healthRows.push(await healthDuringStream(naiveTabular, 'naive node:http server', models[0]!, big, streamSeconds));
+    } finally {
+      await stopProcess(naiveTabular);
     }
 
     // Soak: RSS of the slipway process over many requests, first sample after a warm-up share.
@@ -233,15 +332,17 @@ async function main(): Promise<void> {
     });
     printTable(rows, ceilings, floors);
     printDrift(driftRows);
+    printHealth(healthRows, big.length);
     printSoak(samples, soak);
-    printTargets(rows, ceilings, floors, samples, driftRows);
+    printTargets(rows, ceilings, floors, samples, driftRows, healthRows);
   } finally {
     await stopProcess(slipway);
   }
 }
 
 function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>): void {
-  const header = ['model', 'mode', 'conc', 'rows/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'vs floor', 'errors'];
+  const cpuCeilings = new Map(rows.filter((r) => r.mode.startsWith('raw')).map((r) => [`${r.model}/${r.concurrency}`, r.perCpu]));
+  const header = ['model', 'mode', 'conc', 'rows/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'vs floor', 'rows/CPU-s', 'per CPU vs ceiling', 'errors'];
   const lines = rows.map((r) => {
     const isRaw = r.mode.startsWith('raw');
     const ceiling = ceilings.get(`${r.model}/${r.concurrency === 1 ? 1 : 32}`)!;
@@ -250,12 +351,15 @@ function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors:
       r.model, r.mode, isRaw ? '-' : String(r.concurrency), fmt(r.throughput), fmt(r.p50, 3), fmt(r.p99, 3),
       isRaw ? '' : `${fmt((r.throughput / ceiling) * 100, 1)}%`,
       isRaw || floor === undefined ? '' : `${fmt(r.throughput / floor, 2)}×`,
+      fmt(r.perCpu),
+      isRaw ? '' : `${fmt((r.perCpu / cpuCeilings.get(`${r.model}/${r.concurrency === 1 ? 1 : 32}`)!) * 100, 1)}%`,
       String(r.failed),
     ];
   });
   process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const line of lines) process.stdout.write(`| ${line.join(' | ')} |\n`);
   process.stdout.write('\nvs ceiling: against raw batch 1 at concurrency 1 and raw batch 32 at concurrency 32. vs floor: against the naive server at the same concurrency.\n');
+  process.stdout.write('rows/CPU-s: rows answered per CPU-second used by the serving process alone (raw: by the benchmark process running session.run); the load generator, which shares the cores, is left out.\n');
 }
 
 function driftRatio(rows: readonly Row[], concurrency: number): number {
@@ -273,6 +377,12 @@ function printDrift(rows: readonly Row[]): void {
   }
 }
 
+function printHealth(rows: readonly HealthRow[], bytes: number): void {
+  process.stdout.write(`\nLiveness while one client streams ${fmt(bytes / 1024 / 1024, 1)} MiB JSON requests (tabular) back to back; GET /v2/health/live every 10 ms on a fresh connection:\n\n`);
+  process.stdout.write('| server | big requests answered | failed | health checks | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|\n');
+  for (const r of rows) process.stdout.write(`| ${r.server} | ${r.streamed} | ${r.streamFailed} | ${r.checks} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.max, 1)} |\n`);
+}
+
 function printSoak(samples: ReadonlyArray<[number, number]>, soak: LoadResult): void {
   const first = samples[0]![1];
   const last = samples[samples.length - 1]![1];
@@ -281,11 +391,12 @@ function printSoak(samples: ReadonlyArray<[number, number]>, soak: LoadResult): 
   process.stdout.write(`RSS first ${fmt(first, 1)} MiB, last ${fmt(last, 1)} MiB, change ${fmt(((last - first) / first) * 100, 1)}%\n`);
 }
 
-function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>, samples: ReadonlyArray<[number, number]>, driftRows: readonly Row[]): void {
+function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floors: Map<string, number>, samples: ReadonlyArray<[number, number]>, driftRows: readonly Row[], healthRows: readonly HealthRow[]): void {
   const find = (model: string, mode: string, concurrency: number) => rows.find((r) => r.model === model && r.mode === mode && r.concurrency === concurrency)!;
   const wideBinary = find('wide', 'slipway binary', 32);
   const tabularBest = Math.max(find('tabular', 'slipway JSON', 32).throughput, find('tabular', 'slipway binary', 32).throughput);
   const tabularJson1 = find('tabular', 'slipway JSON', 1);
+  const tabularBestPerCpu = Math.max(find('tabular', 'slipway JSON', 32).perCpu, find('tabular', 'slipway binary', 32).perCpu);
   const first = samples[0]![1];
   const last = samples[samples.length - 1]![1];
   const checks: Array<[string, string, boolean]> = [
@@ -294,6 +405,9 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
     ['tabular, c=32 ≥ 2× naive', `${fmt(tabularBest / floors.get('tabular/32')!, 2)}×`, tabularBest >= 2 * floors.get('tabular/32')!],
     ['tabular, c=1, JSON p99 < 2 ms', `${fmt(tabularJson1.p99, 3)} ms`, tabularJson1.p99 < 2],
     ...[1, 32].map((c): [string, string, boolean] => [`tabular, c=${c}, drift on ≥ 95% of drift off`, `${fmt(driftRatio(driftRows, c) * 100, 1)}%`, driftRatio(driftRows, c) >= 0.95]),
+    ['wide, c=32, binary ≥ 60% of raw batch 32, per CPU-second', `${fmt((wideBinary.perCpu / rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu) * 100, 1)}%`, wideBinary.perCpu >= 0.6 * rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu],
+    ['tabular, c=32 ≥ 2× naive, per CPU-second', `${fmt(tabularBestPerCpu / find('tabular', 'naive node:http server (floor)', 32).perCpu, 2)}×`, tabularBestPerCpu >= 2 * find('tabular', 'naive node:http server (floor)', 32).perCpu],
+    ['/v2/health/live p99 < 100 ms during the 40 MiB stream', `${fmt(healthRows[0]!.p99, 1)} ms`, healthRows[0]!.p99 < 100],
     ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
   ];
   process.stdout.write('\n| target | measured | met |\n|---|---|---|\n');

@@ -97,7 +97,7 @@ export const ERROR_CATALOG = {
   DRIFT_RUNTIME_ERROR: { id: 'SLIPWAY_E0521', cause: 'The runtime answered the drift history request with an error or with something that is not JSON.', fix: 'Check that the URL points at a slipway runtime and that the model serves a baseline.' },
 
   // E06xx: the serving runtime
-  RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node, an optional peer dependency that is not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 (CPU; see README "Serving").' },
+  RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node, @grpc/grpc-js and @grpc/proto-loader, optional peer dependencies that are not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 @grpc/grpc-js @grpc/proto-loader (CPU; see README "Serving").' },
   RUNTIME_NO_MODELS: { id: 'SLIPWAY_E0602', cause: 'slipway serve was given no model repository and no --model.', fix: 'Pass --model-repository DIR (or SLIPWAY_MODEL_REPOSITORY) or --model NAME=PATH.onnx.' },
   RUNTIME_REPOSITORY_NOT_FOUND: { id: 'SLIPWAY_E0603', cause: 'The model repository is not a directory.', fix: 'Pass the folder that holds <model>/<version>/model.onnx.' },
   RUNTIME_MODEL_NAME_INVALID: { id: 'SLIPWAY_E0604', cause: 'A model folder name has characters the inference protocol does not allow in URLs.', fix: "Rename it to letters, digits, '_', '.', '-'." },
@@ -112,6 +112,12 @@ export const ERROR_CATALOG = {
   RUNTIME_INTERNAL: { id: 'SLIPWAY_E0615', cause: 'HTTP 500: inference failed inside onnxruntime.', fix: 'Check the server log for the model error.' },
   RUNTIME_UNAVAILABLE: { id: 'SLIPWAY_E0616', cause: 'HTTP 503: the model is not ready or the server is shutting down.', fix: 'Retry after /v2/health/ready answers 200.' },
   RUNTIME_ERROR: { id: 'SLIPWAY_E0617', cause: 'An inference error with an HTTP status slipway has no specific code for.', fix: 'Read the message and the server log.' },
+  RUNTIME_PORT_IN_USE: { id: 'SLIPWAY_E0622', cause: 'Another process already listens on the --port, --grpc-port or --metrics-port given.', fix: 'Stop that process or choose another port.' },
+  RUNTIME_PORT_DENIED: { id: 'SLIPWAY_E0623', cause: 'The runtime may not bind the port (below 1024 without the capability).', fix: 'Use a port above 1024 (the container image serves 8080 and 8081).' },
+  RUNTIME_HOST_UNAVAILABLE: { id: 'SLIPWAY_E0624', cause: '--host names an address this machine does not have.', fix: 'Use 0.0.0.0, 127.0.0.1 or an address of this machine.' },
+  RUNTIME_LISTEN_FAILED: { id: 'SLIPWAY_E0625', cause: 'Opening a listening socket failed for another reason.', fix: 'Read the system error quoted in the message.' },
+  RUNTIME_PORT_CONFLICT: { id: 'SLIPWAY_E0626', cause: 'Two of --port, --grpc-port and --metrics-port are the same.', fix: 'Give each listener its own port.' },
+  RUNTIME_UNSUPPORTED_ENCODING: { id: 'SLIPWAY_E0618', cause: 'HTTP 415: the request body has a Content-Encoding other than gzip or identity.', fix: 'Send the body uncompressed or gzip-compressed.' },
   RUNTIME_INTEGRITY_INVALID: { id: 'SLIPWAY_E0620', cause: '--expected-sha256 / SLIPWAY_EXPECTED_SHA256 is not JSON of model name to file name to 64-hex sha256.', fix: 'Pass e.g. {"fraud-detector":{"model.onnx":"<64 hex>","baseline.json":"<64 hex>"}} (ModelServing renders it).' },
   RUNTIME_INTEGRITY_MODEL_MISSING: { id: 'SLIPWAY_E0621', cause: 'Expected hashes were given for a model the model repository does not serve.', fix: 'Serve the repository the pod was rendered for, or fix the model name in the expected hashes.' },
 

@@ -1,5 +1,5 @@
 // Compiles constructs/ and lib/ (without lib/onnx, which only tests and benchmarks use) into
-// build/ as JavaScript + .d.ts, copies the JSON Schemas the compiled modules read, and writes
+// build/ as JavaScript + .d.ts, copies the JSON Schemas and the gRPC .proto the compiled modules read, and writes
 // the command list the compiled CLI's --help prints. Files that did not change are left alone,
 // and changed ones are replaced atomically: tests read build/ while `npm pack` rebuilds it.
 import { execFileSync } from 'node:child_process';
@@ -26,9 +26,12 @@ export async function build() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   // -b skips the compile when no input changed since the last build (a second or less).
   execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  mkdirSync(join(root, 'build/schemas'), { recursive: true });
-  for (const name of readdirSync(join(root, 'schemas'))) {
-    writeIfChanged(join(root, 'build/schemas', name), readFileSync(join(root, 'schemas', name)));
+  // Compiled modules read the JSON Schemas and the gRPC .proto relative to themselves.
+  for (const dir of ['schemas', 'proto']) {
+    mkdirSync(join(root, 'build', dir), { recursive: true });
+    for (const name of readdirSync(join(root, dir))) {
+      writeIfChanged(join(root, 'build', dir, name), readFileSync(join(root, dir, name)));
+    }
   }
   const { commandManifest } = await import(new URL('../build/lib/cli/program.js', import.meta.url).href);
   writeIfChanged(join(root, 'build/lib/cli/commands.json'), `${JSON.stringify(await commandManifest(), null, 2)}\n`);

@@ -4,16 +4,16 @@
  * are concatenated along dimension 0 (up to maxBatchSize rows), run once,
  * and the outputs split back into per-request views (no copy on the way out).
  *
- * onnxruntime-node runs a session synchronously on the event-loop thread, so
- * everything that arrives during one execution is read right after it and
- * forms the next batch: under load batches fill themselves, and an idle model
- * answers at once. maxQueueDelayMs > 0 additionally holds an idle model back
+ * Executions run on the model's session workers (up to `concurrency` at a
+ * time); everything that arrives while they are busy queues and forms the next
+ * batch: under load batches fill themselves, and an idle model answers at once. maxQueueDelayMs > 0 additionally holds an idle model back
  * for a not-yet-full batch, as Triton's max_queue_delay does.
  */
 import { DATATYPE_INFO, type NumericArray, type TensorData } from './datatypes.js';
 import type { Tensor } from './protocol.js';
 
-export type Executor = (inputs: readonly Tensor[], outputNames: readonly string[]) => Promise<Map<string, Tensor>>;
+/** `batched`: the inputs were concatenated for this run and nothing else holds them. */
+export type Executor = (inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean) => Promise<Map<string, Tensor>>;
 
 export interface BatchResult {
   outputs: Map<string, Tensor>;
@@ -27,8 +27,10 @@ export interface BatchOptions {
   enabled: boolean;
   maxBatchSize: number;
   maxQueueDelayMs: number;
-  /** Called once per model execution with the rows it ran. */
-  onBatch?: (rows: number) => void;
+  /** Batches that may run at once (the model's session workers); default 1. */
+  concurrency?: number;
+  /** Called once per model execution with the rows it ran and how long it took. */
+  onBatch?: (rows: number, computeSeconds: number) => void;
 }
 
 interface Job {
@@ -82,7 +84,7 @@ const seconds = (fromMs: number, toMs: number) => (toMs - fromMs) / 1000;
 export class BatchScheduler {
   private readonly queue: Job[] = [];
   private queuedRows = 0;
-  private busy = false;
+  private running = 0;
   private wakeup: { kind: 'immediate'; handle: NodeJS.Immediate } | { kind: 'timer'; handle: NodeJS.Timeout } | undefined;
 
   constructor(
@@ -108,7 +110,7 @@ export class BatchScheduler {
   }
 
   private schedule(): void {
-    if (this.busy || this.wakeup || this.queue.length === 0) return;
+    if (this.running >= (this.options.concurrency ?? 1) || this.wakeup || this.queue.length === 0) return;
     const { enabled, maxQueueDelayMs, maxBatchSize } = this.options;
     const wait = enabled && maxQueueDelayMs > 0 && this.queuedRows < maxBatchSize
       ? this.queue[0]!.enqueuedAt + maxQueueDelayMs - performance.now()
@@ -141,13 +143,15 @@ export class BatchScheduler {
 
   private async dispatch(): Promise<void> {
     this.wakeup = undefined;
-    this.busy = true;
+    this.running++;
+    const batch = this.takeBatch();
+    // Another idle session may take the next batch at once.
+    this.schedule();
     try {
-      const batch = this.takeBatch();
       if (batch.length === 1) await this.runAlone(batch[0]!);
       else await this.runTogether(batch);
     } finally {
-      this.busy = false;
+      this.running--;
       this.schedule();
     }
   }
@@ -155,9 +159,10 @@ export class BatchScheduler {
   private async runAlone(job: Job): Promise<void> {
     const start = performance.now();
     try {
-      const outputs = await this.execute(job.inputs, job.outputNames);
-      this.options.onBatch?.(job.rows);
-      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds: seconds(start, performance.now()), batchRows: job.rows });
+      const outputs = await this.execute(job.inputs, job.outputNames, false);
+      const computeSeconds = seconds(start, performance.now());
+      this.options.onBatch?.(job.rows, computeSeconds);
+      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: job.rows });
     } catch (err) {
       job.reject(err);
     }
@@ -170,7 +175,7 @@ export class BatchScheduler {
     const outputNames = [...new Set(batch.flatMap((job) => job.outputNames))];
     let outputs: Map<string, Tensor>;
     try {
-      outputs = await this.execute(inputs, outputNames);
+      outputs = await this.execute(inputs, outputNames, true);
     } catch {
       // One bad request must not fail its neighbours: rerun each alone so the error lands where it belongs.
       for (const job of batch) await this.runAlone(job);
@@ -181,8 +186,8 @@ export class BatchScheduler {
       for (const job of batch) await this.runAlone(job);
       return;
     }
-    this.options.onBatch?.(totalRows);
     const computeSeconds = seconds(start, performance.now());
+    this.options.onBatch?.(totalRows, computeSeconds);
     let row = 0;
     for (const job of batch) {
       const own = new Map<string, Tensor>();

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RUNTIME_METRICS } from '../vocabulary/metrics.js';
 
 // Latency buckets from 100 µs to 10 s: tabular models answer in well under a millisecond,
@@ -46,7 +46,7 @@ export class RuntimeMetrics {
   readonly inFlight = new Gauge({
     name: RUNTIME_METRICS.inFlight,
     help: 'Inference requests received and not yet answered (autoscaling signal).',
-    labelNames: ['model'] as const,
+    labelNames: ['model', 'version'] as const,
     registers: [this.registry],
   });
   readonly modelReady = new Gauge({
@@ -62,6 +62,12 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  constructor(options: { processMetrics?: boolean } = {}) {
+    // Process metrics (CPU, resident memory, event-loop lag, heap, GC, handles) under prom-client's
+    // standard names, so the usual Node.js dashboards and alerts work on the runtime.
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
   /** Label-bound children, resolved once per model so the hot path skips label hashing. */
   forModel(model: string, version: string): ModelMetrics {
     const byStatus = new Map<number, { inc(): void }>();
@@ -70,7 +76,7 @@ export class RuntimeMetrics {
       queueDuration: this.queueDuration.labels(model, version),
       computeDuration: this.computeDuration.labels(model, version),
       batchSize: this.batchSize.labels(model, version),
-      inFlight: this.inFlight.labels(model),
+      inFlight: this.inFlight.labels(model, version),
       requests: (status: number) => {
         let counter = byStatus.get(status);
         if (!counter) byStatus.set(status, (counter = this.requests.labels(model, version, String(status))));

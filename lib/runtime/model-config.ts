@@ -14,7 +14,9 @@ export interface BatchingConfig {
 
 export interface ModelConfig {
   batching: BatchingConfig;
-  /** 0 or absent: onnxruntime's default. */
+  /** Sessions (worker threads) for this model; absent: the server's --workers-per-model. */
+  workers?: number;
+  /** 0 or absent: the server's --intra-op-threads. */
   intraOpThreads?: number;
   interOpThreads?: number;
   /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */

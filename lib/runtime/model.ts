@@ -1,12 +1,16 @@
-import * as ort from 'onnxruntime-node';
 import { BatchScheduler, type BatchResult } from './batcher.js';
-import { DATATYPE_INFO, datatypeOfOrtType } from './datatypes.js';
+import { DATATYPE_INFO, datatypeOfOrtType, type NumericArray } from './datatypes.js';
+import { buffersOf, ownsBuffer } from './transfer.js';
 import { InferenceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { ModelSignature, Tensor, TensorSpec } from './protocol.js';
 import type { ModelSource } from './repository.js';
+import type { ThreadPlan } from './cpu.js';
+import { SessionPool } from './session-pool.js';
+import { StatisticsRecorder } from './statistics.js';
+import type { WireValueMetadata } from './session-worker.js';
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'unloaded';
 
@@ -15,30 +19,40 @@ export interface ModelDependencies {
   metrics: RuntimeMetrics;
   /** Provider for models whose config does not name one (SLIPWAY_EXECUTION_PROVIDER). */
   defaultProvider: ExecutionProviderName;
+  /** Sessions (worker threads) per model, and onnxruntime intra-op threads for models whose config sets none. */
+  threads: ThreadPlan;
 }
 
-function toSpec(meta: ort.InferenceSession.ValueMetadata, kind: string): TensorSpec {
+function toSpec(meta: WireValueMetadata, kind: string): TensorSpec {
   if (!meta.isTensor) throw new Error(`${kind} "${meta.name}" is not a tensor; only tensor inputs and outputs are served`);
   const datatype = datatypeOfOrtType(meta.type);
   if (!datatype) throw new Error(`${kind} "${meta.name}" has element type ${meta.type}, which the protocol cannot carry`);
   return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
 }
 
-// onnxruntime's process-wide logger writes unstructured lines to stderr (e.g. a failed CUDA
-// provider load before the fallback); the runtime reports those events itself as JSON.
-ort.env.logLevel = 'fatal';
-
 // onnxruntime reports bad-input problems with these phrases; anything else is the server's fault.
 const CLIENT_ERROR = /invalid (dimension|input|argument|rank|shape)|out of (data )?bounds|mismatch|must be within/i;
 
-/** One served model version: its onnxruntime session, signature, batching and load status. */
+/**
+ * One served model version: its onnxruntime sessions (on worker threads), signature, batching and
+ * load status.
+ */
 export class ServedModel {
   status: ModelStatus = 'loading';
   reason: string | undefined;
   signature: ModelSignature | undefined;
   provider: ExecutionProviderName | undefined;
   batching = false;
-  private session: ort.InferenceSession | undefined;
+  /** Sessions serving this model, each on its own worker thread. */
+  workers = 0;
+  /**
+   * Set when something reads a request's input tensors after inference (a drift observer): then
+   * they are copied to the session worker rather than moved there.
+   */
+  keepInputs = false;
+  intraOpThreads = 0;
+  readonly statistics: StatisticsRecorder;
+  private pool: SessionPool | undefined;
   private scheduler: BatchScheduler | undefined;
 
   constructor(
@@ -46,6 +60,7 @@ export class ServedModel {
     private readonly deps: ModelDependencies,
   ) {
     deps.metrics.modelReady.labels(this.name, this.version).set(0);
+    this.statistics = new StatisticsRecorder(source.name, source.version);
   }
 
   get name(): string {
@@ -64,71 +79,51 @@ export class ServedModel {
     return this.scheduler?.pending ?? 0;
   }
 
-  private sessionOptions(provider: ExecutionProviderName): ort.InferenceSession.SessionOptions {
-    const { config } = this.source;
-    return {
-      executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: config.cudaDeviceId } : 'cpu'],
-      graphOptimizationLevel: 'all',
-      logId: `${this.name}@${this.version}`,
-      // onnxruntime's own logger writes unstructured lines to stderr; the runtime reports what matters itself.
-      logSeverityLevel: 4,
-      // Spinning thread pools burn the cores that parse and answer HTTP between batches; with it
-      // off, tabular throughput under load roughly doubled in bench/serve.ts on a 2-core machine.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-      ...(config.intraOpThreads ? { intraOpNumThreads: config.intraOpThreads } : {}),
-      ...(config.interOpThreads ? { interOpNumThreads: config.interOpThreads, executionMode: 'parallel' as const } : {}),
-    };
-  }
-
-  private async createSession(): Promise<ort.InferenceSession> {
-    const requested = this.requestedProvider;
-    if (requested === 'cuda') {
-      try {
-        const session = await ort.InferenceSession.create(this.source.modelPath, this.sessionOptions('cuda'));
-        this.provider = 'cuda';
-        return session;
-      } catch (err) {
-        // A model that cannot load at all fails on CPU too; the CPU attempt below reports that error.
-        const session = await ort.InferenceSession.create(this.source.modelPath, this.sessionOptions('cpu'));
-        this.provider = 'cpu';
-        this.deps.logger.log('warn', 'execution_provider_fallback', {
-          model: this.name,
-          version: this.version,
-          requested: 'cuda',
-          provider: 'cpu',
-          reason: `CUDA execution provider unavailable, running on CPU: ${(err as Error).message.split('\n')[0]}`,
-        });
-        return session;
-      }
-    }
-    this.provider = 'cpu';
-    return ort.InferenceSession.create(this.source.modelPath, this.sessionOptions('cpu'));
-  }
-
-  /** Loads the session; never throws: a failure marks this model failed and is logged with its reason. */
+  /** Loads the sessions; never throws: a failure marks this model failed and is logged with its reason. */
   async load(): Promise<void> {
     const started = performance.now();
-    const { logger, metrics } = this.deps;
+    const { logger, metrics, threads } = this.deps;
+    const { config } = this.source;
     try {
       if (this.source.problem) throw new Error(this.source.problem);
-      this.session = await this.createSession();
+      this.workers = config.workers ?? threads.workersPerModel;
+      this.intraOpThreads = config.intraOpThreads || threads.intraOpThreads;
+      const pool = new SessionPool(this.workers, (reason) => this.workerDied(reason));
+      const loaded = await pool.load({
+        kind: 'load',
+        modelPath: this.source.modelPath,
+        logId: `${this.name}@${this.version}`,
+        provider: this.requestedProvider,
+        cudaDeviceId: config.cudaDeviceId,
+        intraOpThreads: this.intraOpThreads,
+        ...(config.interOpThreads ? { interOpThreads: config.interOpThreads } : {}),
+      });
+      this.pool = pool;
+      this.provider = loaded.provider;
+      if (loaded.fallbackReason) {
+        logger.log('warn', 'execution_provider_fallback', { model: this.name, version: this.version, requested: 'cuda', provider: 'cpu', reason: loaded.fallbackReason });
+      }
       this.signature = {
-        inputs: this.session.inputMetadata.map((m) => toSpec(m, 'input')),
-        outputs: this.session.outputMetadata.map((m) => toSpec(m, 'output')),
+        inputs: loaded.inputs.map((m) => toSpec(m, 'input')),
+        outputs: loaded.outputs.map((m) => toSpec(m, 'output')),
       };
       const batchable = [...this.signature.inputs, ...this.signature.outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
-      const { batching } = this.source.config;
+      const { batching } = config;
       this.batching = batching.enabled && batchable;
       const batchSize = metrics.forModel(this.name, this.version).batchSize;
-      this.scheduler = new BatchScheduler((inputs, outputs) => this.execute(inputs, outputs), {
+      this.scheduler = new BatchScheduler((inputs, outputs, batched) => this.execute(inputs, outputs, batched), {
         enabled: this.batching,
         maxBatchSize: batching.maxBatchSize,
         maxQueueDelayMs: batching.maxQueueDelayMs,
-        onBatch: (rows) => batchSize.observe(rows),
+        concurrency: this.workers,
+        onBatch: (rows, seconds) => {
+          batchSize.observe(rows);
+          this.statistics.executed(rows, seconds);
+        },
       });
       this.status = 'ready';
       metrics.modelReady.labels(this.name, this.version).set(1);
-      metrics.executionProvider.labels(this.name, this.version, this.requestedProvider, this.provider!).set(1);
+      metrics.executionProvider.labels(this.name, this.version, this.requestedProvider, this.provider).set(1);
       logger.log('info', 'model_loaded', {
         model: this.name,
         version: this.version,
@@ -136,6 +131,8 @@ export class ServedModel {
         provider: this.provider,
         batching: this.batching,
         max_batch_size: this.batching ? batching.maxBatchSize : 1,
+        workers: this.workers,
+        intra_op_threads: this.intraOpThreads,
         inputs: this.signature.inputs.map((s) => `${s.name}:${s.datatype}[${s.shape.join(',')}]`),
         outputs: this.signature.outputs.map((s) => `${s.name}:${s.datatype}[${s.shape.join(',')}]`),
         load_ms: Math.round(performance.now() - started),
@@ -148,29 +145,37 @@ export class ServedModel {
     }
   }
 
-  private async execute(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<Map<string, Tensor>> {
-    const session = this.session;
-    if (!session) throw new InferenceError(503, `model "${this.name}" is not loaded`);
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of inputs) {
-      feeds[input.name] = new ort.Tensor(DATATYPE_INFO[input.datatype].ortType, input.data, input.shape);
-    }
-    let results: ort.InferenceSession.ReturnType;
+  /** A session worker died (native crash, out of memory): the model stops being ready, with the reason. */
+  private workerDied(reason: string): void {
+    if (this.status !== 'ready') return;
+    this.status = 'failed';
+    this.reason = reason;
+    this.deps.metrics.modelReady.labels(this.name, this.version).set(0);
+    this.deps.logger.log('error', 'model_failed', { model: this.name, version: this.version, reason });
+  }
+
+  private async execute(inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean): Promise<Map<string, Tensor>> {
+    const pool = this.pool;
+    if (!pool) throw new InferenceError(503, `model "${this.name}" is not loaded`);
+    // A batch's concatenated tensors belong to nobody else; a lone request's tensors (or the body
+    // they are views into) only when no observer reads them afterwards.
+    const transfer = batched || !this.keepInputs
+      ? buffersOf(inputs.map((t) => t.data).filter((d): d is NumericArray => !Array.isArray(d) && ownsBuffer(d)))
+      : [];
+    let results;
     try {
-      results = await session.run(feeds, outputNames);
+      results = await pool.run(
+        inputs.map((input) => ({ name: input.name, type: DATATYPE_INFO[input.datatype].ortType, dims: input.shape, data: input.data })),
+        outputNames,
+        transfer,
+      );
     } catch (err) {
       const message = (err as Error).message;
       throw new InferenceError(CLIENT_ERROR.test(message) ? 400 : 500, `model "${this.name}" failed to run: ${message}`);
     }
     const outputs = new Map<string, Tensor>();
-    for (const name of outputNames) {
-      const value = results[name]!;
-      outputs.set(name, {
-        name,
-        datatype: datatypeOfOrtType(value.type)!,
-        shape: value.dims,
-        data: value.data as Tensor['data'],
-      });
+    for (const value of results) {
+      outputs.set(value.name, { name: value.name, datatype: datatypeOfOrtType(value.type)!, shape: value.dims, data: value.data });
     }
     return outputs;
   }
@@ -192,10 +197,11 @@ export class ServedModel {
   }
 
   async unload(): Promise<void> {
-    const session = this.session;
-    this.session = undefined;
+    const pool = this.pool;
+    this.pool = undefined;
+    this.scheduler = undefined;
     if (this.status === 'ready') this.status = 'unloaded';
     this.deps.metrics.modelReady.labels(this.name, this.version).set(0);
-    await session?.release();
+    await pool?.release();
   }
 }

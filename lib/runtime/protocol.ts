@@ -44,9 +44,11 @@ export interface InferRequest {
   outputs: RequestedOutput[];
 }
 
-type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
 
 const MAX_RANK = 32;
+/** onnxruntime-node rejects larger dimensions as invalid; checking here makes that a 400, even for a zero-element tensor. */
+export const MAX_DIMENSION = 2 ** 32 - 1;
 
 function isObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -89,6 +91,7 @@ function parseShape(value: JsonValue | undefined, where: string): number[] {
     if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
       throw badRequest(`${where}: "shape" must be an array of non-negative integers, got ${show(value)}`);
     }
+    if (dim > MAX_DIMENSION) throw badRequest(`${where}: "shape" dimension ${dim} is larger than ${MAX_DIMENSION}, the most onnxruntime accepts`);
   }
   return value as number[];
 }
@@ -139,7 +142,10 @@ function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], wher
   const info = DATATYPE_INFO[datatype];
   switch (datatype) {
     case 'BYTES': {
-      for (let i = 0; i < n; i++) if (typeof values[i] !== 'string') elementError(where, i, 'a string for BYTES', values[i]);
+      for (let i = 0; i < n; i++) {
+        if (typeof values[i] !== 'string') elementError(where, i, 'a string for BYTES', values[i]);
+        if ((values[i] as string).includes('\0')) throw nulInBytes(where, i);
+      }
       return values as string[];
     }
     case 'BOOL': {
@@ -193,6 +199,14 @@ function jsonToTensorData(datatype: Datatype, values: readonly JsonValue[], wher
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * onnxruntime-node copies input strings into the model as C strings, so a NUL would silently cut
+ * the element short: refused instead. Outputs holding NUL come back whole.
+ */
+function nulInBytes(where: string, index: number) {
+  return badRequest(`${where}: BYTES element ${index} contains a NUL character; onnxruntime takes input strings up to the first NUL and would cut it short, so it is refused rather than truncated`);
+}
+
 /** Raw little-endian bytes → a typed array view (copy only when the bytes are misaligned for the element size). */
 function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number, size: number, count: number, where: string): TensorData {
   const info = DATATYPE_INFO[datatype];
@@ -210,6 +224,7 @@ function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number
       } catch {
         throw badRequest(`${where}: BYTES element ${strings.length} is not valid UTF-8 (onnxruntime strings are UTF-8)`);
       }
+      if (strings[strings.length - 1]!.includes('\0')) throw nulInBytes(where, strings.length - 1);
       cursor += length;
     }
     if (strings.length !== count) throw badRequest(`${where}: binary data holds ${strings.length} BYTES elements, shape needs ${count}`);
@@ -259,6 +274,15 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
     if (!(err instanceof InexactInteger)) throw err;
     return decodeHeader(parseHeader(text, parseJsonExact), body, headerLength, modelName, signature, true);
   }
+}
+
+/**
+ * Decodes an already-parsed request header (REST's JSON, or gRPC's message mapped to the same
+ * shape) whose binary inputs, if any, follow `headerLength` in `body`. Integers must be exact
+ * (bigint beyond 2^53) when `exact`.
+ */
+export function decodeInferHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
+  return decodeHeader(header, body, headerLength, modelName, signature, exact);
 }
 
 function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
@@ -354,6 +378,9 @@ function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number
       let binary = binaryOutputs;
       if (raw.parameters !== undefined) {
         if (!isObject(raw.parameters)) throw badRequest(`output "${raw.name}": "parameters" must be an object, got ${show(raw.parameters)}`);
+        if (raw.parameters.classification !== undefined) {
+          throw badRequest(`output "${raw.name}": parameters.classification asks for the classification extension, which slipway does not implement; request the output tensor itself and take the top classes from it`);
+        }
         const flag = raw.parameters.binary_data;
         if (flag !== undefined && typeof flag !== 'boolean') throw badRequest(`output "${raw.name}": parameters.binary_data must be true or false, got ${show(flag)}`);
         if (flag !== undefined) binary = flag;
@@ -400,7 +427,7 @@ function tensorDataToJson(datatype: Datatype, data: TensorData): string {
 
 const utf8Encoder = new TextEncoder();
 
-function bytesTensorToBinary(strings: readonly string[]): Buffer {
+export function bytesTensorToBinary(strings: readonly string[]): Buffer {
   const encoded = strings.map((s) => utf8Encoder.encode(s));
   const out = Buffer.allocUnsafe(encoded.reduce((total, e) => total + 4 + e.length, 0));
   let cursor = 0;
@@ -412,7 +439,7 @@ function bytesTensorToBinary(strings: readonly string[]): Buffer {
   return out;
 }
 
-function tensorDataToBinary(data: TensorData): Buffer {
+export function tensorDataToBinary(data: TensorData): Buffer {
   if (Array.isArray(data)) return bytesTensorToBinary(data);
   const numeric = data as NumericArray;
   return Buffer.from(numeric.buffer, numeric.byteOffset, numeric.byteLength);

@@ -121,15 +121,38 @@ export async function scanRepository(dir: string): Promise<ModelSource[]> {
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     if (!MODEL_NAME.test(entry.name)) {
-      throw new SlipwayError(
-        'RUNTIME_MODEL_NAME_INVALID',
-        `model repository ${dir}: directory "${entry.name}" is not a valid model name (expected letters, digits, '_', '.', '-')`,
-        2,
-      );
+      // Only this entry fails: it is listed (repository index, logs) with its reason and never loads.
+      sources.push({
+        name: entry.name,
+        version: '1',
+        modelPath: join(root, entry.name),
+        config: defaultModelConfig(),
+        problem: `directory "${entry.name}" in model repository ${dir} is not a valid model name (expected letters, digits, '_', '.', '-', starting with a letter or digit; at most 128)`,
+      });
+      continue;
     }
     sources.push(await scanModel(join(root, entry.name), entry.name));
   }
   return sources;
+}
+
+/**
+ * Why a repository holds nothing to serve, naming what was found instead: an empty repository
+ * must not look ready (it would pass readiness and serve 404s).
+ */
+export async function explainEmptyRepository(dir: string): Promise<string> {
+  const expected = `expected ${join(dir, '<name>', '<version>', 'model.onnx')} or ${join(dir, '<name>', 'model.onnx')}`;
+  let names: string[] = [];
+  try {
+    names = (await readdir(resolve(dir))).filter((n) => !n.startsWith('.'));
+  } catch {
+    return `model repository ${dir} cannot be read: ${expected}`;
+  }
+  const stray = names.filter((n) => n.endsWith('.onnx'));
+  if (stray.length > 0) {
+    return `model repository ${dir} holds no model directories, but has ${stray.join(', ')} at its top level: ${expected} (move it to ${join(dir, stray[0]!.replace(/\.onnx$/, ''), '1', 'model.onnx')})`;
+  }
+  return `model repository ${dir} holds no models${names.length > 0 ? ` (found only ${names.slice(0, 5).join(', ')})` : ' (it is empty)'}: ${expected}`;
 }
 
 /** `--model NAME=PATH.onnx`: a single model served as version 1 with default config. */

@@ -1,6 +1,7 @@
 /** `slipway serve` end to end: read the repository, listen, load models, stop on a signal. */
 import { SlipwayError } from '../errors.js';
 import { RuntimeApp } from './app.js';
+import type { ThreadPlan } from './cpu.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
 import { checkExpectedModels, verifySources } from './integrity.js';
 import type { ExecutionProviderName } from './model-config.js';
@@ -15,6 +16,8 @@ export interface ServeOptions {
   host: string;
   port: number;
   metricsPort?: number;
+  /** gRPC port; absent: no gRPC. */
+  grpcPort?: number;
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: ExecutionProviderName;
@@ -24,6 +27,8 @@ export interface ServeOptions {
   serverVersion?: string;
   /** sha256 each model's files must have (SLIPWAY_EXPECTED_SHA256); a mismatch keeps the model unready. */
   expectedSha256?: ExpectedSha256;
+  /** Sessions per model and intra-op threads; absent ones come from the CPU limit. */
+  threads?: Partial<ThreadPlan>;
 }
 
 export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {
@@ -48,7 +53,9 @@ export async function collectSources(repository: string | undefined, modelFlags:
 export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp; loaded: Promise<void> }> {
   const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
   const sources = await collectSources(options.modelRepository, options.models);
-  if (options.expectedSha256) checkExpectedModels(sources, options.expectedSha256);
+  const expected = options.expectedSha256;
+  if (expected) checkExpectedModels(sources, expected);
+  const verify = expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined;
   const app = new RuntimeApp({
     sources,
     logger,
@@ -56,15 +63,19 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     defaultProvider: options.executionProvider,
     ...(options.observers ? { observers: options.observers } : {}),
     ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
+    ...(options.modelRepository !== undefined ? { repository: options.modelRepository } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(verify ? { verify } : {}),
   });
   const server = await startServer(app, {
     host: options.host,
     port: options.port,
     gracePeriodMs: options.gracePeriodMs,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
   });
   // Hashing runs after the port opens, like loading: liveness answers while gigabytes are read.
-  const verified = options.expectedSha256 ? verifySources(sources, options.expectedSha256, logger) : Promise.resolve();
+  const verified = verify ? verify(sources) : Promise.resolve();
   return { server, app, loaded: verified.then(() => app.loadModels()) };
 }
 

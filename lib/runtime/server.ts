@@ -1,13 +1,19 @@
 /** Listening sockets and graceful shutdown around a RuntimeApp. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SlipwayError } from '../errors.js';
 import type { RuntimeApp } from './app.js';
+import { bindGrpc, createGrpcServer } from './grpc.js';
 
 export interface ListenOptions {
   host: string;
   port: number;
   /** Also serve /metrics on this port (it is always on the main port). */
   metricsPort?: number;
+  /** Serve the gRPC API (inference.GRPCInferenceService) on this port; absent: no gRPC. */
+  grpcPort?: number;
+  /** Largest gRPC message accepted (the REST body limit). */
+  maxMessageBytes?: number;
   /** Longest time shutdown waits for in-flight requests before closing their connections. */
   gracePeriodMs: number;
 }
@@ -15,15 +21,43 @@ export interface ListenOptions {
 export interface RunningServer {
   port: number;
   metricsPort?: number;
+  grpcPort?: number;
   /** Readiness off, stop accepting, drain in-flight requests (up to the grace period), unload models. */
   shutdown(reason: string): Promise<{ drained: boolean }>;
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+/** What a listen failure means for the flag that chose the port, in one line. */
+export function listenError(err: NodeJS.ErrnoException, flag: string, host: string, port: number): SlipwayError {
+  const where = `${flag} ${port}: cannot listen on ${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new SlipwayError('RUNTIME_PORT_IN_USE', `${where}: the port is already in use (another server, or another of slipway's ports)`, 1);
+    case 'EACCES':
+      return new SlipwayError('RUNTIME_PORT_DENIED', `${where}: permission denied (ports below 1024 need privileges)`, 1);
+    case 'EADDRNOTAVAIL':
+      return new SlipwayError('RUNTIME_HOST_UNAVAILABLE', `${where}: the address is not on this machine (--host)`, 1);
+    default:
+      return new SlipwayError('RUNTIME_LISTEN_FAILED', `${where}: ${err.message}`, 1);
+  }
+}
+
+/** Two of slipway's ports set to the same number fail before anything listens. */
+export function checkDistinctPorts(ports: ReadonlyArray<readonly [flag: string, port: number | undefined]>): void {
+  const chosen = ports.filter((p): p is readonly [string, number] => p[1] !== undefined && p[1] !== 0);
+  for (let i = 0; i < chosen.length; i++) {
+    for (let j = i + 1; j < chosen.length; j++) {
+      if (chosen[i]![1] === chosen[j]![1]) {
+        throw new SlipwayError('RUNTIME_PORT_CONFLICT', `${chosen[j]![0]} ${chosen[j]![1]} is the same port as ${chosen[i]![0]}: give each its own port`, 1);
+      }
+    }
+  }
+}
+
+function listen(server: Server, host: string, port: number, flag: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, flag, host, port)));
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve((server.address() as AddressInfo).port);
     });
   });
@@ -36,15 +70,27 @@ function closeServer(server: Server): Promise<void> {
 export async function startServer(app: RuntimeApp, options: ListenOptions): Promise<RunningServer> {
   const main = createServer({ keepAliveTimeout: 65_000 }, app.handle);
   const metrics = options.metricsPort === undefined ? undefined : createServer(app.handleMetrics);
-  const port = await listen(main, options.host, options.port);
+  checkDistinctPorts([['--port', options.port], ['--metrics-port', options.metricsPort], ['--grpc-port', options.grpcPort]]);
+  const port = await listen(main, options.host, options.port, '--port');
   let metricsPort: number | undefined;
+  let grpcPort: number | undefined;
+  const grpcServer = options.grpcPort === undefined ? undefined : createGrpcServer(app, options.maxMessageBytes ?? 64 * 1024 * 1024);
   try {
-    metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!) : undefined;
+    metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
+    if (grpcServer) {
+      grpcPort = await bindGrpc(grpcServer, options.host, options.grpcPort!).catch((err: Error) => {
+        // grpc-js wraps the socket error in its message; the code decides the one-line answer.
+        const code = /EADDRINUSE|EACCES|EADDRNOTAVAIL/.exec(err.message)?.[0];
+        throw listenError(Object.assign(new Error(err.message.split('\n')[0]), { code }), '--grpc-port', options.host, options.grpcPort!);
+      });
+    }
   } catch (err) {
+    grpcServer?.forceShutdown();
+    if (metrics?.listening) await closeServer(metrics);
     await closeServer(main);
     throw err;
   }
-  app.logger.log('info', 'server_listening', { host: options.host, port, metrics_port: metricsPort ?? null });
+  app.logger.log('info', 'server_listening', { host: options.host, port, metrics_port: metricsPort ?? null, grpc_port: grpcPort ?? null, pid: process.pid });
 
   let shuttingDown: Promise<{ drained: boolean }> | undefined;
   const shutdown = (reason: string): Promise<{ drained: boolean }> => {
@@ -54,6 +100,8 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
       app.startDraining();
       const mainClosed = closeServer(main);
       main.closeIdleConnections();
+      // gRPC stops taking new calls; calls in flight finish within the grace period.
+      grpcServer?.unbind(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${grpcPort}`);
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
         app.whenIdle().then(() => true),
@@ -63,6 +111,7 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
       const abandoned = app.inFlightRequests;
       main.closeAllConnections();
       await mainClosed;
+      grpcServer?.forceShutdown();
       if (metrics) {
         const metricsClosed = closeServer(metrics);
         metrics.closeAllConnections();
@@ -78,5 +127,5 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
     })();
     return shuttingDown;
   };
-  return { port, ...(metricsPort !== undefined ? { metricsPort } : {}), shutdown };
+  return { port, ...(metricsPort !== undefined ? { metricsPort } : {}), ...(grpcPort !== undefined ? { grpcPort } : {}), shutdown };
 }

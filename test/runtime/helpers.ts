@@ -37,15 +37,16 @@ export interface TestServer {
 }
 
 /** A real runtime on 127.0.0.1 with an ephemeral port. */
-export async function startTestServer(models: readonly RepoModel[], options: Partial<RuntimeOptions> & { metricsPort?: number } = {}): Promise<TestServer> {
+export async function startTestServer(models: readonly RepoModel[], options: Partial<RuntimeOptions> & { metricsPort?: number; grpcPort?: number } = {}): Promise<TestServer> {
   const repository = writeRepository(models);
   const logger = new MemoryLogger();
-  const app = new RuntimeApp({ sources: await scanRepository(repository), logger, ...options });
+  const app = new RuntimeApp({ sources: await scanRepository(repository), logger, repository, ...options });
   const server = await startServer(app, {
     host: '127.0.0.1',
     port: 0,
     gracePeriodMs: 2_000,
     ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort } : {}),
   });
   await app.loadModels();
   return {

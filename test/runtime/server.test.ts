@@ -94,6 +94,19 @@ describe('slipway serve process', () => {
     expect(events.find((e) => e.event === 'shutdown_complete')).toMatchObject({ drained: true, abandoned_requests: 0 });
   });
 
+  it('takes the thread knobs from a flag and the environment, and logs its gRPC port and pid', async () => {
+    process.env.SLIPWAY_INTRA_OP_THREADS = '1';
+    try {
+      const { events, exited } = await startCli(['--workers-per-model', '2']);
+      expect(events.find((e) => e.event === 'model_loaded')).toMatchObject({ model: 'double', workers: 2, intra_op_threads: 1 });
+      expect(events.find((e) => e.event === 'server_listening')).toMatchObject({ grpc_port: expect.any(Number), pid: child!.pid });
+      child!.kill('SIGTERM');
+      expect((await exited).code).toBe(0);
+    } finally {
+      delete process.env.SLIPWAY_INTRA_OP_THREADS;
+    }
+  });
+
   it('exits 0 when the grace period runs out with a request still in flight', async () => {
     const { port, events, exited } = await startCli(['--grace-period-ms', '500']);
     const stuck = slowRequest(port);

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
+import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
@@ -28,15 +28,32 @@ function rate(flag: string) {
   };
 }
 
+/**
+ * `npx slipway serve` runs the bin through `sh -c`, and that shell dies on SIGTERM without passing
+ * it on, which would leave the server running with no parent. Under npm, a parent that went away
+ * counts as SIGTERM. (`npm run serve` execs node, so npm signals the server directly.)
+ */
+function shutdownWhenOrphaned(parent: number): void {
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, 250);
+  timer.unref();
+}
+
 interface ServeFlags {
   modelRepository?: string;
   model: string[];
   host: string;
   port: number;
   metricsPort?: number;
+  grpcPort?: number;
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: 'cpu' | 'cuda';
+  workersPerModel?: number;
+  intraOpThreads?: number;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -56,6 +73,11 @@ export function register(program: Command): void {
     .option('--model <name=path>', 'serve one ONNX file as NAME (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .addOption(new Option('--host <host>', 'address to listen on').env('SLIPWAY_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(8080).argParser(integer('--port', 0, 65535)))
+    .addOption(
+      new Option('--grpc-port <port>', 'gRPC port (inference.GRPCInferenceService); default 8081, or a free one when --port is 0')
+        .env('SLIPWAY_GRPC_PORT')
+        .argParser(integer('--grpc-port', 0, 65535)),
+    )
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics on this port').env('SLIPWAY_METRICS_PORT').argParser(integer('--metrics-port', 0, 65535)))
     .addOption(
       new Option('--max-body-bytes <bytes>', 'largest accepted request body; larger get 413')
@@ -75,6 +97,16 @@ export function register(program: Command): void {
         .choices(['cpu', 'cuda'])
         .default('cpu'),
     )
+    .addOption(
+      new Option('--workers-per-model <n>', 'onnxruntime sessions per model, each on its own worker thread (config.json "workers" wins)')
+        .env('SLIPWAY_WORKERS_PER_MODEL')
+        .argParser(integer('--workers-per-model', 1, 64)),
+    )
+    .addOption(
+      new Option('--intra-op-threads <n>', 'onnxruntime threads per session (config.json "intraOpThreads" wins); default from the CPU limit')
+        .env('SLIPWAY_INTRA_OP_THREADS')
+        .argParser(integer('--intra-op-threads', 1, 1024)),
+    )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
     .addOption(new Option('--drift-sample-rate <share>', 'share of input rows recorded for drift').env('SLIPWAY_DRIFT_SAMPLE_RATE').default(0.2).argParser(rate('--drift-sample-rate')))
@@ -89,6 +121,8 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
+      // The parent as it was at start: it may go away while the port opens.
+      const parent = process.ppid;
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
       const expectedSha256 = flags.expectedSha256 ? parseExpectedSha256(flags.expectedSha256, `--expected-sha256 (${EXPECTED_SHA256_ENV})`) : undefined;
@@ -114,9 +148,15 @@ export function register(program: Command): void {
         host: flags.host,
         port: flags.port,
         ...(flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}),
+        // --port 0 (tests, benchmarks) must not collide on a fixed gRPC port.
+        grpcPort: flags.grpcPort ?? (flags.port === 0 ? 0 : DEFAULT_GRPC_PORT),
         maxBodyBytes: flags.maxBodyBytes,
         gracePeriodMs: flags.gracePeriodMs,
         executionProvider: flags.executionProvider,
+        threads: {
+          ...(flags.workersPerModel !== undefined ? { workersPerModel: flags.workersPerModel } : {}),
+          ...(flags.intraOpThreads !== undefined ? { intraOpThreads: flags.intraOpThreads } : {}),
+        },
         logLevel: flags.logLevel,
         logger,
         observers,
@@ -125,6 +165,7 @@ export function register(program: Command): void {
       });
       // Signals are handled from the moment the port is open, model loading included.
       const stopped = shutdownOnSignals(server, logger);
+      if (process.env.npm_command !== undefined) shutdownWhenOrphaned(parent);
       await loaded;
       await stopped;
       // Native thread pools or a stray handle must not hold the process past its grace period.

@@ -1,0 +1,43 @@
+/** CPU budget of this process: the cgroup's CPU limit (a pod's limits.cpu) when set, else the cores Node sees. */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+/** cgroup v2 `cpu.max` ("quota period" or "max period"), then v1's cfs files; undefined when unlimited or unreadable. */
+export function cgroupCpuLimit(read: (path: string) => string = (p) => readFileSync(p, 'utf8')): number | undefined {
+  try {
+    const [quota, period] = read('/sys/fs/cgroup/cpu.max').trim().split(/\s+/);
+    if (quota !== undefined && quota !== 'max' && Number(period) > 0) return Number(quota) / Number(period);
+    return undefined;
+  } catch {
+    // cgroup v1
+  }
+  try {
+    const quota = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us').trim());
+    const period = Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us').trim());
+    return quota > 0 && period > 0 ? quota / period : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whole CPUs to plan threads for: the cgroup limit rounded up, never above the visible cores, at least 1. */
+export function cpuBudget(limit: number | undefined = cgroupCpuLimit(), cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, limit === undefined ? cores : Math.ceil(limit)));
+}
+
+export interface ThreadPlan {
+  /** Sessions per model, each on its own worker thread. */
+  workersPerModel: number;
+  /** onnxruntime intra-op threads per session. */
+  intraOpThreads: number;
+}
+
+/**
+ * Defaults from the CPU budget: one session per model (dynamic batching already fills it under
+ * load, and each extra session costs the model's memory again), and intra-op threads for all
+ * cores but the one the event loop needs for HTTP, JSON and batching — all cores when there are
+ * at most two, since then the event loop is mostly idle while a batch computes.
+ */
+export function defaultThreadPlan(cpus: number = cpuBudget()): ThreadPlan {
+  return { workersPerModel: 1, intraOpThreads: cpus <= 2 ? cpus : cpus - 1 };
+}

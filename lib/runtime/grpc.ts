@@ -1,0 +1,259 @@
+/**
+ * The Open Inference Protocol over gRPC (inference.GRPCInferenceService): a thin transport over
+ * the same data plane as REST (RuntimeApp.inference: models, batching, metrics, observers).
+ * Messages map onto the REST request shape and go through the same validation, so both
+ * transports accept and refuse exactly the same tensors.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { RuntimeApp } from './app.js';
+import { isDatatype, type NumericArray } from './datatypes.js';
+import { InferenceError, badRequest } from './errors.js';
+import type { JsonValue } from './json.js';
+import { decodeInferHeader, tensorDataToBinary, type InferRequest, type JsonObject, type ResponseOutput } from './protocol.js';
+
+/** The .proto, beside the sources (proto/) or the compiled build (build/proto/). */
+export const PROTO_PATH = [new URL('../../proto/grpc_predict_v2.proto', import.meta.url), new URL('../../../proto/grpc_predict_v2.proto', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../../proto/grpc_predict_v2.proto', import.meta.url));
+
+/** Loader options shared with clients built from the same file: snake_case fields, 64-bit integers as decimal strings (exact). */
+export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+export function loadInferenceProto(): grpc.GrpcObject {
+  return grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS));
+}
+
+type Parameter = { bool_param?: boolean; int64_param?: string; string_param?: string; double_param?: number; uint64_param?: string; parameter_choice?: string };
+
+interface Contents {
+  bool_contents: boolean[];
+  int_contents: number[];
+  int64_contents: string[];
+  uint_contents: number[];
+  uint64_contents: string[];
+  fp32_contents: number[];
+  fp64_contents: number[];
+  bytes_contents: Buffer[];
+}
+
+interface InputTensor {
+  name: string;
+  datatype: string;
+  shape: string[];
+  parameters: Record<string, Parameter>;
+  contents: Contents | null;
+}
+
+interface InferMessage {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters: Record<string, Parameter>;
+  inputs: InputTensor[];
+  outputs: Array<{ name: string; parameters: Record<string, Parameter> }>;
+  raw_input_contents: Buffer[];
+}
+
+/** Which typed-contents field carries each datatype (FP16 has none: raw only). */
+const CONTENTS_FIELD: Readonly<Record<string, keyof Contents | undefined>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents', INT16: 'int_contents', INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents', UINT16: 'uint_contents', UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+  FP16: undefined,
+};
+
+function parameterValue(p: Parameter): JsonValue {
+  switch (p.parameter_choice) {
+    case 'bool_param': return p.bool_param!;
+    case 'string_param': return p.string_param!;
+    case 'double_param': return p.double_param!;
+    case 'int64_param':
+    case 'uint64_param': {
+      const big = BigInt(p[p.parameter_choice]!);
+      return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+    }
+    default: return null;
+  }
+}
+
+function parameters(map: Record<string, Parameter>): JsonObject {
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, parameterValue(v)]));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function shapeOf(shape: string[], where: string): JsonValue[] {
+  return shape.map((dim) => {
+    const n = Number(dim);
+    if (!Number.isSafeInteger(n)) throw badRequest(`${where}: "shape" must be an array of non-negative integers, got ${dim}`);
+    return n;
+  });
+}
+
+/** Typed contents → the REST `data` array the shared decoder validates. */
+function contentsData(input: InputTensor, where: string): JsonValue[] {
+  const contents = input.contents!;
+  const used = (Object.keys(contents) as Array<keyof Contents>).filter((k) => contents[k].length > 0);
+  const field = isDatatype(input.datatype) ? CONTENTS_FIELD[input.datatype] : undefined;
+  if (isDatatype(input.datatype) && field === undefined) {
+    throw badRequest(`${where}: ${input.datatype} has no typed contents field; send its bytes in raw_input_contents`);
+  }
+  const stray = used.filter((k) => k !== field);
+  if (stray.length > 0) throw badRequest(`${where}: datatype ${input.datatype} takes contents.${field ?? '<none>'}, got contents.${stray.join(', contents.')}`);
+  if (field === undefined) return [];
+  switch (field) {
+    case 'int64_contents':
+    case 'uint64_contents':
+      return contents[field].map((v) => BigInt(v));
+    case 'bytes_contents':
+      return contents.bytes_contents.map((b, i) => {
+        try {
+          return utf8.decode(b);
+        } catch {
+          throw badRequest(`${where}: BYTES element ${i} is not valid UTF-8 (onnxruntime strings are UTF-8)`);
+        }
+      });
+    default:
+      return contents[field];
+  }
+}
+
+/** A gRPC ModelInferRequest → the shared request decoder (REST's header shape, raw inputs as its binary section). */
+export function decodeGrpcRequest(message: InferMessage, modelName: string, signature: Parameters<typeof decodeInferHeader>[4]): { request: InferRequest; raw: boolean } {
+  const raw = message.raw_input_contents.length > 0;
+  if (raw && message.raw_input_contents.length !== message.inputs.length) {
+    throw badRequest(`raw_input_contents has ${message.raw_input_contents.length} entries, but there are ${message.inputs.length} inputs: send one per input, in the order of "inputs"`);
+  }
+  const inputs = message.inputs.map((input, i): JsonObject => {
+    const where = `input "${input.name}"`;
+    const base: JsonObject = { name: input.name, datatype: input.datatype, shape: shapeOf(input.shape, where) };
+    if (raw) {
+      if (input.contents && Object.values(input.contents).some((v: unknown[]) => v.length > 0)) {
+        throw badRequest(`${where}: has both contents and raw_input_contents; when raw_input_contents is used, no input may use contents`);
+      }
+      return { ...base, parameters: { binary_data_size: message.raw_input_contents[i]!.length } };
+    }
+    return { ...base, data: input.contents ? contentsData(input, where) : [] };
+  });
+  const header: JsonObject = { inputs };
+  if (message.id !== '') header.id = message.id;
+  if (Object.keys(message.parameters).length > 0) header.parameters = parameters(message.parameters);
+  if (message.outputs.length > 0) header.outputs = message.outputs.map((o) => ({ name: o.name, parameters: parameters(o.parameters) }));
+  // One raw input is its own buffer; several are joined once so the shared decoder sees one binary section.
+  const body = !raw ? new Uint8Array(0) : message.raw_input_contents.length === 1 ? message.raw_input_contents[0]! : Buffer.concat(message.raw_input_contents);
+  const request = decodeInferHeader(header, body, raw ? 0 : undefined, modelName, signature, true);
+  return { request, raw };
+}
+
+function typedContents(output: ResponseOutput): Partial<Record<keyof Contents, unknown[]>> {
+  const { datatype, data } = output.tensor;
+  const field = CONTENTS_FIELD[datatype]!;
+  switch (datatype) {
+    case 'BOOL': return { [field]: Array.from(data as Uint8Array, (v) => v !== 0) };
+    case 'INT64':
+    case 'UINT64': return { [field]: Array.from(data as BigInt64Array, (v) => v.toString()) };
+    case 'BYTES': return { [field]: (data as string[]).map((s) => Buffer.from(s, 'utf8')) };
+    // protobufjs encodes repeated fields from plain arrays.
+    default: return { [field]: Array.from(data as Exclude<NumericArray, BigInt64Array | BigUint64Array>) };
+  }
+}
+
+/** Outputs go raw when the request sent raw inputs, asked for binary_data, or an output has no typed field (FP16). */
+export function encodeGrpcResponse(modelName: string, modelVersion: string, message: InferMessage, outputs: readonly ResponseOutput[], rawInputs: boolean): object {
+  const raw = rawInputs || outputs.some((o) => o.binary || CONTENTS_FIELD[o.tensor.datatype] === undefined);
+  return {
+    model_name: modelName,
+    model_version: modelVersion,
+    id: message.id,
+    parameters: message.parameters,
+    outputs: outputs.map((o) => ({
+      name: o.tensor.name,
+      datatype: o.tensor.datatype,
+      shape: o.tensor.shape,
+      ...(raw ? {} : { contents: typedContents(o) }),
+    })),
+    raw_output_contents: raw ? outputs.map((o) => tensorDataToBinary(o.tensor.data as NumericArray)) : [],
+  };
+}
+
+const STATUS_CODES: Readonly<Record<number, grpc.status>> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  404: grpc.status.NOT_FOUND,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  499: grpc.status.CANCELLED,
+  503: grpc.status.UNAVAILABLE,
+};
+
+function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  if (err instanceof InferenceError) return { code: STATUS_CODES[err.status] ?? grpc.status.INTERNAL, details: err.message };
+  return { code: grpc.status.INTERNAL, details: 'internal error' };
+}
+
+type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
+
+function unary<Req, Res>(app: RuntimeApp, body: (request: Req) => Res | Promise<Res>): Handler<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => body(call.request))
+      .then((response) => callback(null, response))
+      .catch((err: unknown) => {
+        if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
+          app.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
+        }
+        callback(toServiceError(err) as grpc.ServiceError);
+      });
+  };
+}
+
+/** The service implementation over `app`. */
+export function inferenceService(app: RuntimeApp): grpc.UntypedServiceImplementation {
+  const model = (name: string, version: string) => app.lookup(name, version === '' ? undefined : version).model;
+  return {
+    ServerLive: unary(app, () => ({ live: true })),
+    ServerReady: unary(app, () => ({ ready: app.ready })),
+    ModelReady: unary(app, (req: { name: string; version: string }) => ({ ready: app.modelReady(model(req.name, req.version)) })),
+    ServerMetadata: unary(app, () => app.serverMetadata()),
+    ModelMetadata: unary(app, (req: { name: string; version: string }) => {
+      const served = model(req.name, req.version);
+      if (served.status !== 'ready') throw new InferenceError(503, served.notReadyMessage());
+      const { inputs, outputs } = served.signature!;
+      return { name: served.name, versions: [served.version], platform: 'onnxruntime_onnx', inputs, outputs };
+    }),
+    ModelInfer: unary(app, async (message: InferMessage) => {
+      let response: object | undefined;
+      await app.inference(message.model_name, message.model_version === '' ? undefined : message.model_version, async (served, run) => {
+        const { request, raw } = decodeGrpcRequest(message, served.name, served.signature!);
+        const outputs = await run(request);
+        response = encodeGrpcResponse(served.name, served.version, message, outputs, raw);
+      });
+      return response!;
+    }),
+  };
+}
+
+export function createGrpcServer(app: RuntimeApp, maxMessageBytes: number): grpc.Server {
+  // grpc-js writes its own unstructured lines to stderr (a failed bind, twice); the runtime
+  // reports what matters itself, as JSON or as the one-line error.
+  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  const proto = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+  server.addService(proto.inference.GRPCInferenceService.service, inferenceService(app));
+  return server;
+}
+
+/** Binds `server` to host:port; resolves the bound port (0 picks one). */
+export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+

@@ -1,0 +1,123 @@
+// Inference off the event loop: sessions on worker threads, big bodies decoded on codec workers.
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mlpModel, seededRandom } from '../../lib/onnx/builders.js';
+import { cgroupCpuLimit, cpuBudget, defaultThreadPlan } from '../../lib/runtime/cpu.js';
+import { http, infer, startTestServer, type TestServer } from './helpers.js';
+
+const slow = mlpModel({ sizes: [256, 2048, 2048, 256], seed: 3 });
+const fast = mlpModel({ sizes: [8, 16, 2], softmax: true, seed: 4 });
+
+function rows(n: number, width: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: n * width }, () => random() * 2 - 1);
+}
+
+/** Sends `request`, and health checks back to back until it answers; counts what finished first. */
+async function healthDuring(port: number, request: Promise<unknown>): Promise<number> {
+  let done = false;
+  void request.finally(() => (done = true));
+  let answered = 0;
+  while (!done) {
+    const res = await http(port, 'GET', '/v2/health/live');
+    if (!done && res.status === 200) answered++;
+  }
+  return answered;
+}
+
+describe('sessions on worker threads', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(
+      [
+        { name: 'slow', bytes: slow.bytes, config: { batching: { enabled: false } } },
+        { name: 'fast', bytes: fast.bytes },
+        { name: 'pair', bytes: fast.bytes, config: { workers: 2, batching: { maxBatchSize: 4, maxQueueDelayMs: 5 } } },
+      ],
+      { threads: { intraOpThreads: 1 } },
+    );
+  });
+  afterAll(() => t.close());
+
+  const slowRequest = () => infer(t.port, 'slow', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1000, 256], data: Array.from(rows(1000, 256, 1)) }] });
+
+  it('answers health checks while a model computes', async () => {
+    // GIVEN a request that keeps its session busy for a while WHEN health is polled meanwhile
+    // THEN health checks complete before the inference does (on the event loop they could not)
+    expect(await healthDuring(t.port, slowRequest())).toBeGreaterThan(3);
+  });
+
+  it('lets a fast model answer while a slow one computes', async () => {
+    let slowDone = false;
+    const pending = slowRequest().then((res) => {
+      slowDone = true;
+      return res;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const quick = await infer(t.port, 'fast', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 8], data: Array.from(rows(1, 8, 2)) }] });
+    expect([quick.status, slowDone]).toEqual([200, false]);
+    expect((await pending).status).toBe(200);
+  });
+
+  it('gives bit-identical answers with two sessions and batching as onnxruntime alone', async () => {
+    const session = await ort.InferenceSession.create(fast.bytes);
+    const inputs = Array.from({ length: 24 }, (_, i) => rows(1 + (i % 3), 8, 100 + i));
+    const answers = await Promise.all(inputs.map((x) => infer(t.port, 'pair', { inputs: [{ name: 'x', datatype: 'FP32', shape: [x.length / 8, 8], data: Array.from(x) }] })));
+    for (let i = 0; i < inputs.length; i++) {
+      const expected = (await session.run({ x: new ort.Tensor('float32', inputs[i]!, [inputs[i]!.length / 8, 8]) })).y!.data as Float32Array;
+      expect(answers[i]!.json().outputs[0].data).toEqual(Array.from(expected));
+    }
+    await session.release();
+    expect(t.app.model('pair')).toMatchObject({ workers: 2, intraOpThreads: 1 });
+  });
+
+  it('decodes a big JSON body off the event loop, with the same answer as small requests', async () => {
+    // GIVEN ~30 MiB of JSON for the fast model (200,000 rows)
+    const n = 200_000;
+    const x = rows(n, 8, 9);
+    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 8], data: Array.from(x) }], outputs: [{ name: 'y', parameters: { binary_data: true } }] });
+    expect(body.length).toBeGreaterThan(20 * 1024 * 1024);
+    // WHEN it is sent THEN health checks answer while it is read, decoded and run
+    const request = infer(t.port, 'fast', body);
+    expect(await healthDuring(t.port, request)).toBeGreaterThan(3);
+    const res = await request;
+    expect(res.status).toBe(200);
+    // AND its rows equal those of a one-row request
+    const probabilities = new Float32Array(res.body.buffer.slice(res.body.byteOffset + Number(res.headers['inference-header-content-length']), res.body.byteOffset + res.body.length));
+    for (const row of [0, 123_456, n - 1]) {
+      const single = await infer(t.port, 'fast', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 8], data: Array.from(x.subarray(row * 8, row * 8 + 8)) }] });
+      expect(Array.from(probabilities.subarray(row * 2, row * 2 + 2))).toEqual(single.json().outputs[0].data);
+    }
+  });
+
+  it('reports a bad big body as a 400 naming the problem, decoded on a worker', async () => {
+    const body = `{"inputs": [{"name": "x", "datatype": "FP32", "shape": [100000, 8], "data": [${'1,'.repeat(400_000)}"one"]}]}`;
+    const res = await infer(t.port, 'fast', body);
+    expect([res.status, res.json().error]).toEqual([400, 'input "x": shape [100000,8] needs 800000 elements, got 400001']);
+  });
+});
+
+describe('thread defaults from the CPU limit', () => {
+  it('reads the cgroup v2 limit, v1 quota, or none', () => {
+    const files = (map: Record<string, string>) => (path: string) => {
+      if (map[path] === undefined) throw new Error('ENOENT');
+      return map[path];
+    };
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' }))).toBe(1.5);
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' }))).toBeUndefined();
+    expect(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' }))).toBe(4);
+    expect(cgroupCpuLimit(files({}))).toBeUndefined();
+  });
+
+  it('plans one session per model and leaves a core to the event loop above two cores', () => {
+    expect(cpuBudget(1.5, 8)).toBe(2);
+    expect(cpuBudget(undefined, 8)).toBe(8);
+    expect(cpuBudget(16, 4)).toBe(4);
+    expect([1, 2, 4, 8].map((c) => defaultThreadPlan(c))).toEqual([
+      { workersPerModel: 1, intraOpThreads: 1 },
+      { workersPerModel: 1, intraOpThreads: 2 },
+      { workersPerModel: 1, intraOpThreads: 3 },
+      { workersPerModel: 1, intraOpThreads: 7 },
+    ]);
+  });
+});
