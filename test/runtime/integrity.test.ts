@@ -96,6 +96,25 @@ describe('runtime integrity: the runtime serves only the released build', () => 
     });
   }
 
+  it('refuses a model swapped on disk and reloaded through the repository extension', async () => {
+    // GIVEN a runtime serving the verified build
+    const repo = repository('reloaded');
+    const { child, port } = await serveLoaded(repo, { SLIPWAY_EXPECTED_SHA256: expected });
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(200);
+      // WHEN model.onnx is replaced and the model is reloaded (POST /v2/repository/models/{name}/load)
+      const path = join(repo, 'fraud-detector/1/model.onnx');
+      appendFileSync(path, '\0');
+      const load = await fetch(`http://127.0.0.1:${port}/v2/repository/models/fraud-detector/load`, { method: 'POST' });
+      // THEN the load is refused with the mismatch and the runtime is no longer ready
+      expect(load.status).toBe(400);
+      expect(((await load.json()) as { error: string }).error).toContain(`${path}: sha256 mismatch: expected ${MODEL_SHA}, got ${sha256(path)}`);
+      expect((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).status).toBe(503);
+    } finally {
+      await stop(child);
+    }
+  });
+
   it('fails when an expected baseline is missing from the repository', async () => {
     const repo = repository('no-baseline');
     rmSync(join(repo, 'fraud-detector/1/baseline.json'));
