@@ -40,7 +40,7 @@ COPY --from=deps /src/node_modules node_modules
 COPY build build
 COPY package.json ./
 USER 1000:1000
-EXPOSE 8080 9091
+EXPOSE 8080 8081 9091
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.SLIPWAY_PORT || 8080) + '/v2/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "build/lib/cli/main.js"]

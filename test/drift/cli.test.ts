@@ -197,12 +197,12 @@ describe('slipway baseline / slipway drift', () => {
       const res = await run('baseline', '--data', data, '--features', FEATURES, '--out', out);
       // THEN exit 1, where and what, and no file
       expect(res.code).toBe(1);
-      expect(res.stderr).toBe(`slipway: ${data}:4:1: column "amount": "1e999" is not a finite number (it overflows a 64-bit float or spells infinity): fix or remove the value; a baseline never stores it\n`);
+      expect(res.stderr).toBe(`slipway: ${data}:4:1: column "amount": "1e999" is not a finite number (it overflows a 64-bit float or spells infinity): fix or remove the value; a baseline never stores it\n${errorReference('DRIFT_NON_FINITE')}\n`);
       expect(existsSync(out)).toBe(false);
       // AND in JSON Lines (JSON.parse reads 1e999 as Infinity) the same
       const jsonl = write('overflow.jsonl', '{"x": 1}\n{"x": 1e999}\n');
       const res2 = await run('baseline', '--data', jsonl, '--out', out);
-      expect(res2.stderr).toBe(`slipway: ${jsonl}:2:2: column "x": Infinity is not a finite number (it overflows a 64-bit float or spells infinity): fix or remove the value; a baseline never stores it\n`);
+      expect(res2.stderr).toBe(`slipway: ${jsonl}:2:2: column "x": Infinity is not a finite number (it overflows a 64-bit float or spells infinity): fix or remove the value; a baseline never stores it\n${errorReference('DRIFT_NON_FINITE')}\n`);
     });
 
     it('counts non-finite values in current data explicitly, never as null statistics', async () => {
@@ -264,7 +264,7 @@ describe('slipway baseline / slipway drift', () => {
       // WHEN the training CSV is passed as the baseline (before: the whole CSV in the terminal)
       const res = await run('drift', '--baseline', TRAIN, '--data', baseline);
       expect(res.code).toBe(1);
-      expect(res.stderr).toBe(`slipway: ${TRAIN}:1:1: expected a baseline profile (a JSON object written by \`slipway baseline\`), got a data file: did you swap --baseline and --data?\n`);
+      expect(res.stderr).toBe(`slipway: ${TRAIN}:1:1: expected a baseline profile (a JSON object written by \`slipway baseline\`), got a data file: did you swap --baseline and --data?\n${errorReference('DRIFT_BASELINE_NOT_PROFILE')}\n`);
       // AND a data file without a data extension gets the same hint, without its contents
       const renamed = write('train-data.txt', readFileSync(TRAIN, 'utf8'));
       const res2 = await run('drift', '--baseline', renamed, '--data', CURRENT);
@@ -273,7 +273,8 @@ describe('slipway baseline / slipway drift', () => {
       // WHEN the baseline is passed as data THEN the hint names the problem in one line
       const res3 = await run('drift', '--baseline', baseline, '--data', baseline);
       expect(res3.code).toBe(1);
-      expect(res3.stderr.split('\n')).toHaveLength(2);
+      expect(res3.stderr.split('\n')).toHaveLength(3);
+      expect(res3.stderr).toContain(errorReference('DRIFT_WRONG_DATA'));
       expect(res3.stderr).toContain(`slipway: ${baseline}: none of the baseline's 7 features (amount, hour, merchant_risk, distance_km, account_age_days, txn_count_24h, channel) is a column of this file`);
       expect(res3.stderr).not.toContain('slipway.dev/baseline-profile');
     });

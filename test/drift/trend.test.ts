@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lib/cli/program.js';
+import { errorReference, main } from '../../lib/cli/program.js';
 import { readBaseline } from '../../lib/drift/baseline-file.js';
 import { numericValue } from '../../lib/drift/dataset.js';
 import { LiveDriftMonitor } from '../../lib/drift/live.js';
@@ -99,17 +99,17 @@ describe('slipway drift report --from-runtime', () => {
   it('fails when the runtime does not monitor the model, or cannot be reached, naming the URL and never a password', async () => {
     const res = await run('drift', 'report', '--from-runtime', base, '--model', 'nope');
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe(`slipway: ${base}/v2/models/nope/drift: the runtime answered 404: unknown model\n`);
+    expect(res.stderr).toBe(`slipway: ${base}/v2/models/nope/drift: the runtime answered 404: unknown model\n${errorReference('DRIFT_RUNTIME_ERROR')}\n`);
     const res2 = await run('drift', 'report', '--from-runtime', 'http://user:secret@127.0.0.1:1/v2/models/x/drift');
     expect(res2.code).toBe(1);
-    expect(res2.stderr).toBe('slipway: http://user:***@127.0.0.1:1/v2/models/x/drift: refusing to send credentials over plain http; use https\n');
+    expect(res2.stderr).toBe(`slipway: http://user:***@127.0.0.1:1/v2/models/x/drift: refusing to send credentials over plain http; use https\n${errorReference('DRIFT_USAGE')}\n`);
     // A port that was free a moment ago: nothing listens there
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const closed = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const res3 = await run('drift', 'report', '--from-runtime', `http://127.0.0.1:${closed}/v2/models/x/drift`);
-    expect(res3.stderr).toBe(`slipway: http://127.0.0.1:${closed}/v2/models/x/drift: cannot reach the runtime: connect ECONNREFUSED 127.0.0.1:${closed}\n`);
+    expect(res3.stderr).toBe(`slipway: http://127.0.0.1:${closed}/v2/models/x/drift: cannot reach the runtime: connect ECONNREFUSED 127.0.0.1:${closed}\n${errorReference('DRIFT_RUNTIME_UNREACHABLE')}\n`);
     expect(res2.stderr).not.toContain('secret');
     expect(() => driftEndpoint('http://h:8080')).toThrow('name the model with --model, or pass the drift endpoint');
   });
@@ -117,6 +117,6 @@ describe('slipway drift report --from-runtime', () => {
   it('still requires --baseline and --data for a batch comparison', async () => {
     const res = await run('drift', '--data', 'x.csv');
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe("slipway: required option '--baseline <file>' not specified (or read a runtime's trend: slipway drift report --from-runtime URL)\n");
+    expect(res.stderr).toBe(`slipway: required option '--baseline <file>' not specified (or read a runtime's trend: slipway drift report --from-runtime URL)\n${errorReference('DRIFT_USAGE')}\n`);
   });
 });

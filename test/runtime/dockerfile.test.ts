@@ -71,7 +71,8 @@ describe.each(['Dockerfile', 'Dockerfile.cuda'])('%s', (file) => {
       expect(instructions.some((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.args))).toBe(true);
       expect(final.some((i) => i.keyword === 'COPY' && /--from=build \/src\/build build/.test(i.args))).toBe(true);
     } else {
-      expect(readFileSync(CONTEXT_SCRIPT, 'utf8')).toMatch(/tsc -p tsconfig\.build\.json --outDir "\$out\/build"/);
+      // the package's own build (scripts/build.mjs: tsc with tsconfig.build.json, schemas, .proto)
+      expect(readFileSync(CONTEXT_SCRIPT, 'utf8')).toMatch(/npm run --silent build\ncp -R build "\$out\/build"/);
       expect(final.some((i) => i.keyword === 'COPY' && i.args === 'build build')).toBe(true);
       expect(instructions.some((i) => i.keyword === 'RUN' && /\bnpm\b/.test(i.args))).toBe(false);
     }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { errorReference } from '../../lib/cli/program.js';
 import { driftObserverFactory } from '../../lib/drift/observer.js';
 import { doubleModel, identityModel } from '../../lib/onnx/builders.js';
 import { encodeModel } from '../../lib/onnx/model.js';
@@ -193,22 +194,22 @@ describe('ports and signals (the slipway process)', () => {
     const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));
     const result = runCli(['--port', String(port)]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe(`slipway: --port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n`);
+    expect(result.stderr).toBe(`slipway: --port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n${errorReference('RUNTIME_PORT_IN_USE')}\n`);
   });
 
   it('fails with exit 1 and one clear line when --metrics-port equals --port', () => {
     const result = runCli(['--port', '18931', '--metrics-port', '18931']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('slipway: --metrics-port 18931 is the same port as --port: give each its own port\n');
+    expect(result.stderr).toBe(`slipway: --metrics-port 18931 is the same port as --port: give each its own port\n${errorReference('RUNTIME_PORT_CONFLICT')}\n`);
     const grpc = runCli(['--port', '18932', '--grpc-port', '18932']);
-    expect([grpc.status, grpc.stderr]).toEqual([1, 'slipway: --grpc-port 18932 is the same port as --port: give each its own port\n']);
+    expect([grpc.status, grpc.stderr]).toEqual([1, `slipway: --grpc-port 18932 is the same port as --port: give each its own port\n${errorReference('RUNTIME_PORT_CONFLICT')}\n`]);
   });
 
   it('fails with exit 1 and one clear line when the gRPC port is busy', async () => {
     blocker = createServer();
     const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));
     const result = runCli(['--port', '0', '--grpc-port', String(port)]);
-    expect([result.status, result.stderr]).toEqual([1, `slipway: --grpc-port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n`]);
+    expect([result.status, result.stderr]).toEqual([1, `slipway: --grpc-port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n${errorReference('RUNTIME_PORT_IN_USE')}\n`]);
   });
 
   /** Starts `command` (npm run / npx), waits for the server to be ready, SIGTERMs npm, and reports whether the server exited. */
