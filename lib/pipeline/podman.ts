@@ -49,6 +49,8 @@ export interface RunLikeClusterOptions {
   readonly readyTimeoutMs?: number;
   /** The container's name. @default slipway-<random> */
   readonly name?: string;
+  /** Arguments after the image (a pod's `args`: the entry point stays). @default the image's CMD */
+  readonly args?: readonly string[];
 }
 
 export interface RunningContainer {
@@ -94,7 +96,7 @@ export async function runLikeCluster(image: string, options: RunLikeClusterOptio
   ];
   for (const [target, source] of Object.entries(options.mounts ?? {})) args.push('--volume', `${source}:${target}:ro`);
   for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`);
-  await exec('podman', [...args, image]);
+  await exec('podman', [...args, image, ...(options.args ?? [])]);
 
   const remove = async () => {
     await exec('podman', ['rm', '--force', '--ignore', name]).catch(() => undefined);
