@@ -371,18 +371,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     reporter.info(`run ${runName}: ${pipeline.metadata.name} from ${source.copy ? `the working tree of ${source.url}` : `${source.url} at ${source.revision}`}, logs in ${logDir}`);
-    if (clusterRuntimeImage) {
+    // Built when a step first needs it (the package step's FROM), so a failing training costs no image build.
+    const ensureRuntimeImage = async () => {
+      if (localRuntime) return;
       const t0 = performance.now();
-      reporter.stepStarted('runtime image');
+      reporter.stepStarted('runtime-image');
       try {
         localRuntime = options.runtimeImage ?? (await localRuntimeImage({ root: REPO_ROOT, log: join(logDir, 'runtime-image.log'), signal: options.signal }));
-        reporter.stepFinished('runtime image', performance.now() - t0, 'succeeded', localRuntime);
+        reporter.stepFinished('runtime-image', performance.now() - t0, 'succeeded', localRuntime);
       } catch (err) {
-        reporter.stepFinished('runtime image', performance.now() - t0, 'failed');
+        reporter.stepFinished('runtime-image', performance.now() - t0, 'failed');
         run.checkAborted();
-        throw new SlipwayError('PIPELINE_STEP_FAILED', `the local runtime image could not be built: ${(err as Error).message}; log: ${join(logDir, 'runtime-image.log')}`);
+        throw new SlipwayError('PIPELINE_STEP_FAILED', `the local runtime image could not be built: ${(err as Error).message}\nlog: ${join(logDir, 'runtime-image.log')}`);
       }
-    }
+    };
 
     const runTask = async (pt: PipelineTaskJson, pipelineVars: Map<string, string>) => {
       const task = taskSpec(pt);
@@ -426,6 +428,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         }
         for (const step of task.steps) {
           run.checkAborted();
+          if (clusterRuntimeImage && isDeepStrictEqual(step.command, [...SLIPWAY_COMMAND]) && (step.args ?? []).includes(clusterRuntimeImage)) await ensureRuntimeImage();
           const name = `${pt.name}/${step.name}`;
           const log = join(logDir, `${pt.name}-${step.name}.log`);
           writeFileSync(log, '');

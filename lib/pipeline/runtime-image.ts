@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { SlipwayError } from '../errors.js';
@@ -74,9 +74,38 @@ export interface LocalRuntimeImageOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/**
+ * One build per image at a time: runs started together (parallel tests, two terminals) wait for
+ * the first instead of building the same image twice. A lock older than the longest build is stale.
+ */
+async function withLock<T>(name: string, signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), `${name}.lock`);
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 15 * 60_000) rmSync(lock, { force: true });
+      if (Date.now() > deadline || signal?.aborted) throw new SlipwayError('PIPELINE_STEP_FAILED', `another run holds ${lock}; remove it if no build is running`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 /** `localhost/slipway/runtime:<inputs hash>`, built unless this machine has it already. */
 export async function localRuntimeImage(options: LocalRuntimeImageOptions): Promise<string> {
-  const image = `${LOCAL_RUNTIME_REPOSITORY}:${runtimeImageInputsHash(options.root)}`;
+  const tag = runtimeImageInputsHash(options.root);
+  return withLock(`slipway-runtime-${tag}`, options.signal, () => buildRuntimeImage(`${LOCAL_RUNTIME_REPOSITORY}:${tag}`, options));
+}
+
+async function buildRuntimeImage(image: string, options: LocalRuntimeImageOptions): Promise<string> {
   if (spawnSync('podman', ['image', 'exists', image]).status === 0) {
     appendFileSync(options.log, `${image} exists; reused\n`);
     return image;
@@ -89,5 +118,8 @@ export async function localRuntimeImage(options: LocalRuntimeImageOptions): Prom
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
+  // Images of earlier checkouts are dead weight; one still in use (a model image built FROM it) stays.
+  const tags = spawnSync('podman', ['images', '--format', '{{.Repository}}:{{.Tag}}', LOCAL_RUNTIME_REPOSITORY], { encoding: 'utf8' }).stdout ?? '';
+  for (const old of tags.split('\n').filter((t) => /:[0-9a-f]{16}$/.test(t) && t !== image)) spawnSync('podman', ['rmi', old], { stdio: 'ignore' });
   return image;
 }
