@@ -186,7 +186,6 @@ function parseArgs(args: readonly string[], flag: string): string | undefined {
 
 class Run {
   readonly children = new Set<{ kill(): void }>();
-  readonly containers = new Set<string>();
   private readonly cleanups: Array<() => Promise<void>> = [];
 
   constructor(readonly signal: AbortSignal | undefined) {}
@@ -274,9 +273,10 @@ function resolveSource(options: LocalRunOptions, platformRoot: string, modelPath
   const dir = resolve(source);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SlipwayError('PIPELINE_SOURCE_INVALID', `--source ${source}: expected a folder or a Git URL, and ${dir} is not a folder`);
   if (options.revision !== undefined) return { url: dir, revision: options.revision };
-  // A folder holding the model's path is the repository root; any other folder is the model's folder itself.
-  const into = modelPath !== '.' && existsSync(join(dir, modelPath)) ? '.' : modelPath;
-  return { url: dir, copy: { from: dir, into } };
+  // A folder holding the model's path is the repository root (only the model's folder is copied:
+  // a checkout can be big); any other folder is the model's folder itself.
+  const from = modelPath !== '.' && existsSync(join(dir, modelPath)) ? join(dir, modelPath) : dir;
+  return { url: dir, copy: { from, into: modelPath } };
 }
 
 /** Commit and version of a copied working tree: its commit when the folder is clean in Git, else a local version. */
@@ -446,7 +446,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       } finally {
         for (const container of sidecars) {
           await container.stop(10).catch(() => container.remove());
-          run.containers.delete(container.name);
         }
       }
       for (const r of task.results ?? []) {
@@ -529,7 +528,6 @@ async function startSidecar(run: Run, sidecar: TektonStepSpec, vars: ReadonlyMap
   // In a pod, steps reach sidecars on the shared loopback; here they reach the container through
   // its published port, which podman forwards to the container's own interface.
   if (host >= 0) args[host + 1] = '0.0.0.0';
-  run.containers.add(name);
   run.onCleanup(async () => {
     spawnSync('podman', ['rm', '--force', '--ignore', name], { stdio: 'ignore' });
   });

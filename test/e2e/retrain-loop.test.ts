@@ -1,6 +1,6 @@
 import { evaluate } from '@marcbachmann/cel-js';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,10 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
   afterAll(async () => {
     await serving?.remove();
     await retrain?.catch(() => undefined);
+    // The model images the runs built (the interrupted run's has the retrain's version: same commit).
+    for (const version of [v1?.version, release().version]) {
+      if (version) spawnSync('podman', ['rmi', '--force', `ghcr.io/acme/fraud-detector-runtime:${version}`], { stdio: 'ignore' });
+    }
     await Promise.all(services.map((s) => s.stop()));
     await new Promise<void>((ok) => (receiver ? receiver.close(() => ok()) : ok()));
     rmSync(work, { recursive: true, force: true });
@@ -156,7 +160,7 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
   it('trains v1 from the notebook, packages, tests and releases it with slipway pipeline run --local', async () => {
     const started = performance.now();
     const ran = await pipelineRun(['--repo', configRepo, '--source', source, '--revision', 'main']);
-    timings.push(['pipeline run v1 (runtime image on a cold machine included)', performance.now() - started]);
+    timings.push(['pipeline run v1 (builds the runtime image unless cached)', performance.now() - started]);
     expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
     // THEN every step of the Pipeline ran, in Tekton's order, each with a duration and outcome
     const steps = [...ran.stdout.matchAll(/^step (\S+) +ok +[\d.]+ s/gm)].map((m) => m[1]);
@@ -231,7 +235,7 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
   it('retrains with trigger=drift, serves the new build with its new baseline, and the alert resolves', async () => {
     const ran = await retrain!;
     times.retrained = Date.now();
-    timings.push(['pipeline run v2 (retrain, runtime image cached)', times.retrained - times.retrainStarted!]);
+    timings.push(['pipeline run v2 (the retrain)', times.retrained - times.retrainStarted!]);
     expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
     const v2 = release();
     expect(v2.trigger).toBe('drift');
@@ -256,11 +260,14 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
       return !body.insufficientData && body.window.rows >= 1000 ? body : undefined;
     }, 30_000);
     expect(verdict.drifted).toBe(false);
-    await waitFor('the drift verdict of v2 to clear', async () => {
+    const psi = await waitFor('the PSI of v2 in Prometheus', async () => {
+      const value = Number((await promQuery(prometheus, `max(slipway_feature_drift_psi{model="${MODEL}",version="${v2.version}"})`))[0]?.value[1]);
+      return Number.isFinite(value) ? value : undefined;
+    }, 60_000);
+    await waitFor('the drift gauge of v2 to stay clear in Prometheus', async () => {
       const detected = await promQuery(prometheus, `slipway_model_drift_detected{model="${MODEL}",version="${v2.version}"}`);
       return detected[0]?.value[1] === '0' ? true : undefined;
     }, 60_000);
-    const psi = Number((await promQuery(prometheus, `max(slipway_feature_drift_psi{model="${MODEL}",version="${v2.version}"})`))[0]?.value[1]);
     expect(psi).toBeLessThan(0.25);
     await waitFor('SlipwayModelDrift to resolve', async () => ((await driftAlert(prometheus)) === undefined ? true : undefined), 60_000);
     times.alertResolved = Date.now();
@@ -276,4 +283,31 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     expect(times.retrainStarted! < times.newVersionServing!).toBe(true);
     expect(times.newVersionServing! < times.alertResolved!).toBe(true);
   }, 900_000);
+
+  it('Ctrl-C during the test step removes its container and the run\'s workspace, and releases nothing', async () => {
+    const before = (await exec('git', ['-C', configRepo, 'rev-parse', 'HEAD'])).stdout.trim();
+    const scratch = mkdtempSync(join(work, 'tmp-'));
+    // GIVEN a local run that has reached the test step: the built image runs under podman
+    const child = spawn(process.execPath, [BIN, 'pipeline', 'run', MODEL, '--local', '--repo', configRepo, '--source', source, '--revision', 'main'], {
+      cwd: ROOT,
+      env: { ...process.env, CI: 'true', TMPDIR: scratch },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
+    const runContainers = () => spawnSync('podman', ['ps', '--all', '--format', '{{.Names}}'], { encoding: 'utf8' }).stdout.split('\n').filter((n) => n.startsWith('slipway-fraud-detector-training-local-'));
+    const seen = await waitFor('the test step\'s container', async () => (runContainers().length > 0 ? runContainers() : undefined), 300_000, 100);
+    expect(readdirSync(scratch).some((f) => f.startsWith('slipway-run-fraud-detector-'))).toBe(true);
+    // WHEN the user presses Ctrl-C (SIGINT to the CLI)
+    child.kill('SIGINT');
+    // THEN the run stops with 130, its container and workspace are gone, and the config repository is unchanged
+    expect(await exited, output).toBe(130);
+    expect(output).toMatch(/SIGINT: stopping the run/);
+    expect(runContainers().filter((n) => seen.includes(n))).toEqual([]);
+    expect(readdirSync(scratch).filter((f) => f.startsWith('slipway-run-fraud-detector-'))).toEqual([]);
+    expect((await exec('git', ['-C', configRepo, 'rev-parse', 'HEAD'])).stdout.trim()).toBe(before);
+    expect((await exec('git', ['-C', configRepo, 'status', '--porcelain'])).stdout.trim()).toBe('');
+  }, 400_000);
 });
