@@ -268,11 +268,13 @@ interface Source {
 }
 
 function resolveSource(options: LocalRunOptions, platformRoot: string, modelPath: string, defaultRevision: string): Source {
-  const source = options.source ?? platformRoot;
-  if (isUrl(source)) return { url: source, revision: options.revision ?? defaultRevision };
+  // `--param source-url=…` and `--param revision=…` are the same as --source and --revision.
+  const source = options.source ?? options.params?.['source-url'] ?? platformRoot;
+  const revision = options.revision ?? options.params?.revision;
+  if (isUrl(source)) return { url: source, revision: revision ?? defaultRevision };
   const dir = resolve(source);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SlipwayError('PIPELINE_SOURCE_INVALID', `--source ${source}: expected a folder or a Git URL, and ${dir} is not a folder`);
-  if (options.revision !== undefined) return { url: dir, revision: options.revision };
+  if (revision !== undefined) return { url: dir, revision };
   // A folder holding the model's path is the repository root (only the model's folder is copied:
   // a checkout can be big); any other folder is the model's folder itself.
   const from = modelPath !== '.' && existsSync(join(dir, modelPath)) ? join(dir, modelPath) : dir;
@@ -324,7 +326,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   // The model's folder in the checkout: where the train step works.
   const trainDir = allSteps.find((s) => s.workingDir?.startsWith('$(workspaces.source.path)'))?.workingDir ?? '$(workspaces.source.path)';
   const modelPath = trainDir === '$(workspaces.source.path)' ? '.' : trainDir.replace('$(workspaces.source.path)/', '');
-  const source = resolveSource(options, platformRoot, modelPath, params.get('revision') ?? 'main');
+  const source = resolveSource(options, platformRoot, modelPath, (spec.params ?? []).find((p) => p.name === 'revision')?.default?.toString() ?? 'main');
   params.set('source-url', source.url);
   if (source.revision !== undefined) params.set('revision', source.revision);
 

@@ -148,7 +148,14 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     await serving?.remove();
     await retrain?.catch(() => undefined);
     // The model images the runs built (the interrupted run's has the retrain's version: same commit).
-    for (const version of [v1?.version, release().version]) {
+    const latest = (() => {
+      try {
+        return release().version;
+      } catch {
+        return undefined;
+      }
+    })();
+    for (const version of [v1?.version, latest]) {
       if (version) spawnSync('podman', ['rmi', '--force', `ghcr.io/acme/fraud-detector-runtime:${version}`], { stdio: 'ignore' });
     }
     await Promise.all(services.map((s) => s.stop()));
