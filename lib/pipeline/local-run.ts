@@ -205,7 +205,7 @@ class Run {
 }
 
 /** Runs a command with its output appended to the step log; killed (its whole process group) on abort. */
-function runLogged(run: Run, command: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; log: string }): Promise<void> {
+function runLogged(run: Run, command: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; log: string; label?: string }): Promise<void> {
   run.checkAborted();
   return new Promise((resolvePromise, reject) => {
     const fd = openSync(options.log, 'a');
@@ -242,7 +242,7 @@ function runLogged(run: Run, command: readonly string[], options: { cwd?: string
       run.signal?.removeEventListener('abort', onAbort);
       if (run.signal?.aborted) return reject(new SlipwayError('PIPELINE_INTERRUPTED', 'interrupted', 130));
       if (code === 0) return resolvePromise();
-      reject(new SlipwayError('PIPELINE_STEP_FAILED', `${basename(command[0]!)} exited with ${code ?? sig}`));
+      reject(new SlipwayError('PIPELINE_STEP_FAILED', `${options.label ?? basename(command[0]!)} exited with ${code ?? sig}`));
     });
   });
 }
@@ -442,7 +442,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           } catch (err) {
             reporter.stepFinished(name, performance.now() - t0, 'failed');
             run.checkAborted();
-            throw stepFailure(name, log, err);
+            throw stepFailure(name, log, err, step.args?.[0] === 'pipeline' && step.args[1] === 'release');
           }
         }
       } finally {
@@ -494,11 +494,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }
 }
 
-function stepFailure(name: string, log: string, err: unknown): SlipwayError {
+function stepFailure(name: string, log: string, err: unknown, releasing = false): SlipwayError {
   if (err instanceof SlipwayError && err.code === 'PIPELINE_INTERRUPTED') return err;
   const why = err instanceof Error ? err.message : String(err);
   const excerpt = tail(log);
-  return new SlipwayError('PIPELINE_STEP_FAILED', `step ${name} failed: ${why}\nlog: ${log}${excerpt ? `\n${excerpt}` : ''}\nthe config repository was not changed by this run unless the release step had committed`);
+  // Release is the last task, and `slipway release` commits all or nothing.
+  const repo = releasing ? 'the release did not commit (slipway history shows the releases)' : 'nothing was released: the config repository is as it was';
+  return new SlipwayError('PIPELINE_STEP_FAILED', `step ${name} failed: ${why}\nlog: ${log}${excerpt ? `\n${excerpt}` : ''}\n${repo}`);
 }
 
 /** Top-level files of each workspace folder (build.json, metrics.json, baseline.json, model.onnx …), kept with the logs. */
@@ -609,7 +611,7 @@ async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string,
     if (ctx.clusterRuntimeImage && ctx.localRuntime) args = args.map((a) => (a === ctx.clusterRuntimeImage ? ctx.localRuntime! : a));
     for (const [from, to] of ctx.rewrites) args = args.map((a) => a.replaceAll(from, to));
     if (args[0] === 'pipeline' && args[1] === 'release') args = releaseArgs(args, ctx);
-    await runLogged(run, [...cliCommand(), ...args], { env: processEnv, log: ctx.log, ...(cwd ? { cwd } : {}) });
+    await runLogged(run, [...cliCommand(), ...args], { env: processEnv, log: ctx.log, label: `slipway ${args.slice(0, args[0] === 'pipeline' ? 2 : 1).join(' ')}`, ...(cwd ? { cwd } : {}) });
     return;
   }
   if (command[0] === 'buildah') {

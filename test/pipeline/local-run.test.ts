@@ -112,6 +112,7 @@ describeWithTools('a failing step of a local run', jupyterMissing, () => {
     const log = /log: (\S+train-train\.log)/.exec(ran.stderr)?.[1];
     expect(ran.stderr).toMatch(/slipway: step train\/train failed: notebook .*train\.ipynb failed under (jupyter|papermill)/);
     expect(log && existsSync(log)).toBe(true);
+    expect(ran.stderr).toMatch(/nothing was released: the config repository is as it was/);
     // AND the config repository is as it was, and the run's workspace is gone
     expect(head(repo)).toBe(before);
     expect(dirtyFiles(repo)).toBe('');
