@@ -497,7 +497,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 function stepFailure(name: string, log: string, err: unknown, releasing = false): SlipwayError {
   if (err instanceof SlipwayError && err.code === 'PIPELINE_INTERRUPTED') return err;
   const why = err instanceof Error ? err.message : String(err);
-  const excerpt = tail(log);
+  // A message that already quotes the failure (a notebook's exception) needs no log excerpt.
+  const excerpt = why.includes('\n') ? '' : tail(log);
   // Release is the last task, and `slipway release` commits all or nothing.
   const repo = releasing ? 'the release did not commit (slipway history shows the releases)' : 'nothing was released: the config repository is as it was';
   return new SlipwayError('PIPELINE_STEP_FAILED', `step ${name} failed: ${why}\nlog: ${log}${excerpt ? `\n${excerpt}` : ''}\n${repo}`);

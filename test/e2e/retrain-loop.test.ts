@@ -259,6 +259,9 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     expect(metadata.versions).toEqual([v2.version]);
     const deployment = readFileSync(join(configRepo, 'environments/staging/fraud-detector/deployment-fraud-detector.yaml'), 'utf8');
     expect(deployment).toContain(v2.baselineSha256!);
+    const verified = (await serving.logs()).split('\n').filter((l) => l.includes('"integrity_verified"')).map((l) => JSON.parse(l) as { sha256: string; version: string });
+    expect(verified.map((e) => e.sha256).sort()).toEqual([v2.modelSha256, v2.baselineSha256!].sort());
+    expect(verified.every((e) => e.version === v2.version)).toBe(true);
 
     // AND the same drifted traffic no longer drifts from the new baseline: the gauge falls and the alert resolves
     await sendTraffic(serving.url, rows('fraud-drifted.csv'));
