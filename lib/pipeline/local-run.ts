@@ -116,7 +116,7 @@ function cliCommand(): string[] {
 /** Tekton's variable references; anything else in `$(…)` is shell and stays as it is. */
 const REFERENCE = /\$\(((?:params|context|workspaces|results|tasks)\.[^)]+)\)/g;
 
-function substitute(text: string, vars: ReadonlyMap<string, string>, where: string): string {
+export function substitute(text: string, vars: ReadonlyMap<string, string>, where: string): string {
   return text.replace(REFERENCE, (_, key: string) => {
     const value = vars.get(key);
     if (value === undefined) throw new SlipwayError('PIPELINE_REFERENCE_UNRESOLVED', `${where}: $(${key}) has no value in this run`);
@@ -631,7 +631,7 @@ async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string,
  * buildah on the host: the host's own storage (the cluster step's vfs driver is for an emptyDir),
  * and the push goes into that storage, whose digest the test step then runs.
  */
-function buildahArgs(args: readonly string[]): string[] {
+export function buildahArgs(args: readonly string[]): string[] {
   const out = args.filter((a) => !a.startsWith('--storage-driver='));
   if (out[0] === 'push') {
     const last = out.length - 1;

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPipeline, runOrder } from '../../lib/pipeline/local-run.js';
+import { buildahArgs, loadPipeline, runOrder, substitute } from '../../lib/pipeline/local-run.js';
 import { describeWithTools } from '../support/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -26,6 +26,20 @@ describe('the local runner reads the pipeline from the app', () => {
       { name: 'fetch', taskRef: { name: 'f' } },
     ]);
     expect(order.map((t) => t.name)).toEqual(['fetch', 'train', 'package', 'test']);
+  });
+
+  it("substitutes Tekton's references and leaves shell command substitution alone", () => {
+    const vars = new Map([['params.version', '1.4.0'], ['workspaces.model.path', '/w/model'], ['tasks.fetch.results.commit', 'abc']]);
+    expect(substitute('$(workspaces.model.path)/image:$(params.version) $(git rev-parse HEAD) $(tasks.fetch.results.commit)', vars, 'x')).toBe('/w/model/image:1.4.0 $(git rev-parse HEAD) abc');
+  });
+
+  it('fails when a reference has no value in the run, naming where it is', () => {
+    expect(() => substitute('$(params.missing)', new Map(), 'task package param version')).toThrow('task package param version: $(params.missing) has no value in this run');
+  });
+
+  it("maps buildah steps to the host's storage: no vfs driver, the push into containers-storage", () => {
+    expect(buildahArgs(['--storage-driver=vfs', 'push', '--digestfile=/r/d', 'ghcr.io/acme/m:1', 'docker://ghcr.io/acme/m:1'])).toEqual(['push', '--digestfile=/r/d', 'ghcr.io/acme/m:1', 'containers-storage:ghcr.io/acme/m:1']);
+    expect(buildahArgs(['--storage-driver=vfs', 'bud', '--format=oci', '/ctx'])).toEqual(['bud', '--format=oci', '/ctx']);
   });
 
   it('fails when tasks wait on each other', () => {
