@@ -4,6 +4,7 @@ import type { Release } from '../../constructs/release.js';
 import { parseTrailers, type Trailer } from './commit-message.js';
 import { BRANCH, ConfigRepo } from './config-repo.js';
 import { type RecordView, viewRecord } from './record-view.js';
+import { migrateLegacyRecord } from './releases.js';
 import { RELEASES_DIR } from './releases.js';
 import { parseSingleDocument } from './yaml.js';
 
@@ -81,7 +82,8 @@ export async function releaseLog(repo: ConfigRepo, filter: { model?: string } = 
         // A record someone broke by hand stays in history: it is reported, not fatal.
         try {
           const value = parseSingleDocument((await repo.readBlob(oid)).toString('utf8'), `${RELEASES_DIR}/${key}.yaml`);
-          parsed = { release: value as Release, record: viewRecord(value) };
+          // Records from before the build record read as builds, as synth reads them.
+          parsed = { release: migrateLegacyRecord(value) as Release, record: viewRecord(value) };
         } catch (err) {
           parsed = { problem: (err as Error).message };
         }
