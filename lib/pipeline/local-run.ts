@@ -135,12 +135,15 @@ function isUrl(source: string): boolean {
 interface LoadedPipeline {
   readonly pipeline: KubeObject & { spec: Json };
   readonly tasks: ReadonlyMap<string, TektonTaskSpecJson>;
+  /** The app's environments (where a release may go). */
+  readonly environments: readonly string[];
 }
 
 /** The model's Pipeline and its Tasks, as the app synthesizes them (nothing is written). */
 export async function loadPipeline(app: string, model: string): Promise<LoadedPipeline> {
   const mod = await importApp(app);
-  const objects = compileApp(mod.build, [], app).flatMap((p) => p.environments.flatMap((e) => e.applications.flatMap((a) => a.objects)));
+  const platforms = compileApp(mod.build, [], app);
+  const objects = platforms.flatMap((p) => p.environments.flatMap((e) => e.applications.flatMap((a) => a.objects)));
   const pipelines = objects.filter((o) => o.apiVersion === 'tekton.dev/v1' && o.kind === 'Pipeline');
   const mine = pipelines.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === model);
   if (mine.length !== 1) {
@@ -157,7 +160,7 @@ export async function loadPipeline(app: string, model: string): Promise<LoadedPi
   for (const o of objects) {
     if (o.apiVersion === 'tekton.dev/v1' && o.kind === 'Task' && o.metadata.namespace === pipeline.metadata.namespace) tasks.set(o.metadata.name, (o as Json).spec as TektonTaskSpecJson);
   }
-  return { pipeline, tasks };
+  return { pipeline, tasks, environments: platforms.flatMap((p) => p.environments.map((e) => e.name)) };
 }
 
 /** Tekton's order: a task runs once everything it runs after, or takes results from, has run. */
@@ -299,7 +302,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const started = new Date();
   const app = resolve(options.app);
   const repo = resolve(options.repo);
-  const { pipeline, tasks } = await loadPipeline(options.app, options.model);
+  const { pipeline, tasks, environments } = await loadPipeline(options.app, options.model);
+  if (options.environment !== undefined && !environments.includes(options.environment)) {
+    throw new SlipwayError('PIPELINE_ENV_UNKNOWN', `--env ${options.environment}: ${options.app} has no such environment; it has ${environments.join(', ')}`, 2);
+  }
   const spec = pipeline.spec as { params?: TektonParam[]; tasks: PipelineTaskJson[]; finally?: PipelineTaskJson[]; workspaces?: Array<{ name: string }>; results?: Array<{ name: string; value: string }> };
   const taskSpec = (t: PipelineTaskJson) => {
     const found = tasks.get(t.taskRef.name);

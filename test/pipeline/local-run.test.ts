@@ -67,6 +67,12 @@ describe('the local runner reads the pipeline from the app', () => {
     expect(ran.stderr).toMatch(/--param learning_rate: pipeline fraud-detector-training has no such parameter; it has source-url, revision, version, trigger, train-n-estimators, train-max-depth/);
   });
 
+  it('fails when --env names no environment of the app, before anything runs', () => {
+    const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--env', 'qa']);
+    expect(ran.status).toBe(2);
+    expect(ran.stderr).toMatch(/--env qa: apps\/main\.ts has no such environment; it has staging, prod, ci/);
+  });
+
   it('fails without --local, saying where the pipeline runs otherwise', () => {
     const ran = slipway(['pipeline', 'run', 'fraud-detector']);
     expect(ran.status).toBe(2);
