@@ -14,11 +14,14 @@ export default function addContinuousTraining(platform: Platform): { environment
       inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
       outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
       sourceRepository: 'https://github.com/acme/ml-models.git',
-      modelPath: 'fraud-detector',
+      // The example training source of this repository (examples/fraud-detector): the cluster
+      // fetches it from sourceRepository, `slipway pipeline run fraud-detector --local` from here.
+      modelPath: 'examples/fraud-detector',
       trainingImage: 'ghcr.io/acme/python-papermill@sha256:0f3b2a1c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a',
       notebook: 'notebooks/train.ipynb',
       trainingParameters: { n_estimators: '300', max_depth: '6' },
       trainingData: 'data/transactions.csv',
+      features: ['amount', 'hour', 'merchant_risk', 'distance_km', 'account_age_days', 'txn_count_24h'],
       gates: [
         { metric: 'auc', op: '>=', value: 0.92 },
         { metric: 'recall_at_1pct_fpr', op: '>=', value: 0.6 },

@@ -25,6 +25,13 @@ for tool in mmdebstrap podman; do
   }
 done
 
+# Builds running at the same time (parallel test files) wait for the first instead of
+# bootstrapping the same image twice.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/slipway-node-base-$tag.lock"
+  flock 9
+fi
+
 if podman image exists "$image"; then
   echo "$image"
   exit 0

@@ -62,6 +62,13 @@ export interface TrainingPipelineProps {
    */
   readonly trainingData?: string;
   /**
+   * Columns of the training data that feed the first input tensor, in tensor order: the profile
+   * step profiles only these into the drift baseline (named after that tensor), so the runtime's
+   * drift monitor reads the same features the model receives.
+   * @default - every column of the training data (a label column then drifts too)
+   */
+  readonly features?: readonly string[];
+  /**
    * Train on GPUs: the limit on the train step, the `nvidia.com/gpu` toleration, and node
    * selection by product, as the serving construct does.
    * @default - CPU only
@@ -186,6 +193,7 @@ export interface ResolvedPipelineProps {
   readonly notebook?: string;
   readonly trainingParameters: Readonly<Record<string, string>>;
   readonly trainingData: string;
+  readonly features?: readonly string[];
   readonly gpu?: GpuOptions;
   readonly trainingCpu: string;
   readonly trainingMemory: string;
@@ -237,6 +245,7 @@ export function resolvePipelineProps(scope: Construct, props: TrainingPipelinePr
     ...(props.notebook !== undefined ? { notebook: props.notebook } : {}),
     trainingParameters: props.trainingParameters ?? {},
     trainingData: props.trainingData ?? 'data/train.csv',
+    ...(props.features !== undefined ? { features: props.features } : {}),
     ...(props.gpu ? { gpu: props.gpu } : {}),
     trainingCpu: props.trainingCpu ?? '2',
     trainingMemory: props.trainingMemory ?? '8Gi',
@@ -304,6 +313,17 @@ function check(
   v.check(/^[A-Za-z0-9._\-/]+$/.test(r.sourceBranch) && !r.sourceBranch.startsWith('refs/'), 'sourceBranch', `expected a branch name such as "main", got ${JSON.stringify(r.sourceBranch)}`);
   v.check(r.modelPath === '.' || RELATIVE_PATH.test(r.modelPath), 'modelPath', `expected a folder relative to the repository root, without "..", got ${JSON.stringify(props.modelPath)}`);
   v.check(RELATIVE_PATH.test(r.trainingData), 'trainingData', `expected a file path relative to modelPath, without "..", got ${JSON.stringify(r.trainingData)}`);
+  if (r.features !== undefined) {
+    v.check(
+      r.features.length > 0 && r.features.every((f) => f !== '' && !f.includes(',')) && new Set(r.features).size === r.features.length,
+      'features',
+      `expected distinct training data column names without commas, got ${JSON.stringify(r.features)}`,
+    );
+    const width = r.inputs[0]?.shape.at(-1);
+    if (width !== undefined && width > 0) {
+      v.check(r.features.length === width, 'features', `expected ${width} columns (the last dimension of input "${r.inputs[0]!.name}"), got ${r.features.length}`);
+    }
+  }
   const modes = [r.trainingCommand !== undefined, r.notebook !== undefined].filter(Boolean).length;
   v.check(
     modes === 1,

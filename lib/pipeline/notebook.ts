@@ -36,6 +36,8 @@ export interface RunNotebookOptions {
   readonly executor?: NotebookExecutor;
   /** Receives the executor's log output, line by line. */
   readonly log?: (line: string) => void;
+  /** Stops the executor and its kernel (Ctrl-C of a local pipeline run). */
+  readonly signal?: AbortSignal;
 }
 
 export interface NotebookRunResult {
@@ -153,14 +155,26 @@ interface Exited {
   stderr: string;
 }
 
-function run(command: readonly string[], options: { cwd?: string; stdin?: string; log?: (line: string) => void }): Promise<Exited> {
+function run(command: readonly string[], options: { cwd?: string; stdin?: string; log?: (line: string) => void; signal?: AbortSignal }): Promise<Exited> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command[0]!, command.slice(1), {
       cwd: options.cwd,
       // The kernel's debugger warns about frozen modules on every start; it is noise in step logs.
       env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group, so an abort stops the kernel the executor started too.
+      detached: options.signal !== undefined,
     });
+    const onAbort = () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('close', () => options.signal?.removeEventListener('abort', onAbort));
     const stdout: Buffer[] = [];
     let stderr = '';
     let partial = '';
@@ -228,7 +242,8 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
       throw new SlipwayError('NOTEBOOK_EXECUTOR_MISSING', `notebook: papermill is not installed for ${python.join(' ')}; pip install papermill, or use Jupyter's executor (Debian packages ${JUPYTER_PACKAGES})`);
     }
     // YAML is a superset of JSON: typed values reach papermill as they are.
-    const exited = await run([...python, '-m', 'papermill', notebookPath, output, '--cwd', cwd, '--execution-timeout', String(timeout), '--log-output', '-y', JSON.stringify(parameters)], { cwd, ...(options.log ? { log: options.log } : {}) });
+    const exited = await run([...python, '-m', 'papermill', notebookPath, output, '--cwd', cwd, '--execution-timeout', String(timeout), '--log-output', '-y', JSON.stringify(parameters)], { cwd, ...(options.log ? { log: options.log } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    if (options.signal?.aborted) throw new SlipwayError('PIPELINE_INTERRUPTED', 'interrupted', 130);
     if (exited.code !== 0) throw failure(options.notebook, executor, exited);
   } else {
     if (!(await canImport(python, ['nbconvert', 'nbclient', 'ipykernel']))) {
@@ -237,8 +252,9 @@ export async function runNotebook(options: RunNotebookOptions): Promise<Notebook
     // From stdin, nbconvert starts the kernel in its own working directory: ours is the notebook's cwd.
     const exited = await run(
       [...python, '-m', 'nbconvert', '--to', 'notebook', '--execute', '--stdin', '--stdout', `--ExecutePreprocessor.timeout=${timeout}`, '--ExecutePreprocessor.kernel_name=python3'],
-      { cwd, stdin: JSON.stringify(injectParameters(notebook, parameters)), ...(options.log ? { log: options.log } : {}) },
+      { cwd, stdin: JSON.stringify(injectParameters(notebook, parameters)), ...(options.log ? { log: options.log } : {}), ...(options.signal ? { signal: options.signal } : {}) },
     );
+    if (options.signal?.aborted) throw new SlipwayError('PIPELINE_INTERRUPTED', 'interrupted', 130);
     if (exited.code !== 0) throw failure(options.notebook, executor, exited);
     await writeFile(output, exited.stdout);
   }

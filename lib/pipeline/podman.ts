@@ -49,6 +49,10 @@ export interface RunLikeClusterOptions {
   readonly readyTimeoutMs?: number;
   /** The container's name. @default slipway-<random> */
   readonly name?: string;
+  /** Arguments after the image (a pod's `args`: the entry point stays). @default the image's CMD */
+  readonly args?: readonly string[];
+  /** Further container ports to publish on loopback (metrics), each to a host port (0: any free one). @default {} */
+  readonly publish?: Readonly<Record<number, number>>;
 }
 
 export interface RunningContainer {
@@ -92,9 +96,10 @@ export async function runLikeCluster(image: string, options: RunLikeClusterOptio
     '--cap-drop=all', '--security-opt=no-new-privileges',
     '--publish', `127.0.0.1::${port}`,
   ];
+  for (const [containerPort, hostPort] of Object.entries(options.publish ?? {})) args.push('--publish', `127.0.0.1:${hostPort || ''}:${containerPort}`);
   for (const [target, source] of Object.entries(options.mounts ?? {})) args.push('--volume', `${source}:${target}:ro`);
   for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`);
-  await exec('podman', [...args, image]);
+  await exec('podman', [...args, image, ...(options.args ?? [])]);
 
   const remove = async () => {
     await exec('podman', ['rm', '--force', '--ignore', name]).catch(() => undefined);

@@ -344,6 +344,18 @@ describe('TrainingPipeline', () => {
     expect(message).toContain('trainingTimeout: expected a duration such as "90m" or "2h30m", got "2 hours"');
   });
 
+  it('profiles only the features of the input tensor, named after it, when features are given', () => {
+    const features = ['amount', 'hour', 'merchant_risk', 'distance_km', 'account_age_days', 'txn_count_24h'];
+    const args = step(synth(givenPipeline({ features })), 'profile', 'baseline').args as string[];
+    expect(args.slice(args.indexOf('--features'), args.indexOf('--features') + 4)).toEqual(['--features', features.join(','), '--input-tensor', 'features']);
+    expect(step(synth(givenPipeline()), 'profile', 'baseline').args).not.toContain('--features');
+  });
+
+  it('fails when features do not fit the input tensor', () => {
+    expect(failure({ features: ['amount', 'hour'] })).toContain('features: expected 6 columns (the last dimension of input "features"), got 2');
+    expect(failure({ features: ['a', 'a', 'b,c', 'd', 'e', 'f'] })).toContain('features: expected distinct training data column names without commas');
+  });
+
   it('fails when there is no environment to release to', () => {
     const { app } = givenEnvironment();
     expect(() => new TrainingPipeline(app, 'lonely', pipelineProps())).toThrow(/releaseEnvironment: expected the environment to release to/);

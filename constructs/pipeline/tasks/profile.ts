@@ -14,7 +14,16 @@ export function profileTask(r: ResolvedPipelineProps): TektonTaskSpec {
       slipwayStep(
         r,
         'baseline',
-        ['baseline', '--data', `${r.modelDir}/${r.trainingData}`, '--out', '$(workspaces.model.path)/baseline.json'],
+        [
+          'baseline',
+          '--data',
+          `${r.modelDir}/${r.trainingData}`,
+          // Only the columns the model receives, named after its input tensor: the runtime's drift
+          // monitor compares live tensors with exactly these.
+          ...(r.features ? ['--features', r.features.join(','), '--input-tensor', r.inputs[0]!.name] : []),
+          '--out',
+          '$(workspaces.model.path)/baseline.json',
+        ],
         resources('500m', '1Gi', '4Gi'),
       ),
     ],

@@ -4,6 +4,7 @@ import { SlipwayError } from '../../errors.js';
 import { evaluateGates, parseGates } from '../../pipeline/evaluate.js';
 import { checkOutputs, layoutImage, readValueFile, recordBuild } from '../../pipeline/package.js';
 import { pipelineRelease } from '../../pipeline/release.js';
+import { runLocal, type RunReporter, type StepOutcome } from '../../pipeline/local-run.js';
 import { report } from '../../pipeline/report.js';
 import { parseSignature, smokeTest } from '../../pipeline/smoke-test.js';
 import { BUILD_TRIGGERS, type BuildTrigger } from '../../vocabulary/build.js';
@@ -27,10 +28,93 @@ function seconds(value: string): number {
   return n;
 }
 
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new SlipwayError('CLI_INVALID_FLAG', `--param: expected name=value, got ${JSON.stringify(value)}`, 2);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+const seconds1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A redrawn progress line on a terminal; plain lines in CI and pipes. Finished steps always get a line. */
+function stepReporter(stream: NodeJS.WriteStream = process.stderr): RunReporter & { close(): void } {
+  const live = Boolean(stream.isTTY) && !process.env.CI;
+  let current: { name: string; started: number } | undefined;
+  const draw = () => current && stream.write(`\r\x1b[K▸ ${current.name} ${seconds1(performance.now() - current.started)}`);
+  const timer = live ? setInterval(draw, 250) : undefined;
+  timer?.unref();
+  const mark: Record<StepOutcome, string> = { succeeded: 'ok', failed: 'FAILED', skipped: 'skipped' };
+  return {
+    stepStarted(name) {
+      current = { name, started: performance.now() };
+      if (live) draw();
+      else process.stdout.write(`step ${name}: started\n`);
+    },
+    stepFinished(name, ms, outcome, detail) {
+      current = undefined;
+      if (live) stream.write('\r\x1b[K');
+      process.stdout.write(`step ${name.padEnd(22)} ${mark[outcome].padEnd(7)} ${seconds1(ms).padStart(8)}${detail ? `  ${detail}` : ''}\n`);
+    },
+    info(line) {
+      if (live && current) stream.write('\r\x1b[K');
+      process.stdout.write(`${line}\n`);
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      if (live && current) stream.write('\r\x1b[K');
+    },
+  };
+}
+
 export function register(program: Command): void {
   const pipeline = program
     .command('pipeline')
-    .description('Steps of the training pipeline, as Tekton runs them: check-outputs, evaluate, package, record-build, smoke-test, release, report.');
+    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, evaluate, package, record-build, smoke-test, release, report.');
+
+  pipeline
+    .command('run <model>')
+    .description("Run the model's TrainingPipeline from the app on this machine, step by step in Tekton's order, with the same step commands (buildah, podman, Jupyter from Debian).")
+    .option('--local', 'run on this machine (the only mode: in a cluster, Tekton runs it)')
+    .option('--app <file>', 'app module defining the pipeline', 'apps/main.ts')
+    .option('--repo <dir>', 'local config repository the release step records the build in', './config-repo')
+    .option('--source <dir|url>', 'training code: a folder (its working tree) or a Git URL; default: the checkout holding the app')
+    .option('--revision <rev>', 'branch, tag or commit to fetch with git (a folder too)')
+    .option('--param <name=value>', 'pipeline parameter (trigger, version, train-<name> …); repeatable', collectParam, {})
+    .option('--env <name>', 'environment to release to; default: the pipeline\'s')
+    .action(async (model: string, flags: { local?: boolean; app: string; repo: string; source?: string; revision?: string; param: Record<string, string>; env?: string }) => {
+      if (!flags.local) {
+        throw new SlipwayError('CLI_INVALID_FLAG', 'slipway pipeline run: pass --local (in a cluster, the TriggerTemplate\'s PipelineRun starts the pipeline)', 2);
+      }
+      const reporter = stepReporter();
+      const abort = new AbortController();
+      const interrupt = (signal: NodeJS.Signals) => {
+        reporter.info(`${signal}: stopping the run, removing its containers and temporary folders`);
+        abort.abort();
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      const started = performance.now();
+      try {
+        const result = await runLocal({
+          model,
+          app: flags.app,
+          repo: flags.repo,
+          ...(flags.source ? { source: flags.source } : {}),
+          ...(flags.revision ? { revision: flags.revision } : {}),
+          params: flags.param,
+          ...(flags.env ? { environment: flags.env } : {}),
+          reporter,
+          signal: abort.signal,
+        });
+        reporter.info(`run ${result.runName} succeeded in ${seconds1(performance.now() - started)}`);
+        for (const [name, value] of Object.entries(result.results)) reporter.info(`  ${name.padEnd(13)} ${value}`);
+        reporter.info(`  logs and outputs: ${result.logDir}`);
+      } finally {
+        reporter.close();
+        process.removeListener('SIGINT', interrupt);
+        process.removeListener('SIGTERM', interrupt);
+      }
+    });
 
   pipeline
     .command('check-outputs')
