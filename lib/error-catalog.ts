@@ -136,6 +136,18 @@ export const ERROR_CATALOG = {
   CONTAINER_FAILED: { id: 'SLIPWAY_E0712', cause: 'A buildah or podman command failed.', fix: "Read the tool's own message quoted in the error (as root with runc and the cgroupfs manager, see containers/containers.conf)." },
   CONTAINER_NOT_READY: { id: 'SLIPWAY_E0713', cause: 'The image, run the way the cluster runs it (read-only root, random UID, no capabilities), never answered /v2/health/ready.', fix: 'Read the container log tail in the message.' },
 
+  // E072x: the local pipeline runner (slipway pipeline run --local)
+  PIPELINE_NOT_FOUND: { id: 'SLIPWAY_E0720', cause: 'The app defines no TrainingPipeline (or more than one) for the model.', fix: 'Run it for one of the models the message lists, or add a TrainingPipeline for this one.' },
+  PIPELINE_CYCLE: { id: 'SLIPWAY_E0721', cause: 'Tasks of the pipeline wait on each other (runAfter or result references form a cycle).', fix: "Break the cycle in the pipeline's tasks." },
+  PIPELINE_REFERENCE_UNRESOLVED: { id: 'SLIPWAY_E0722', cause: 'A $(params…), $(tasks…results…) or $(workspaces…) reference has no value in the run.', fix: 'Pass the parameter with --param, or fix the reference in the task.' },
+  PIPELINE_PARAM_UNKNOWN: { id: 'SLIPWAY_E0723', cause: '--param names a parameter the pipeline does not declare.', fix: 'Use one of the parameters the message lists.' },
+  PIPELINE_ENV_UNKNOWN: { id: 'SLIPWAY_E0724', cause: '--env names an environment the app does not define.', fix: 'Use one of the environments the message lists.' },
+  PIPELINE_SOURCE_INVALID: { id: 'SLIPWAY_E0725', cause: '--source is neither a folder nor a Git URL.', fix: 'Pass the model source folder (e.g. examples/fraud-detector) or a clonable URL.' },
+  PIPELINE_CONFIG_REPO_MISSING: { id: 'SLIPWAY_E0726', cause: '--repo has no config repository to release into.', fix: 'Create it first with slipway synth --repo DIR.' },
+  PIPELINE_STEP_FAILED: { id: 'SLIPWAY_E0727', cause: 'A step of the local run exited non-zero; the run stopped and released nothing after it.', fix: "Read the step's log named in the message; the config repository is unchanged unless the release step had finished." },
+  PIPELINE_STEP_UNSUPPORTED: { id: 'SLIPWAY_E0728', cause: 'A step runs an image and script the local runner cannot map to a host tool.', fix: 'Run that pipeline in the cluster (Tekton), or express the step as a slipway pipeline command.' },
+  PIPELINE_INTERRUPTED: { id: 'SLIPWAY_E0729', cause: 'The local run was interrupted (Ctrl-C or SIGTERM); its containers and workspace were removed.', fix: 'Run it again.' },
+
   // E08xx: notebooks
   NOTEBOOK_NOT_FOUND: { id: 'SLIPWAY_E0801', cause: 'The training notebook cannot be read.', fix: 'Check the notebook path relative to the model source.' },
   NOTEBOOK_INVALID: { id: 'SLIPWAY_E0802', cause: 'The notebook is not JSON in nbformat 4.', fix: 'Save it with Jupyter 4+ (an .ipynb file).' },

@@ -142,7 +142,7 @@ interface LoadedPipeline {
 /** The model's Pipeline and its Tasks, as the app synthesizes them (nothing is written). */
 export async function loadPipeline(app: string, model: string): Promise<LoadedPipeline> {
   const mod = await importApp(app);
-  const platforms = compileApp(mod.build, [], app);
+  const platforms = await compileApp(mod.build, [], app);
   const objects = platforms.flatMap((p) => p.environments.flatMap((e) => e.applications.flatMap((a) => a.objects)));
   const pipelines = objects.filter((o) => o.apiVersion === 'tekton.dev/v1' && o.kind === 'Pipeline');
   const mine = pipelines.filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === model);
