@@ -46,7 +46,8 @@ describe('kill -9 during a release', () => {
     // THEN git accepts the repository as it is
     const afterKill = fsckStrict(repo);
     expect(afterKill.status, afterKill.output).toBe(0);
-    expect(afterKill.output).not.toMatch(/error|bad|garbage|corrupt/i);
+    // (objects written before the kill may dangle; anything else fsck says is a finding)
+    expect(afterKill.output.split('\n').filter((l) => l !== '' && !/^dangling (blob|tree|commit) [0-9a-f]{40}$/.test(l))).toEqual([]);
     const head = git(repo, 'rev-parse', 'main').trim();
     expect([base]).toContain(git(repo, 'merge-base', base, head).trim());
     // AND the next run repairs it and completes the release
