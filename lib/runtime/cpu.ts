@@ -25,11 +25,23 @@ export function cpuBudget(limit: number | undefined = cgroupCpuLimit(), cores: n
   return Math.max(1, Math.min(cores, limit === undefined ? cores : Math.ceil(limit)));
 }
 
+/**
+ * An inline run holds the event loop (health checks, every other model) for its duration, so the
+ * default is far below the 100 ms a liveness probe tolerates and close to the ~0.2–0.5 ms a worker
+ * round trip costs on a quiet machine: only runs the hop would at least double go inline.
+ */
+export const DEFAULT_INLINE_COMPUTE_BELOW_MS = 1;
+
 export interface ThreadPlan {
   /** Sessions per model, each on its own worker thread. */
   workersPerModel: number;
   /** onnxruntime intra-op threads per session. */
   intraOpThreads: number;
+  /**
+   * Runs estimated below this many milliseconds of session.run go inline on the event loop
+   * instead of through a worker (InlinePolicy); 0 never does.
+   */
+  inlineComputeBelowMs: number;
 }
 
 /**
@@ -39,5 +51,5 @@ export interface ThreadPlan {
  * at most two, since then the event loop is mostly idle while a batch computes.
  */
 export function defaultThreadPlan(cpus: number = cpuBudget()): ThreadPlan {
-  return { workersPerModel: 1, intraOpThreads: cpus <= 2 ? cpus : cpus - 1 };
+  return { workersPerModel: 1, intraOpThreads: cpus <= 2 ? cpus : cpus - 1, inlineComputeBelowMs: DEFAULT_INLINE_COMPUTE_BELOW_MS };
 }

@@ -19,6 +19,8 @@ export interface ModelConfig {
   /** 0 or absent: the server's --intra-op-threads. */
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** Runs estimated below this many ms of compute answer inline on the event loop; 0 never; absent: the server's --inline-compute-below-ms. */
+  inlineComputeBelowMs?: number;
   /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */
   executionProvider?: ExecutionProviderName;
   cudaDeviceId: number;

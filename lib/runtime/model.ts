@@ -51,8 +51,15 @@ export class ServedModel {
    */
   keepInputs = false;
   intraOpThreads = 0;
+  /** Runs estimated below this many ms go inline on the event loop (InlinePolicy); 0 never. */
+  inlineComputeBelowMs = 0;
   readonly statistics: StatisticsRecorder;
   private pool: SessionPool | undefined;
+
+  /** Runs answered inline on the event loop and on session workers since load. */
+  get runCounts(): { inline: number; worker: number } {
+    return { ...(this.pool?.counts ?? { inline: 0, worker: 0 }) };
+  }
   private scheduler: BatchScheduler | undefined;
 
   constructor(
@@ -88,7 +95,8 @@ export class ServedModel {
       if (this.source.problem) throw new Error(this.source.problem);
       this.workers = config.workers ?? threads.workersPerModel;
       this.intraOpThreads = config.intraOpThreads || threads.intraOpThreads;
-      const pool = new SessionPool(this.workers, (reason) => this.workerDied(reason));
+      this.inlineComputeBelowMs = config.inlineComputeBelowMs ?? threads.inlineComputeBelowMs;
+      const pool = new SessionPool(this.workers, (reason) => this.workerDied(reason), { belowMs: this.inlineComputeBelowMs });
       const loaded = await pool.load({
         kind: 'load',
         modelPath: this.source.modelPath,
@@ -133,6 +141,7 @@ export class ServedModel {
         max_batch_size: this.batching ? batching.maxBatchSize : 1,
         workers: this.workers,
         intra_op_threads: this.intraOpThreads,
+        inline_compute_below_ms: this.inlineComputeBelowMs,
         inputs: this.signature.inputs.map((s) => `${s.name}:${s.datatype}[${s.shape.join(',')}]`),
         outputs: this.signature.outputs.map((s) => `${s.name}:${s.datatype}[${s.shape.join(',')}]`),
         load_ms: Math.round(performance.now() - started),

@@ -1,12 +1,16 @@
 /**
  * Main-thread side of a model's sessions: `workers` worker threads, each with its own onnxruntime
- * session of the model. A run goes to an idle worker; the event loop only posts messages.
+ * session of the model. A run goes to an idle worker; the event loop only posts messages — except
+ * for runs measured to be tiny, which an extra session on the event loop answers inline (see
+ * InlinePolicy): for them the hop to a worker and back cost more than the computation.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { sessionOptions } from './session-options.js';
 import type { ExecutionProviderName } from './model-config.js';
 import type { LoadRequest, WireTensor, WireValueMetadata, WorkerReply, WorkerRequest } from './session-worker.js';
 
@@ -47,7 +51,7 @@ export interface LoadedSessions {
 }
 
 interface Pending {
-  resolve(outputs: WireTensor[]): void;
+  resolve(result: { outputs: WireTensor[]; computeMs: number }): void;
   reject(error: Error): void;
 }
 
@@ -77,7 +81,7 @@ class SessionWorker {
       case 'error': {
         const pending = this.pending.get(reply.id);
         this.pending.delete(reply.id);
-        if (reply.kind === 'result') pending?.resolve(reply.outputs);
+        if (reply.kind === 'result') pending?.resolve(reply);
         else pending?.reject(new Error(reply.message));
         return;
       }
@@ -106,7 +110,7 @@ class SessionWorker {
     });
   }
 
-  run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[]): Promise<WireTensor[]> {
+  run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[]): Promise<{ outputs: WireTensor[]; computeMs: number }> {
     return new Promise((resolve, reject) => {
       if (this.exitReason !== undefined) return reject(new Error(this.exitReason));
       this.pending.set(id, { resolve, reject });
@@ -130,15 +134,45 @@ class SessionWorker {
   }
 }
 
+/**
+ * When a run may skip the worker hop. A model's cost is learnt as an exponentially weighted
+ * average of session.run milliseconds per input element, measured where the run happened; a run
+ * goes inline only when that rate times its own input elements stays below `belowMs`, so a big
+ * request to a usually-fast model still goes to a worker. Every model starts on its workers: the
+ * event-loop session is only loaded once worker runs have shown the model to be fast.
+ */
+export interface InlinePolicy {
+  /** 0: never inline. */
+  belowMs: number;
+}
+
+/**
+ * onnxruntime-node loads a session synchronously on the calling thread; a model file bigger than
+ * this is never loaded on the event loop, however fast it runs.
+ */
+export const INLINE_MODEL_MAX_BYTES = 16 * 1024 * 1024;
+/** Weight of the newest measurement in the cost average. */
+const EWMA_WEIGHT = 0.2;
+/** Worker runs measured before the model may go inline: one cold first run must not decide. */
+const WARM_RUNS = 3;
+
 /** The sessions of one model version: load them all, run on any idle one, release them all. */
 export class SessionPool {
   private readonly workers: SessionWorker[] = [];
   private nextId = 0;
+  /** Session.run milliseconds per input element (EWMA); undefined before the first measurement. */
+  private msPerElement: number | undefined;
+  private measuredRuns = 0;
+  private inline: { state: 'none' } | { state: 'loading' } | { state: 'ready'; session: ort.InferenceSession } | { state: 'refused' } = { state: 'none' };
+  private loadRequest: LoadRequest | undefined;
+  /** Runs answered inline and on workers since load. */
+  readonly counts = { inline: 0, worker: 0 };
 
   constructor(
     readonly size: number,
     /** Called once when a worker dies outside release (native crash, out of memory). */
     private readonly onWorkerExit: (reason: string) => void,
+    private readonly policy: InlinePolicy = { belowMs: 0 },
   ) {}
 
   /** Loads the model in every worker; the first failure wins and every worker is released. */
@@ -162,6 +196,7 @@ export class SessionPool {
       await this.release();
       throw new Error(failed?.kind === 'load-failed' ? failed.message : 'session worker did not load');
     }
+    this.loadRequest = { ...request, provider: first.provider };
     return { provider: first.provider, inputs: first.inputs, outputs: first.outputs, ...(first.fallbackReason ? { fallbackReason: first.fallbackReason } : {}) };
   }
 
@@ -171,21 +206,73 @@ export class SessionPool {
   }
 
   /**
-   * Runs on an idle worker; callers keep at most `size` runs in flight (BatchScheduler's
-   * concurrency). Buffers in `transfer` move to the worker without a copy and are unusable here
-   * afterwards; other tensor data is copied.
+   * Runs inline when the policy allows it, else on an idle worker; callers keep at most `size`
+   * runs in flight (BatchScheduler's concurrency). Buffers in `transfer` move to the worker
+   * without a copy and are unusable here afterwards; other tensor data is copied.
    */
   async run(inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[] = []): Promise<WireTensor[]> {
+    let elements = 0;
+    for (const input of inputs) elements += input.data.length;
+    const estimateMs = this.msPerElement === undefined ? Infinity : this.msPerElement * Math.max(1, elements);
+    if (estimateMs < this.policy.belowMs && this.inline.state === 'ready') return this.runInline(this.inline.session, inputs, outputNames, elements);
     const worker = this.workers.find((w) => !w.busy) ?? this.workers[this.nextId % this.workers.length]!;
     worker.busy = true;
     try {
-      return await worker.run(this.nextId++, inputs, outputNames, transfer);
+      const { outputs, computeMs } = await worker.run(this.nextId++, inputs, outputNames, transfer);
+      this.counts.worker++;
+      this.measured(computeMs, elements);
+      return outputs;
     } finally {
       worker.busy = false;
     }
   }
 
+  private async runInline(session: ort.InferenceSession, inputs: readonly WireTensor[], outputNames: readonly string[], elements: number): Promise<WireTensor[]> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+    const started = performance.now();
+    const results = await session.run(feeds, outputNames);
+    this.counts.inline++;
+    this.measured(performance.now() - started, elements);
+    return outputNames.map((name) => {
+      const value = results[name]!;
+      return { name, type: value.type, dims: value.dims, data: value.data as WireTensor['data'] };
+    });
+  }
+
+  private measured(computeMs: number, elements: number): void {
+    const rate = computeMs / Math.max(1, elements);
+    this.msPerElement = this.msPerElement === undefined ? rate : this.msPerElement + EWMA_WEIGHT * (rate - this.msPerElement);
+    this.measuredRuns++;
+    if (this.inline.state === 'none' && this.measuredRuns >= WARM_RUNS && this.policy.belowMs > 0 && computeMs < this.policy.belowMs) void this.loadInline();
+  }
+
+  /** Loads the event-loop session; any failure just keeps the model on its workers. */
+  private async loadInline(): Promise<void> {
+    const request = this.loadRequest;
+    if (!request || request.provider !== 'cpu') {
+      this.inline = { state: 'refused' };
+      return;
+    }
+    this.inline = { state: 'loading' };
+    try {
+      if (statSync(request.modelPath).size > INLINE_MODEL_MAX_BYTES) throw new Error('model file too big to load on the event loop');
+      // The workers' options exactly: an answer must not depend on which session gave it.
+      const session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, 'cpu'));
+      if (this.inline.state !== 'loading') {
+        await session.release();
+        return;
+      }
+      this.inline = { state: 'ready', session };
+    } catch {
+      if (this.inline.state === 'loading') this.inline = { state: 'refused' };
+    }
+  }
+
   async release(): Promise<void> {
+    const inline = this.inline;
+    this.inline = { state: 'refused' };
+    if (inline.state === 'ready') await inline.session.release();
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((w) => w.release()));
   }

@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderName } from './model-config.js';
 import type { TensorData } from './datatypes.js';
+import { sessionOptions } from './session-options.js';
 
 export interface WireTensor {
   name: string;
@@ -42,27 +43,14 @@ export type WorkerRequest =
 export type WorkerReply =
   | { kind: 'loaded'; provider: ExecutionProviderName; inputs: WireValueMetadata[]; outputs: WireValueMetadata[]; fallbackReason?: string }
   | { kind: 'load-failed'; message: string }
-  | { kind: 'result'; id: number; outputs: WireTensor[] }
+  /** computeMs: session.run alone, without the hop to and from this thread (the pool's inline policy reads it). */
+  | { kind: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
   | { kind: 'error'; id: number; message: string }
   | { kind: 'released' };
 
 // onnxruntime's process-wide logger writes unstructured lines to stderr (e.g. a failed CUDA
 // provider load before the fallback); the runtime reports those events itself as JSON.
 ort.env.logLevel = 'fatal';
-
-function sessionOptions(load: LoadRequest, provider: ExecutionProviderName): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider === 'cuda' ? { name: 'cuda', deviceId: load.cudaDeviceId } : 'cpu'],
-    graphOptimizationLevel: 'all',
-    logId: load.logId,
-    logSeverityLevel: 4,
-    // Spinning thread pools burn the cores that parse and answer HTTP between batches; with it
-    // off, tabular throughput under load roughly doubled in bench/serve.ts on a 2-core machine.
-    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    ...(load.intraOpThreads ? { intraOpNumThreads: load.intraOpThreads } : {}),
-    ...(load.interOpThreads ? { interOpNumThreads: load.interOpThreads, executionMode: 'parallel' as const } : {}),
-  };
-}
 
 let session: ort.InferenceSession | undefined;
 
@@ -97,7 +85,9 @@ async function run(id: number, inputs: readonly WireTensor[], outputNames: reado
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+    const started = performance.now();
     const results = await session!.run(feeds, outputNames);
+    const computeMs = performance.now() - started;
     const outputs: WireTensor[] = [];
     const transfer: ArrayBuffer[] = [];
     for (const name of outputNames) {
@@ -106,7 +96,7 @@ async function run(id: number, inputs: readonly WireTensor[], outputNames: reado
       if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
       outputs.push({ name, type: value.type, dims: value.dims, data });
     }
-    return { reply: { kind: 'result', id, outputs }, transfer };
+    return { reply: { kind: 'result', id, outputs, computeMs }, transfer };
   } catch (err) {
     return { reply: { kind: 'error', id, message: (err as Error).message }, transfer: [] };
   }

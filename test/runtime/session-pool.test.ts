@@ -97,6 +97,77 @@ describe('sessions on worker threads', () => {
   });
 });
 
+describe('inline runs for models measured to be tiny', () => {
+  let t: TestServer;
+  // A matmul chain big enough that even one 64-row request computes for milliseconds.
+  const heavy = mlpModel({ sizes: [512, 2048, 2048, 512], seed: 5 });
+  beforeAll(async () => {
+    t = await startTestServer(
+      [
+        { name: 'fast', bytes: fast.bytes },
+        { name: 'never', bytes: fast.bytes, config: { inlineComputeBelowMs: 0 } },
+        { name: 'heavy', bytes: heavy.bytes },
+      ],
+      { threads: { intraOpThreads: 1 } },
+    );
+  });
+  afterAll(() => t.close());
+
+  const one = (model: string, seed: number) => infer(t.port, model, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 8], data: Array.from(rows(1, 8, seed)) }] });
+
+  /** One-row requests, one after another, until `done` or `limit` requests. */
+  async function sequential(model: string, limit: number, done: () => boolean): Promise<void> {
+    for (let i = 0; i < limit && !done(); i++) expect((await one(model, 300 + i)).status).toBe(200);
+  }
+
+  it('answers a fast model inline once worker runs have measured it, with the same bits', async () => {
+    // GIVEN the default policy (1 ms) WHEN one-row requests arrive one at a time
+    await sequential('fast', 200, () => t.app.model('fast')!.runCounts.inline > 0);
+    // THEN the first ones ran on the worker and later ones inline
+    const counts = t.app.model('fast')!.runCounts;
+    expect(counts.worker).toBeGreaterThanOrEqual(3);
+    expect(counts.inline).toBeGreaterThan(0);
+    // AND inline answers are bit-identical to onnxruntime's own
+    const session = await ort.InferenceSession.create(fast.bytes);
+    for (let i = 0; i < 5; i++) {
+      const x = rows(1, 8, 900 + i);
+      const res = await infer(t.port, 'fast', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 8], data: Array.from(x) }] });
+      const expected = (await session.run({ x: new ort.Tensor('float32', x, [1, 8]) })).y!.data as Float32Array;
+      expect(res.json().outputs[0].data).toEqual(Array.from(expected));
+    }
+    await session.release();
+    expect(t.app.model('fast')!.runCounts.inline).toBeGreaterThan(counts.inline);
+  });
+
+  it('sends a big request to a fast model to its worker', async () => {
+    await sequential('fast', 200, () => t.app.model('fast')!.runCounts.inline > 0);
+    const before = t.app.model('fast')!.runCounts;
+    // GIVEN 100,000 rows: the learnt cost per element times 800,000 elements is far above 1 ms
+    const res = await infer(t.port, 'fast', { inputs: [{ name: 'x', datatype: 'FP32', shape: [100_000, 8], data: Array.from(rows(100_000, 8, 7)) }] });
+    expect(res.status).toBe(200);
+    expect(t.app.model('fast')!.runCounts).toEqual({ inline: before.inline, worker: before.worker + 1 });
+  });
+
+  it('never runs inline when the model config says 0', async () => {
+    await sequential('never', 30, () => false);
+    expect(t.app.model('never')!.runCounts).toEqual({ inline: 0, worker: 30 });
+  });
+
+  it('keeps a slow model on its worker, so health checks answer while it computes', async () => {
+    // GIVEN a model whose runs take milliseconds WHEN 64-row requests arrive one after another
+    const request = (async () => {
+      for (let i = 0; i < 8; i++) {
+        const res = await infer(t.port, 'heavy', { inputs: [{ name: 'x', datatype: 'FP32', shape: [64, 512], data: Array.from(rows(64, 512, 40 + i)) }] });
+        expect(res.status).toBe(200);
+      }
+    })();
+    // THEN health checks answer meanwhile AND not one run went inline
+    expect(await healthDuring(t.port, request)).toBeGreaterThan(3);
+    await request;
+    expect(t.app.model('heavy')!.runCounts).toEqual({ inline: 0, worker: 8 });
+  });
+});
+
 describe('thread defaults from the CPU limit', () => {
   it('reads the cgroup v2 limit, v1 quota, or none', () => {
     const files = (map: Record<string, string>) => (path: string) => {
@@ -114,10 +185,10 @@ describe('thread defaults from the CPU limit', () => {
     expect(cpuBudget(undefined, 8)).toBe(8);
     expect(cpuBudget(16, 4)).toBe(4);
     expect([1, 2, 4, 8].map((c) => defaultThreadPlan(c))).toEqual([
-      { workersPerModel: 1, intraOpThreads: 1 },
-      { workersPerModel: 1, intraOpThreads: 2 },
-      { workersPerModel: 1, intraOpThreads: 3 },
-      { workersPerModel: 1, intraOpThreads: 7 },
+      { workersPerModel: 1, intraOpThreads: 1, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, intraOpThreads: 2, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, intraOpThreads: 3, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, intraOpThreads: 7, inlineComputeBelowMs: 1 },
     ]);
   });
 });

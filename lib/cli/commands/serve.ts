@@ -18,6 +18,16 @@ function integer(flag: string, min: number, max: number) {
   };
 }
 
+function milliseconds(flag: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= max)) {
+      throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected milliseconds from 0 to ${max}, got ${JSON.stringify(value)}`, 2);
+    }
+    return n;
+  };
+}
+
 function rate(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -54,6 +64,7 @@ interface ServeFlags {
   executionProvider: 'cpu' | 'cuda';
   workersPerModel?: number;
   intraOpThreads?: number;
+  inlineComputeBelowMs?: number;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -107,6 +118,11 @@ export function register(program: Command): void {
         .env('SLIPWAY_INTRA_OP_THREADS')
         .argParser(integer('--intra-op-threads', 1, 1024)),
     )
+    .addOption(
+      new Option('--inline-compute-below-ms <ms>', 'answer runs measured to compute in less than this on the event loop, without the worker hop; 0 never (config.json "inlineComputeBelowMs" wins); default 1')
+        .env('SLIPWAY_INLINE_COMPUTE_BELOW_MS')
+        .argParser(milliseconds('--inline-compute-below-ms', 50)),
+    )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
     .addOption(new Option('--drift-sample-rate <share>', 'share of input rows recorded for drift').env('SLIPWAY_DRIFT_SAMPLE_RATE').default(0.2).argParser(rate('--drift-sample-rate')))
@@ -156,6 +172,7 @@ export function register(program: Command): void {
         threads: {
           ...(flags.workersPerModel !== undefined ? { workersPerModel: flags.workersPerModel } : {}),
           ...(flags.intraOpThreads !== undefined ? { intraOpThreads: flags.intraOpThreads } : {}),
+          ...(flags.inlineComputeBelowMs !== undefined ? { inlineComputeBelowMs: flags.inlineComputeBelowMs } : {}),
         },
         logLevel: flags.logLevel,
         logger,
