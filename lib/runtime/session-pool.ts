@@ -135,11 +135,14 @@ class SessionWorker {
 }
 
 /**
- * When a run may skip the worker hop. A model's cost is learnt as an exponentially weighted
- * average of session.run milliseconds per input element, measured where the run happened; a run
- * goes inline only when that rate times its own input elements stays below `belowMs`, so a big
- * request to a usually-fast model still goes to a worker. Every model starts on its workers: the
- * event-loop session is only loaded once worker runs have shown the model to be fast.
+ * When a run may skip the worker hop. A model's cost is learnt per size class (input elements,
+ * rounded up to a power of two) as an exponentially weighted average of session.run milliseconds,
+ * measured where the run happened; a run goes inline only when the estimate for its own size stays
+ * below `belowMs`. A size never measured is estimated from the nearest smaller one, scaled
+ * linearly (which overestimates, as part of a run's cost is fixed), or not at all: then it runs on
+ * a worker, which measures it. So a big request to a usually-fast model still goes to a worker.
+ * Every model starts on its workers: the event-loop session is only loaded once worker runs have
+ * shown the model to be fast.
  */
 export interface InlinePolicy {
   /** 0: never inline. */
@@ -156,12 +159,14 @@ const EWMA_WEIGHT = 0.2;
 /** Worker runs measured before the model may go inline: one cold first run must not decide. */
 const WARM_RUNS = 3;
 
+const sizeClass = (elements: number): number => Math.ceil(Math.log2(Math.max(1, elements)));
+
 /** The sessions of one model version: load them all, run on any idle one, release them all. */
 export class SessionPool {
   private readonly workers: SessionWorker[] = [];
   private nextId = 0;
-  /** Session.run milliseconds per input element (EWMA); undefined before the first measurement. */
-  private msPerElement: number | undefined;
+  /** By ceil(log2(input elements)): session.run milliseconds (EWMA) and the elements last measured. */
+  private readonly costs = new Map<number, { ms: number; elements: number }>();
   private measuredRuns = 0;
   private inline: { state: 'none' } | { state: 'loading' } | { state: 'ready'; session: ort.InferenceSession } | { state: 'refused' } = { state: 'none' };
   private loadRequest: LoadRequest | undefined;
@@ -213,8 +218,7 @@ export class SessionPool {
   async run(inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[] = []): Promise<WireTensor[]> {
     let elements = 0;
     for (const input of inputs) elements += input.data.length;
-    const estimateMs = this.msPerElement === undefined ? Infinity : this.msPerElement * Math.max(1, elements);
-    if (estimateMs < this.policy.belowMs && this.inline.state === 'ready') return this.runInline(this.inline.session, inputs, outputNames, elements);
+    if (this.inline.state === 'ready' && this.estimateMs(elements) < this.policy.belowMs) return this.runInline(this.inline.session, inputs, outputNames, elements);
     const worker = this.workers.find((w) => !w.busy) ?? this.workers[this.nextId % this.workers.length]!;
     worker.busy = true;
     try {
@@ -240,9 +244,23 @@ export class SessionPool {
     });
   }
 
+  private estimateMs(elements: number): number {
+    for (let size = sizeClass(elements); size >= 0; size--) {
+      const cost = this.costs.get(size);
+      if (cost) return (cost.ms * Math.max(1, elements)) / Math.max(1, cost.elements);
+    }
+    return Infinity;
+  }
+
   private measured(computeMs: number, elements: number): void {
-    const rate = computeMs / Math.max(1, elements);
-    this.msPerElement = this.msPerElement === undefined ? rate : this.msPerElement + EWMA_WEIGHT * (rate - this.msPerElement);
+    const size = sizeClass(elements);
+    const cost = this.costs.get(size);
+    if (cost) {
+      cost.ms += EWMA_WEIGHT * (computeMs - cost.ms);
+      cost.elements = Math.max(1, elements);
+    } else {
+      this.costs.set(size, { ms: computeMs, elements: Math.max(1, elements) });
+    }
     this.measuredRuns++;
     if (this.inline.state === 'none' && this.measuredRuns >= WARM_RUNS && this.policy.belowMs > 0 && computeMs < this.policy.belowMs) void this.loadInline();
   }
@@ -257,8 +275,11 @@ export class SessionPool {
     this.inline = { state: 'loading' };
     try {
       if (statSync(request.modelPath).size > INLINE_MODEL_MAX_BYTES) throw new Error('model file too big to load on the event loop');
-      // The workers' options exactly: an answer must not depend on which session gave it.
-      const session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, 'cpu'));
+      // One thread: waking an intra-op pool for a run this small cost more than the run (c=1 p99
+      // about 1.9 ms with the workers' two threads, 1.4 ms with one, in .bench probes on 2 cores).
+      // Answers stay bit-identical to the workers': MLAS splits a GEMM over rows and columns, not
+      // over the summed dimension, so every output element adds its terms in the same order.
+      const session = await ort.InferenceSession.create(request.modelPath, sessionOptions({ ...request, intraOpThreads: 1, interOpThreads: 0 }, 'cpu'));
       if (this.inline.state !== 'loading') {
         await session.release();
         return;

@@ -101,14 +101,17 @@ describe('inline runs for models measured to be tiny', () => {
   let t: TestServer;
   // A matmul chain big enough that even one 64-row request computes for milliseconds.
   const heavy = mlpModel({ sizes: [512, 2048, 2048, 512], seed: 5 });
+  const tabular = mlpModel({ sizes: [32, 256, 256, 2], softmax: true, seed: 6 });
   beforeAll(async () => {
     t = await startTestServer(
       [
         { name: 'fast', bytes: fast.bytes },
         { name: 'never', bytes: fast.bytes, config: { inlineComputeBelowMs: 0 } },
         { name: 'heavy', bytes: heavy.bytes },
+        { name: 'tabular', bytes: tabular.bytes },
       ],
-      { threads: { intraOpThreads: 1 } },
+      // Two intra-op threads on the workers, one on the event-loop session: answers must not differ.
+      { threads: { intraOpThreads: 2 } },
     );
   });
   afterAll(() => t.close());
@@ -137,6 +140,24 @@ describe('inline runs for models measured to be tiny', () => {
     }
     await session.release();
     expect(t.app.model('fast')!.runCounts.inline).toBeGreaterThan(counts.inline);
+  });
+
+  it('gives bit-identical answers inline and on the worker, one row or a batch', async () => {
+    const request = (x: Float32Array) => infer(t.port, 'tabular', { inputs: [{ name: 'x', datatype: 'FP32', shape: [x.length / 32, 32], data: Array.from(x) }] });
+    // GIVEN a 32-row request answered by the worker (the model has not been measured yet)
+    const batch = rows(32, 32, 77);
+    const onWorker = (await request(batch)).json().outputs[0].data;
+    for (let i = 0; i < 200 && t.app.model('tabular')!.runCounts.inline === 0; i++) await request(rows(1, 32, 500 + i));
+    const before = t.app.model('tabular')!.runCounts.inline;
+    expect(before).toBeGreaterThan(0);
+    // WHEN the same rows come again, together and one by one, once it runs inline
+    const inline = (await request(batch)).json().outputs[0].data;
+    const single: number[] = [];
+    for (let r = 0; r < 32; r++) single.push(...(await request(batch.subarray(r * 32, r * 32 + 32))).json().outputs[0].data);
+    // THEN all three agree to the bit
+    expect(t.app.model('tabular')!.runCounts.inline).toBe(before + 33);
+    expect(inline).toEqual(onWorker);
+    expect(single).toEqual(onWorker);
   });
 
   it('sends a big request to a fast model to its worker', async () => {
