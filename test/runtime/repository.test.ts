@@ -95,6 +95,7 @@ describe('scanRepository', () => {
     ['{"batching": {"maxBatchSize": 0}}', 'batching.maxBatchSize: must be >= 1, got 0'],
     ['{"batching": {"maxQueueDelayMs": "5"}}', 'batching.maxQueueDelayMs: must be number, got "5"'],
     ['{"executionProvider": "tpu"}', 'executionProvider: expected one of "cpu", "cuda", got "tpu"'],
+    ['{"inlineComputeBelowMs": 100}', 'inlineComputeBelowMs: must be <= 50, got 100'],
     ['{"threads": 4}', '(top level): unknown field "threads", got {"threads":4}'],
     ['[]', '(top level): must be object, got []'],
   ])('fails when config.json is %s, saying field, expected and got', async (config, message) => {

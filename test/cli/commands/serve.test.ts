@@ -39,6 +39,15 @@ describe('slipway serve flags', () => {
     expect(env.stderr).toContain('slipway: --drift-interval-seconds: expected an integer from 1 to 86400, got "0"');
   });
 
+  it('fails when the inline threshold is not milliseconds in range, from a flag or the environment', () => {
+    const flag = slipway(['--model-repository', 'examples/model-repository', '--inline-compute-below-ms', '-1']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('slipway: --inline-compute-below-ms: expected milliseconds from 0 to 50, got "-1"');
+    const env = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_INLINE_COMPUTE_BELOW_MS: 'soon' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('slipway: --inline-compute-below-ms: expected milliseconds from 0 to 50, got "soon"');
+  });
+
   it('fails when the execution provider is unknown', () => {
     const run = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_EXECUTION_PROVIDER: 'tpu' });
     expect(run.status).not.toBe(0);
