@@ -6,20 +6,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { snapshotDir } from '../compiler/support/repo-snapshot.js';
+import { slipway } from '../support/cli.js';
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/slipway.mjs', import.meta.url).pathname;
-const fixture = (name: string) => new URL(`../compiler/fixtures/${name}.ts`, import.meta.url).pathname;
 
-async function slipway(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const fixture = (name: string) => new URL(`../compiler/fixtures/${name}.ts`, import.meta.url).pathname;
 
 let work: string;
 beforeAll(() => {

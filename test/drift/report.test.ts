@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { readBaseline } from '../../lib/drift/baseline-file.js';
 import { summarize, type DriftReport } from '../../lib/drift/compare.js';
 import { measureDrift } from '../../lib/drift/dataset.js';
 import { renderHtml, renderTable } from '../../lib/drift/report.js';
+import { chromium } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'slipway-drift-html-'));
@@ -17,14 +17,6 @@ function pngSize(file: string): { width: number; height: number } {
   const png = readFileSync(file);
   expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
-}
-
-function chromium(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const profile = mkdtempSync(join(dir, 'chrome-'));
-  return spawnSync('/usr/bin/chromium', [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args,
-  ], { encoding: 'utf8', timeout: 60_000, maxBuffer: 32 * 1024 * 1024 });
 }
 
 describe('HTML drift report', () => {
@@ -48,7 +40,7 @@ describe('HTML drift report', () => {
 
   it('renders in headless Chromium: verdicts, sizes, dates, data-quality and label sections, one histogram per column', () => {
     // GIVEN the report WHEN Chromium loads it and dumps the rendered DOM
-    const res = chromium(['--dump-dom', `file://${file}`]);
+    const res = chromium(dir, ['--dump-dom', `file://${file}`]);
     expect(res.status, res.stderr).toBe(0);
     const dom = res.stdout;
     // THEN the header states the verdict, the dataset verdict, both sizes and the date
@@ -93,7 +85,7 @@ describe('HTML drift report', () => {
   it('produces a screenshot of the expected size with real content', () => {
     // GIVEN the report WHEN Chromium takes a screenshot
     const png = join(dir, 'report.png');
-    const res = chromium([`--screenshot=${png}`, '--window-size=1280,2400', '--hide-scrollbars', `file://${file}`]);
+    const res = chromium(dir, [`--screenshot=${png}`, '--window-size=1280,2400', '--hide-scrollbars', `file://${file}`]);
     expect(res.status, res.stderr).toBe(0);
     // THEN a 1280x2400 PNG with real content (a blank page compresses to a few KB)
     expect(pngSize(png)).toEqual({ width: 1280, height: 2400 });
@@ -112,7 +104,7 @@ document.getElementById('f').addEventListener('load', () => {
 });
 </script></body></html>`);
     // WHEN Chromium renders it
-    const res = chromium(['--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom', `file://${harness}`]);
+    const res = chromium(dir, ['--allow-file-access-from-files', '--virtual-time-budget=5000', '--dump-dom', `file://${harness}`]);
     expect(res.status, res.stderr).toBe(0);
     const layout = JSON.parse(res.stdout.match(/<pre id="out">(.*?)<\/pre>/)![1]!);
     // THEN the page does not scroll sideways (before: a 803 px wide table in a 385 px viewport)
@@ -121,7 +113,7 @@ document.getElementById('f').addEventListener('load', () => {
     expect(layout.scrollWidth).toBe(layout.clientWidth);
     // AND a narrow screenshot has the narrow size
     const png = join(dir, 'narrow.png');
-    expect(chromium([`--screenshot=${png}`, '--window-size=400,1400', '--hide-scrollbars', `file://${file}`]).status).toBe(0);
+    expect(chromium(dir, [`--screenshot=${png}`, '--window-size=400,1400', '--hide-scrollbars', `file://${file}`]).status).toBe(0);
     expect(pngSize(png)).toEqual({ width: 400, height: 1400 });
   });
 

@@ -1,31 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticHistory } from '../../compiler/support/synthetic-history.js';
+import { chromium, slipway } from '../../support/cli.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../../bin/slipway.mjs', import.meta.url).pathname;
-
-async function slipway(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-function chromium(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const profile = mkdtempSync(join(work, 'chrome-'));
-  return spawnSync('/usr/bin/chromium', [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args,
-  ], { encoding: 'utf8', timeout: 60_000, maxBuffer: 32 * 1024 * 1024 });
-}
 
 let work: string;
 let repo: string;
@@ -68,7 +48,7 @@ describe('slipway kpis', () => {
     expect(new Set(html.match(/https?:\/\/[^"'\s)]*/g))).toEqual(new Set(['http://www.w3.org/2000/svg']));
     // WHEN Chromium loads it THEN the timeline has one lane per series with 8 deployments, 2 of them failed,
     // and the gate metric chart one point per version
-    const dom = chromium(['--dump-dom', `file://${file}`]);
+    const dom = chromium(work, ['--dump-dom', `file://${file}`]);
     expect(dom.status, dom.stderr).toBe(0);
     const timeline = /<svg class="timeline"[\s\S]*?<\/svg>/.exec(dom.stdout)![0];
     expect(timeline.match(/<line class="lane"/g)).toHaveLength(3);
@@ -77,7 +57,7 @@ describe('slipway kpis', () => {
     const metrics = /<svg class="metrics"[\s\S]*?<\/svg>/.exec(dom.stdout)![0];
     expect(metrics.match(/<circle class="m0"/g)).toHaveLength(4);
     const png = join(work, 'kpis.png');
-    const shot = chromium([`--screenshot=${png}`, '--window-size=1200,1400', '--hide-scrollbars', `file://${file}`]);
+    const shot = chromium(work, [`--screenshot=${png}`, '--window-size=1200,1400', '--hide-scrollbars', `file://${file}`]);
     expect(shot.status, shot.stderr).toBe(0);
     expect(statSync(png).size).toBeGreaterThan(20_000);
   });

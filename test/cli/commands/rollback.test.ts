@@ -1,24 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { git, snapshotDir } from '../../compiler/support/repo-snapshot.js';
+import { slipway } from '../../support/cli.js';
 
-const run = promisify(execFile);
-const BIN = new URL('../../../bin/slipway.mjs', import.meta.url).pathname;
 const GOVERNED = new URL('../../compiler/fixtures/governed.ts', import.meta.url).pathname;
-
-async function slipway(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const releaseArgs = (env: string, version: string, hex: string) => [
   'release', '--env', env, '--model', 'fraud-detector', '--version', version, '--artifact-sha256', hex.repeat(64), '--image-digest', `sha256:${hex.repeat(64)}`,
