@@ -12,17 +12,25 @@ import { mulberry32, normalSource } from '../../lib/drift/random.js';
 
 export const FRAUD_COLUMNS = ['amount', 'hour', 'merchant_risk', 'distance_km', 'account_age_days', 'txn_count_24h', 'channel', 'is_fraud'] as const;
 
-interface Population {
+export interface Population {
   readonly amountLog: number;
   readonly nightShare: number;
   readonly channels: ReadonlyArray<readonly [string, number]>;
   readonly distanceMean: number;
 }
 
-const TRAINING: Population = { amountLog: 3.8, nightShare: 0.08, channels: [['web', 0.45], ['pos', 0.35], ['app', 0.2]], distanceMean: 18 };
-const DRIFTED: Population = { amountLog: 4.3, nightShare: 0.3, channels: [['web', 0.3], ['pos', 0.25], ['app', 0.35], ['atm', 0.1]], distanceMean: 35 };
+export const TRAINING: Population = { amountLog: 3.8, nightShare: 0.08, channels: [['web', 0.45], ['pos', 0.35], ['app', 0.2]], distanceMean: 18 };
+export const DRIFTED: Population = { amountLog: 4.3, nightShare: 0.3, channels: [['web', 0.3], ['pos', 0.25], ['app', 0.35], ['atm', 0.1]], distanceMean: 35 };
 
-export function fraudCsv(rows: number, seed: number, population: Population): string {
+/**
+ * Probability of fraud given the transaction's risk score (a weighted sum of its features).
+ * These drift fixtures' labels are noisy; examples/fraud-detector's are sharper.
+ */
+export type FraudProbability = (risk: number) => number;
+
+const NOISY_LABELS: FraudProbability = (risk) => 1 / (1 + Math.exp(-(risk - 5)));
+
+export function fraudCsv(rows: number, seed: number, population: Population, fraudProbability: FraudProbability = NOISY_LABELS): string {
   const u = mulberry32(seed);
   const z = normalSource(u);
   const lines: string[] = [FRAUD_COLUMNS.join(',')];
@@ -41,8 +49,8 @@ export function fraudCsv(rows: number, seed: number, population: Population): st
     let r = u();
     let channel = population.channels[population.channels.length - 1]![0];
     for (const [name, share] of population.channels) if ((r -= share) < 0) { channel = name; break; }
-    const logit = -5 + 0.004 * amount + 2.5 * merchantRisk + 0.01 * distance - 0.0015 * accountAge + 0.15 * txnCount + (hour < 5 || hour >= 22 ? 1.2 : 0);
-    const isFraud = u() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+    const risk = 0.004 * amount + 2.5 * merchantRisk + 0.01 * distance - 0.0015 * accountAge + 0.15 * txnCount + (hour < 5 || hour >= 22 ? 1.2 : 0);
+    const isFraud = u() < fraudProbability(risk) ? 1 : 0;
     // A few missing values, as real extracts have.
     const distanceCell = u() < 0.01 ? '' : distance.toFixed(1);
     lines.push([amount.toFixed(2), hour, merchantRisk.toFixed(3), distanceCell, accountAge, txnCount, channel, isFraud].join(','));
