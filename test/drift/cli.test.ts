@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { errorReference, main } from '../../lib/cli/program.js';
+import { errorReference } from '../../lib/cli/program.js';
+import { slipwayInProcess as run } from '../support/cli.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const TRAIN = join(root, 'examples/data/fraud-train.csv');
@@ -16,17 +17,6 @@ afterEach(() => {
   process.exitCode = undefined;
   vi.restoreAllMocks();
 });
-
-async function run(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const code = await main(['node', 'slipway', ...args]);
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-  return { code, stderr, stdout };
-}
 
 const path = (name: string) => join(dir, name);
 const write = (name: string, text: string) => {

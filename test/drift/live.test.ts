@@ -4,22 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBaseline } from '../../lib/drift/baseline-file.js';
-import { measureDrift, numericValue } from '../../lib/drift/dataset.js';
+import { measureDrift } from '../../lib/drift/dataset.js';
 import { alertFingerprint, LiveDriftMonitor } from '../../lib/drift/live.js';
 import type { BaselineProfile } from '../../lib/drift/profile.js';
-import { openTable } from '../../lib/drift/table.js';
+import { tensorRows } from '../support/drift.js';
 
 const example = (name: string) => new URL(`../../examples/${name}`, import.meta.url).pathname;
 const BASELINE = example('model-repository/fraud-detector/1/baseline.json');
-
-/** Reads the model's input columns of an example CSV as the runtime would hand them over. */
-async function tensorRows(file: string, order: readonly string[]): Promise<{ data: Float64Array; rows: number }> {
-  const table = await openTable(file);
-  const idx = order.map((n) => table.columns.indexOf(n));
-  const values: number[] = [];
-  for await (const row of table.rows()) for (const i of idx) values.push(numericValue(row.cells[i]!) ?? NaN);
-  return { data: Float64Array.from(values), rows: values.length / order.length };
-}
 
 interface Received {
   body: Record<string, any>; // parsed webhook JSON: shape asserted field by field below

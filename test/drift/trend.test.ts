@@ -4,35 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { errorReference, main } from '../../lib/cli/program.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorReference } from '../../lib/cli/program.js';
 import { readBaseline } from '../../lib/drift/baseline-file.js';
-import { numericValue } from '../../lib/drift/dataset.js';
 import { LiveDriftMonitor } from '../../lib/drift/live.js';
 import { driftEndpoint } from '../../lib/drift/trend.js';
-import { openTable } from '../../lib/drift/table.js';
+import { slipwayInProcess as run } from '../support/cli.js';
+import { tensorRows } from '../support/drift.js';
 
 const example = (name: string) => new URL(`../../examples/${name}`, import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'slipway-drift-trend-'));
-
-async function tensorRows(file: string, order: readonly string[]): Promise<{ data: Float64Array; rows: number }> {
-  const table = await openTable(file);
-  const idx = order.map((n) => table.columns.indexOf(n));
-  const values: number[] = [];
-  for await (const row of table.rows()) for (const i of idx) values.push(numericValue(row.cells[i]!) ?? NaN);
-  return { data: Float64Array.from(values), rows: values.length / order.length };
-}
-
-async function run(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const code = await main(['node', 'slipway', ...args]);
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-  return { code, stderr, stdout };
-}
 
 describe('slipway drift report --from-runtime', () => {
   let server: Server;

@@ -34,3 +34,20 @@ export function chromium(workDir: string, args: string[]): { status: number | nu
     '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, ...args,
   ], { encoding: 'utf8', timeout: 60_000, maxBuffer: 32 * 1024 * 1024 });
 }
+
+/**
+ * Runs the CLI in this process (`main`), capturing what it writes; faster than a child process
+ * and lets a test spy on modules. Leaves process.exitCode and the stream mocks as it found them.
+ */
+export async function slipwayInProcess(...args: string[]): Promise<CliResult> {
+  const { vi } = await import('vitest');
+  const { main } = await import('../../lib/cli/program.js');
+  let stderr = '';
+  let stdout = '';
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const code = await main(['node', 'slipway', ...args]);
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+  return { code, stderr, stdout };
+}
