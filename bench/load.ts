@@ -50,10 +50,17 @@ interface ThreadJob {
 
 type ThreadMessage = { kind: 'progress'; completed: number } | { kind: 'done'; completed: number; failed: number; latencies: Float64Array; seconds: number };
 
-async function clientLoop(job: ThreadJob, progress: (completed: number) => void): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const headers = { 'content-type': 'application/json', 'content-length': job.body.length, ...job.headers };
-  const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
+/**
+ * Closed-loop load: `job.concurrency` clients, each sending the next request when its last one
+ * answered, until `job.requests` were started or the time is up. `send` sends one request and
+ * calls `done` once with whether it succeeded (`timed: false`: failed before an answer, so no
+ * latency is recorded).
+ */
+async function closedLoop(
+  job: ThreadJob,
+  progress: (completed: number) => void,
+  send: (done: (ok: boolean, timed?: boolean) => void) => void,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let started = 0;
   let completed = 0;
@@ -61,21 +68,13 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
   const one = () =>
     new Promise<void>((resolve) => {
       const sent = performance.now();
-      const req = request({ host: '127.0.0.1', port: job.port, method: 'POST', path: job.path, agent, headers }, (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => {
-          latencies.push(performance.now() - sent);
-          if (res.statusCode === 200) completed++;
-          else failed++;
-          if (completed % job.everyRequests === 0) progress(completed);
-          resolve();
-        });
-      });
-      req.on('error', () => {
-        failed++;
+      send((ok, timed = true) => {
+        if (timed) latencies.push(performance.now() - sent);
+        if (ok) completed++;
+        else failed++;
+        if (timed && completed % job.everyRequests === 0) progress(completed);
         resolve();
       });
-      req.end(body);
     });
   const begin = performance.now();
   const deadline = job.durationMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + job.durationMs;
@@ -87,8 +86,23 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
   };
   await Promise.all(Array.from({ length: job.concurrency }, client));
   const seconds = (performance.now() - begin) / 1000;
-  agent.destroy();
   return { completed, failed, latenciesMs: Float64Array.from(latencies), seconds };
+}
+
+async function clientLoop(job: ThreadJob, progress: (completed: number) => void): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const headers = { 'content-type': 'application/json', 'content-length': job.body.length, ...job.headers };
+  const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength);
+  const result = await closedLoop(job, progress, (done) => {
+    const req = request({ host: '127.0.0.1', port: job.port, method: 'POST', path: job.path, agent, headers }, (res) => {
+      res.on('data', () => undefined);
+      res.on('end', () => done(res.statusCode === 200));
+    });
+    req.on('error', () => done(false, false));
+    req.end(body);
+  });
+  agent.destroy();
+  return result;
 }
 
 /** gRPC clients: `concurrency` calls in flight on one HTTP/2 channel, each sending the next when it answers. */
@@ -97,35 +111,11 @@ async function grpcLoop(job: ThreadJob, progress: (completed: number) => void): 
   const { loadInferenceProto } = await import('../lib/runtime/grpc.js');
   const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: new (address: string, credentials: unknown, options?: object) => Record<string, (m: object, cb: (err: unknown) => void) => void> & { close(): void } } };
   const client = new inference.GRPCInferenceService(`127.0.0.1:${job.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
-  const latencies: number[] = [];
-  let started = 0;
-  let completed = 0;
-  let failed = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const sent = performance.now();
-      client.ModelInfer!(job.message!, (err) => {
-        latencies.push(performance.now() - sent);
-        if (err) failed++;
-        else completed++;
-        if (completed % job.everyRequests === 0) progress(completed);
-        resolve();
-      });
-    });
   // The channel connects before the clock starts.
   await new Promise<void>((resolve) => (client as unknown as { waitForReady(deadline: number, cb: () => void): void }).waitForReady(Date.now() + 10_000, () => resolve()));
-  const begin = performance.now();
-  const deadline = job.durationMs === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + job.durationMs;
-  const worker = async () => {
-    while (started < job.requests && Date.now() < deadline) {
-      started++;
-      await one();
-    }
-  };
-  await Promise.all(Array.from({ length: job.concurrency }, worker));
-  const seconds = (performance.now() - begin) / 1000;
+  const result = await closedLoop(job, progress, (done) => client.ModelInfer!(job.message!, (err) => done(!err)));
   client.close();
-  return { completed, failed, latenciesMs: Float64Array.from(latencies), seconds };
+  return result;
 }
 
 if (!isMainThread && (workerData as { loadWorker?: boolean } | undefined)?.loadWorker) {
