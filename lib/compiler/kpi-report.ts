@@ -1,5 +1,6 @@
 import type { KpiReport, Summary } from './kpis.js';
 import { formatTable } from './report.js';
+import { escapeHtml } from '../html.js';
 
 export type KpiFormat = 'table' | 'json' | 'html' | 'openmetrics';
 export const KPI_FORMATS: readonly KpiFormat[] = ['table', 'json', 'html', 'openmetrics'];
@@ -130,9 +131,6 @@ function labelText(labels: Record<string, string>): string {
   return `{${entries.map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`).join(',')}}`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
-}
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1f2328}h1{font-size:22px}h2{font-size:17px;margin-top:28px}
 table{border-collapse:collapse;margin-bottom:16px}th,td{padding:4px 10px;border-bottom:1px solid #d0d7de;text-align:right}

@@ -142,11 +142,6 @@ export class LiveDriftMonitor {
     for (let r = 0; r < rows; r++) if (this.sampler.take()) window.push(data, r * cols, now);
   }
 
-  /** Remembers the predicted labels of a request until its feedback arrives (bounded by count and age). */
-  recordPredictions(requestId: string, labels: ArrayLike<number | string>): void {
-    this.feedback?.recordPredictions(requestId, labels);
-  }
-
   /** Scores a request's predictions against observed labels; false when the id is unknown or expired. */
   recordFeedback(requestId: string, observed: ArrayLike<number | string> | number | string): boolean {
     if (!this.feedback?.recordFeedback(requestId, observed)) return false;

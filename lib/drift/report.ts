@@ -1,4 +1,5 @@
 import type { CategoricalFeatureReport, DriftReport, FeatureReport, NumericFeatureReport } from './compare.js';
+import { escapeHtml } from '../html.js';
 
 export type ReportFormat = 'json' | 'table' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'table', 'html'];
@@ -94,8 +95,6 @@ export function renderTable(report: DriftReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const escapeHtml = (s: string): string =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 
 const pctAxis = (v: number): string => `${(v * 100).toFixed(v >= 0.1 || v === 0 ? 0 : 1)}%`;
 const short = (x: number): string => Number(x.toPrecision(4)).toString();

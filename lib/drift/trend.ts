@@ -3,7 +3,9 @@
  * GET …/drift?history=1 (the bounded history of windows), rendered as a trend.
  */
 import { SlipwayError } from '../errors.js';
+import { escapeHtml } from '../html.js';
 import type { DriftReport } from './compare.js';
+import type { LiveHistory } from './live.js';
 import type { HistoryPoint } from './live/history.js';
 import { renderHtml, type ReportFormat } from './report.js';
 
@@ -11,7 +13,7 @@ export interface RuntimeDrift {
   /** The drift endpoint that was read (credentials removed). */
   readonly url: string;
   readonly latest: DriftReport & { readonly model?: string; readonly version?: string; readonly evaluatedAt?: string | null };
-  readonly history: { readonly model: string; readonly version: string; readonly capacity: number; readonly intervalSeconds: number; readonly points: readonly HistoryPoint[] };
+  readonly history: LiveHistory;
 }
 
 /** Never print a password that came inside a URL. */
@@ -78,8 +80,6 @@ export async function fetchRuntimeDrift(endpoint: URL): Promise<RuntimeDrift> {
 }
 
 const num = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined ? '-' : x.toFixed(digits));
-const escapeHtml = (s: string): string =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 
 function featureNames(points: readonly HistoryPoint[]): string[] {
   return [...new Set(points.flatMap((p) => Object.keys(p.features)))];

@@ -439,7 +439,7 @@ export class RuntimeApp {
       name: model.name,
       version: model.version,
       state: model.status === 'ready' ? 'READY' : model.status === 'loading' ? 'LOADING' : 'UNAVAILABLE',
-      reason: model.status === 'ready' ? '' : unloaded ? 'unloaded' : model.status === 'unloaded' ? 'unloaded' : model.reason ?? model.status,
+      reason: model.status === 'ready' ? '' : unloaded || model.status === 'unloaded' ? 'unloaded' : model.reason ?? model.status,
     }));
     if (this.options.repository !== undefined) {
       for (const source of await scanRepository(this.options.repository).catch(() => [])) {
@@ -494,14 +494,7 @@ export class RuntimeApp {
   }
 
   async close(): Promise<void> {
-    for (const entry of this.entries.values()) {
-      try {
-        await entry.observer?.close?.();
-      } catch (err) {
-        this.logger.log('error', 'observer_failed', { model: entry.model.name, reason: (err as Error).message });
-      }
-      await entry.model.unload();
-    }
+    for (const entry of this.entries.values()) await this.closeEntry(entry);
     await this.codecs.close();
   }
 
@@ -519,13 +512,14 @@ export class RuntimeApp {
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
-    if (Buffer.byteLength(text) >= GZIP_MIN_BYTES && acceptsGzip(res.req)) {
+    const length = Buffer.byteLength(text);
+    if (length >= GZIP_MIN_BYTES && acceptsGzip(res.req)) {
       void this.sendCompressed(res, status, { 'content-type': JSON_TYPE }, [text]);
       return;
     }
     res.writeHead(status, {
       'content-type': JSON_TYPE,
-      'content-length': Buffer.byteLength(text),
+      'content-length': length,
       ...(this.draining ? { connection: 'close' } : {}),
     });
     res.end(text);
