@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { Environment } from './environment.js';
 import { k8s } from 'cdk8s-plus-28';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/validation.js';
+import { DRIFT_METRICS, RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
 
 export interface PlatformDashboardProps {
   /**
@@ -110,20 +111,20 @@ function platformDashboard(r: Resolved): Record<string, unknown> {
     time: { from: 'now-24h', to: 'now' },
     templating: { list: [{ name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Data source' }] },
     panels: [
-      panel(1, 'table', 'Serving versions (ready replicas by model and version)', [{ expr: `sum by (namespace, model, version) (slipway_model_ready{${ns}})`, legend: '{{namespace}} {{model}} {{version}}' }], 'short', { x: 0, y: 0, w: 12, h: 8 }, {
+      panel(1, 'table', 'Serving versions (ready replicas by model and version)', [{ expr: `sum by (namespace, model, version) (${RUNTIME_METRICS.modelReady}{${ns}})`, legend: '{{namespace}} {{model}} {{version}}' }], 'short', { x: 0, y: 0, w: 12, h: 8 }, {
         options: { showHeader: true },
         transformations: [{ id: 'reduce', options: { reducers: ['lastNotNull'] } }],
       }),
       panel(2, 'timeseries', 'Error ratio by model (5xx / all)', [{
-        expr: `sum by (namespace, model) (rate(slipway_inference_requests_total{${ns},status=~"5.."}[5m])) / sum by (namespace, model) (rate(slipway_inference_requests_total{${ns}}[5m]))`,
+        expr: `sum by (namespace, model) (rate(${RUNTIME_METRICS.requests}{${ns},status=~"5.."}[5m])) / sum by (namespace, model) (rate(${RUNTIME_METRICS.requests}{${ns}}[5m]))`,
         legend: '{{namespace}} {{model}}',
       }], 'percentunit', { x: 12, y: 0, w: 12, h: 8 }),
       panel(3, 'timeseries', 'Latency p99 by model', [{
-        expr: `histogram_quantile(0.99, sum by (namespace, model, le) (rate(slipway_inference_request_duration_seconds_bucket{${ns}}[5m])))`,
+        expr: `histogram_quantile(0.99, sum by (namespace, model, le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${ns}}[5m])))`,
         legend: '{{namespace}} {{model}}',
       }], 's', { x: 0, y: 8, w: 12, h: 8 }),
-      panel(4, 'state-timeline', 'Drift state by model', [{ expr: `max by (namespace, model) (slipway_model_drift_detected{${ns}})`, legend: '{{namespace}} {{model}}' }], 'bool', { x: 12, y: 8, w: 12, h: 8 }),
-      panel(5, 'timeseries', 'Accuracy by model (from feedback)', [{ expr: `max by (namespace, model, version) (slipway_model_accuracy{${ns}})`, legend: '{{namespace}} {{model}} {{version}}' }], 'percentunit', { x: 0, y: 16, w: 12, h: 8 }),
+      panel(4, 'state-timeline', 'Drift state by model', [{ expr: `max by (namespace, model) (${DRIFT_METRICS.detected}{${ns}})`, legend: '{{namespace}} {{model}}' }], 'bool', { x: 12, y: 8, w: 12, h: 8 }),
+      panel(5, 'timeseries', 'Accuracy by model (from feedback)', [{ expr: `max by (namespace, model, version) (${DRIFT_METRICS.accuracy}{${ns}})`, legend: '{{namespace}} {{model}} {{version}}' }], 'percentunit', { x: 0, y: 16, w: 12, h: 8 }),
       panel(6, 'table', 'Delivery KPIs (slipway kpis --format openmetrics)', [
         { expr: 'max by (environment, model) (slipway_kpi_deployments_per_week)', legend: 'deployments/week' },
         { expr: 'max by (environment, model) (slipway_kpi_lead_time_median_seconds)', legend: 'lead time' },

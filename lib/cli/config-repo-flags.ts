@@ -3,7 +3,8 @@ import { Progress } from '../compiler/progress.js';
 import { applicationTable } from '../compiler/report.js';
 import type { SynthOptions, SynthResult } from '../compiler/synth.js';
 
-const collect = (value: string, all: string[]): string[] => [...all, value];
+/** Commander argument parser for a repeatable flag: every value, in order. */
+export const collect = (value: string, all: string[]): string[] => [...all, value];
 
 /** Flags shared by the commands that write the config repository. */
 export function withConfigRepoFlags(command: Command, options: { push: boolean; approval?: boolean }): Command {

@@ -13,6 +13,7 @@ import { SlipwayError } from '../errors.js';
 import { detectExecutor, papermillValue, runNotebook, type NotebookParameter } from './notebook.js';
 import { DEBIAN_PACKAGES, runLikeCluster, type RunningContainer } from './podman.js';
 import { localRuntimeImage } from './runtime-image.js';
+import { HTTP_PORT } from '../vocabulary/ports.js';
 
 /**
  * `slipway pipeline run --local`: runs a model's TrainingPipeline on this machine from the
@@ -534,7 +535,7 @@ async function startSidecar(run: Run, sidecar: TektonStepSpec, vars: ReadonlyMap
   const where = `sidecar ${sidecar.name}`;
   const image = substitute(sidecar.image, vars, `${where} image`);
   const args = (sidecar.args ?? []).map((a) => substitute(a, vars, `${where} args`));
-  const port = Number(parseArgs(args, '--port') ?? 8080);
+  const port = Number(parseArgs(args, '--port') ?? HTTP_PORT);
   const host = args.indexOf('--host');
   // In a pod, steps reach sidecars on the shared loopback; here they reach the container through
   // its published port, which podman forwards to the container's own interface.

@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { IMAGE_DIGEST } from '../../constructs/private/image.js';
 import { checkBuild } from '../compiler/releases.js';
 import { SlipwayError } from '../errors.js';
 import { sha256File } from '../runtime/integrity.js';
@@ -10,7 +11,6 @@ import { readMetrics } from './evaluate.js';
 /** Training must leave these in the output folder. */
 const REQUIRED_OUTPUTS = [MODEL_FILE, 'metrics.json'] as const;
 const VERSION_FOLDER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /** Fails, naming every file, when training did not write model.onnx and metrics.json. */
 export function checkOutputs(outputDir: string): void {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
+import { HTTP_PORT } from '../vocabulary/ports.js';
 
 /**
  * Runs a serving image under podman the way the cluster runs it: read-only root filesystem,
@@ -86,7 +87,7 @@ async function waitForReady(url: string, timeoutMs: number, running: () => Promi
 }
 
 export async function runLikeCluster(image: string, options: RunLikeClusterOptions = {}): Promise<RunningContainer> {
-  const port = options.port ?? 8080;
+  const port = options.port ?? HTTP_PORT;
   const uid = options.uid ?? randomInt(10_000, 60_000);
   const name = options.name ?? `slipway-${randomInt(1e9).toString(36)}`;
   const args = [

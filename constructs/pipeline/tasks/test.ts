@@ -1,3 +1,4 @@
+import { IMAGE_MODEL_REPOSITORY } from '../../../lib/vocabulary/build.js';
 import { EXPECTED_SHA256_ENV } from '../../../lib/vocabulary/integrity.js';
 import { HTTP_PORT } from '../../../lib/vocabulary/ports.js';
 import type { TektonTaskSpec } from '../../imports/tekton.js';
@@ -19,7 +20,7 @@ export function testTask(r: ResolvedPipelineProps): TektonTaskSpec {
       {
         name: 'runtime',
         image: '$(params.image)',
-        args: ['serve', '--model-repository', '/models', '--host', '127.0.0.1', '--port', String(HTTP_PORT)],
+        args: ['serve', '--model-repository', IMAGE_MODEL_REPOSITORY, '--host', '127.0.0.1', '--port', String(HTTP_PORT)],
         // The runtime verifies it serves the build's files, as the serving pod will.
         env: env({ SLIPWAY_EXECUTION_PROVIDER: 'cpu', [EXPECTED_SHA256_ENV]: '$(params.expected-sha256)' }),
         computeResources: resources('500m', '1Gi', '2Gi'),

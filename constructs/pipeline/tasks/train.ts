@@ -1,5 +1,6 @@
 import type { IResourceRequirements } from 'kubernetes-models/v1';
 import { DEFAULT_GPU_RESOURCE } from '../../../lib/vocabulary/gpu.js';
+import { doubleQuantity } from '../../../lib/vocabulary/quantities.js';
 import type { TektonStep, TektonTaskSpec } from '../../imports/tekton.js';
 import { NOTEBOOK_SCRIPT } from '../../private/pipeline-scripts.js';
 import type { ResolvedPipelineProps } from '../props.js';
@@ -42,12 +43,7 @@ export function trainTask(r: ResolvedPipelineProps): TektonTaskSpec {
 }
 
 function trainingResources(r: ResolvedPipelineProps): IResourceRequirements {
-  const limits: Record<string, string | number> = { cpu: doubleCpu(r.trainingCpu), memory: r.trainingMemory };
+  const limits: Record<string, string | number> = { cpu: doubleQuantity(r.trainingCpu), memory: r.trainingMemory };
   if (r.gpu) limits[r.gpu.resource ?? DEFAULT_GPU_RESOURCE] = r.gpu.count;
   return { requests: { cpu: r.trainingCpu, memory: r.trainingMemory }, limits };
-}
-
-function doubleCpu(cpu: string): string {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(m?)$/.exec(cpu);
-  return m ? `${Number(m[1]) * 2}${m[2]}` : cpu;
 }

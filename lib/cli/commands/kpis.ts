@@ -2,8 +2,7 @@ import { Option, type Command } from 'commander';
 import { writeFileAtomicSync } from '../../compiler/durable-fs.js';
 import { KPI_FORMATS, type KpiFormat, renderKpis } from '../../compiler/kpi-report.js';
 import { computeKpis } from '../../compiler/kpis.js';
-
-const collect = (value: string, all: string[]): string[] => [...all, value];
+import { collect } from '../config-repo-flags.js';
 
 export function register(program: Command): void {
   program
