@@ -1,7 +1,6 @@
+import type { App } from 'cdk8s';
 import { Environment } from '../../constructs/environment.js';
 import { Model, type TensorSpec } from '../../constructs/model.js';
-import type { Release } from '../../constructs/release.js';
-import type { AppBuilder } from './app-loader.js';
 
 /** What governance needs from the constructs: approval policies and the models' props. */
 export interface AppFacts {
@@ -27,12 +26,10 @@ export interface ModelFacts {
 }
 
 /**
- * Builds the app once more with `releases` as context and reads environments and models
- * from the construct tree. Only release operations pay for it; the compile step already
- * reported any construct error.
+ * Reads environments and models from the construct tree of the apps the compile step built
+ * (with the release records as context); it already reported any construct error.
  */
-export async function inspectApp(build: AppBuilder, releases: readonly Release[]): Promise<AppFacts> {
-  const apps = await build(releases);
+export function inspectApp(apps: readonly App[]): AppFacts {
   const environments = new Map<string, ApprovalPolicy>();
   const models = new Map<string, ModelFacts>();
   for (const c of apps.flatMap((app) => app.node.findAll())) {

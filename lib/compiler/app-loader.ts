@@ -195,7 +195,11 @@ async function registerTypeScriptLoader(absolute: string): Promise<boolean> {
  * No cdk8s output is written: objects come from each chart's ApiObjects.
  */
 export async function compileApp(build: AppBuilder, releases: readonly Release[], appPath: string): Promise<CompiledPlatform[]> {
-  const apps = await build(releases);
+  return compileApps(await build(releases), appPath);
+}
+
+/** {@link compileApp} for apps already built (so a caller that also inspects them builds once). */
+export function compileApps(apps: readonly App[], appPath: string): CompiledPlatform[] {
 
   const problems: string[] = [];
   for (const app of apps) {

@@ -1,7 +1,7 @@
 import type { Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
 import { inspectApp } from './app-inspection.js';
-import { compileApp, importApp } from './app-loader.js';
+import { compileApps, importApp } from './app-loader.js';
 import { type ApprovalRequest, approvalTrailers, checkApprovals, reviewBranch } from './approvals.js';
 import { type Trailer, commitMessage } from './commit-message.js';
 import { ConfigRepo, type FileChange, type LocalChange, type Repairs, type TreeDiff } from './config-repo.js';
@@ -123,7 +123,8 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   for (const r of requested) releases.set(releasePath(r.environment, r.model), r);
 
   progress.update('building the app');
-  const platforms = await compileApp(ctx.build, [...releases.values()], options.app);
+  const apps = await ctx.build([...releases.values()]);
+  const platforms = compileApps(apps, options.app);
   checkReleaseTargets(requested, platforms);
 
   // Release operations: approvals and the model card beside each record.
@@ -131,7 +132,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   const trailers: Trailer[] = [];
   let review: string | undefined;
   if (requested.length > 0) {
-    const facts = await inspectApp(ctx.build, [...releases.values()]);
+    const facts = inspectApp(apps);
     const approval =
       enforceApprovals && !options.approvalExempt
         ? checkApprovals(requested, facts.environments, options.approval)
@@ -170,7 +171,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   return { ...(base ? { base } : {}), ...(baseTree ? { baseTree } : {}), root, changed, diff, rendered, fromCache, message, ...(review ? { reviewBranch: review } : {}) };
 }
 
-function checkReleaseTargets(requested: readonly Release[], platforms: Awaited<ReturnType<typeof compileApp>>): void {
+function checkReleaseTargets(requested: readonly Release[], platforms: ReturnType<typeof compileApps>): void {
   const known = new Set(platforms.flatMap((p) => p.environments.map((e) => e.name)));
   for (const r of requested) {
     if (!known.has(r.environment)) {
