@@ -330,9 +330,7 @@ async function synthForReview(ctx: Context): Promise<SynthResult> {
     // The remote is checked (https, credentials) before anything is written.
     const remoteSpec = ctx.options.push ?? ((await repo.hasRemote('origin')) ? 'origin' : undefined);
     const remote = remoteSpec ? await Remote.resolve(repo, remoteSpec, { allowInsecureHttp: ctx.options.allowInsecureHttp === true }) : undefined;
-    ctx.progress.update(`writing ${p.diff.newObjects.length} objects`);
-    await repo.writeObjects(p.diff.newObjects);
-    const commit = await repo.commit(oidOf(p.root), p.base ? [p.base] : [], p.message);
+    const commit = await writeCommit(repo, p, ctx);
     await repo.moveBranch(commit, `refs/heads/${branch}`);
     let pushedTo: string | undefined;
     if (remote) {
@@ -360,12 +358,17 @@ async function moveTo(repo: ConfigRepo, from: string | undefined, to: string, ct
   await repo.advance(from, to, changes);
 }
 
+/** Writes the plan's new objects and its commit (on its base); moves no branch. */
+async function writeCommit(repo: ConfigRepo, p: Plan, ctx: Context): Promise<string> {
+  ctx.progress.update(`writing ${p.diff.newObjects.length} objects`);
+  await repo.writeObjects(p.diff.newObjects);
+  return repo.commit(oidOf(p.root), p.base ? [p.base] : [], p.message);
+}
+
 async function commitPlan(repo: ConfigRepo, p: Plan, workingCommit: string | undefined, ctx: Context): Promise<string> {
   const workingTree = await repo.treeOf(workingCommit);
   const restore = await refuseLocalEdits(repo, workingTree, ctx);
-  ctx.progress.update(`writing ${p.diff.newObjects.length} objects`);
-  await repo.writeObjects(p.diff.newObjects);
-  const commit = await repo.commit(oidOf(p.root), p.base ? [p.base] : [], p.message);
+  const commit = await writeCommit(repo, p, ctx);
   let changes = workingTree === p.baseTree ? p.diff.changes : (await repo.diff(workingTree, p.root)).changes;
   if (restore.length > 0) changes = [...changes, ...(await restoreChanges(repo, p.root, restore, changes))];
   ctx.progress.update(`updating ${changes.length} files`);
