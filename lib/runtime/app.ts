@@ -334,6 +334,13 @@ export class RuntimeApp {
     return { name: 'slipway', version: this.serverVersion, extensions: [...EXTENSIONS] };
   }
 
+  /** Name, versions, platform and signature of a loaded model (REST GET /v2/models/{m}, gRPC ModelMetadata); 503 until it is loaded. */
+  modelMetadata(model: ServedModel): { name: string; versions: string[]; platform: string; inputs: unknown; outputs: unknown } {
+    if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
+    const { inputs, outputs } = model.signature!;
+    return { name: model.name, versions: [model.version], platform: 'onnxruntime_onnx', inputs, outputs };
+  }
+
   /** A model accepts inference: loaded and no shutdown under way. */
   modelReady(model: ServedModel): boolean {
     return model.status === 'ready' && !this.draining;
@@ -589,10 +596,7 @@ export class RuntimeApp {
       case 'metrics':
         return this.sendMetrics(req, res);
       case 'model-metadata': {
-        const { model } = this.lookup(route.name, route.version);
-        if (model.status !== 'ready') throw new InferenceError(503, model.notReadyMessage());
-        const { inputs, outputs } = model.signature!;
-        return this.send(res, 200, { name: model.name, versions: [model.version], platform: 'onnxruntime_onnx', inputs, outputs });
+        return this.send(res, 200, this.modelMetadata(this.lookup(route.name, route.version).model));
       }
       case 'model-ready': {
         const { model } = this.lookup(route.name, route.version);

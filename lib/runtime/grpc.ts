@@ -221,12 +221,7 @@ export function inferenceService(app: RuntimeApp): grpc.UntypedServiceImplementa
     ServerReady: unary(app, () => ({ ready: app.ready })),
     ModelReady: unary(app, (req: { name: string; version: string }) => ({ ready: app.modelReady(model(req.name, req.version)) })),
     ServerMetadata: unary(app, () => app.serverMetadata()),
-    ModelMetadata: unary(app, (req: { name: string; version: string }) => {
-      const served = model(req.name, req.version);
-      if (served.status !== 'ready') throw new InferenceError(503, served.notReadyMessage());
-      const { inputs, outputs } = served.signature!;
-      return { name: served.name, versions: [served.version], platform: 'onnxruntime_onnx', inputs, outputs };
-    }),
+    ModelMetadata: unary(app, (req: { name: string; version: string }) => app.modelMetadata(model(req.name, req.version))),
     ModelInfer: unary(app, async (message: InferMessage) => {
       let response: object | undefined;
       await app.inference(message.model_name, message.model_version === '' ? undefined : message.model_version, async (served, run) => {
