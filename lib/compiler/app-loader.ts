@@ -46,7 +46,7 @@ export async function importApp(appPath: string, options: ImportAppOptions = {})
   if (!existsSync(absolute)) {
     throw new SlipwayError('APP_NOT_FOUND', `app module ${appPath} does not exist (pass --app path/to/app.ts)`);
   }
-  if (options.typeCheck && TYPESCRIPT_APP.test(absolute)) typeCheckApp(absolute, appPath);
+  if (options.typeCheck && TYPESCRIPT_APP.test(absolute)) await typeCheckApp(absolute, appPath);
   const first = await evaluate(absolute, appPath, [], 0);
   const allowed = first.mod.allowUnvalidatedKinds ?? [];
   if (!Array.isArray(allowed) || !allowed.every((k) => typeof k === 'string' && /^[^/\s]+(\/[^/\s]+)?\/[A-Za-z0-9]+$/.test(k))) {
