@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+import { slipwayPackage } from '../package-info.js';
+
+/**
+ * JSON Schemas of the CRDs slipway emits that no @kubernetes-models package covers (KServe,
+ * Kubeflow Trainer), derived by `npm run schemas` from the upstream CRD files committed under
+ * test/fixtures/upstream/crds and shipped in schemas/crds/, one file per apiVersion and kind.
+ */
+export interface CrdSchemaFile {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly scope: 'Namespaced' | 'Cluster';
+  /** The CRD's openAPIV3Schema of that version, as upstream wrote it. */
+  readonly schema: Record<string, unknown>;
+}
+
+export function crdSchemaFileName(apiVersion: string, kind: string): string {
+  return `${apiVersion.replace('/', '.')}.${kind}.json`;
+}
+
+/** Every served version of a CustomResourceDefinition (YAML), as schema files. */
+export function crdSchemaFiles(crdYaml: string): CrdSchemaFile[] {
+  const crd = parse(crdYaml) as {
+    spec: { group: string; scope: 'Namespaced' | 'Cluster'; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  };
+  return crd.spec.versions
+    .filter((v) => v.served)
+    .map((v) => ({ apiVersion: `${crd.spec.group}/${v.name}`, kind: crd.spec.names.kind, scope: crd.spec.scope, schema: v.schema.openAPIV3Schema }));
+}
+
+/**
+ * What the API server accepts with strict field validation (kubectl's default since 1.27):
+ * the schema, and no field it does not declare, except under x-kubernetes-preserve-unknown-fields.
+ */
+function strict(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = key === 'enum' || key === 'default' || key === 'example' ? value : strict(value);
+  if (out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
+  return out;
+}
+
+// The InferenceService schema repeats a full Container schema dozens of times: unoptimized code
+// compiles it in a third of the time (seconds), and validates a few objects just as well.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { optimize: false } });
+const compiled = new Map<string, ValidateFunction | undefined>();
+
+function validatorFor(apiVersion: string, kind: string): ValidateFunction | undefined {
+  const name = crdSchemaFileName(apiVersion, kind);
+  if (!compiled.has(name)) {
+    let file: CrdSchemaFile | undefined;
+    try {
+      file = JSON.parse(readFileSync(join(slipwayPackage().root, 'schemas', 'crds', name), 'utf8')) as CrdSchemaFile;
+    } catch {
+      file = undefined;
+    }
+    compiled.set(name, file && file.apiVersion === apiVersion && file.kind === kind ? ajv.compile(strict(file.schema) as object) : undefined);
+  }
+  return compiled.get(name);
+}
+
+function describe(errors: readonly ErrorObject[]): string {
+  return errors
+    .slice(0, 10)
+    .map((e) => `${e.instancePath || '/'} ${e.message}${e.keyword === 'additionalProperties' ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : ''}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`)
+    .join('; ');
+}
+
+/** A model class (as kubernetes-models has them) for a CRD kind with a shipped schema, or undefined. */
+export function crdModel(apiVersion: string, kind: string): (new (data: unknown) => { validate(): void }) & { apiVersion: string; kind: string } | undefined {
+  const validate = validatorFor(apiVersion, kind);
+  if (!validate) return undefined;
+  return class {
+    static readonly apiVersion = apiVersion;
+    static readonly kind = kind;
+    constructor(private readonly data: unknown) {}
+    validate(): void {
+      if (!validate(this.data)) throw new Error(describe(validate.errors ?? []));
+    }
+  };
+}
+
+/** Problems of one object against its CRD schema: [] when it conforms, undefined when no schema is shipped for its kind. */
+export function crdProblems(obj: { apiVersion: string; kind: string }): string[] | undefined {
+  const validate = validatorFor(obj.apiVersion, obj.kind);
+  if (!validate) return undefined;
+  return validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`);
+}
