@@ -157,6 +157,8 @@ export const ERROR_CATALOG = {
 
   // E13xx: platforms people already run (TypeScript versions, KServe, Kubeflow Trainer and Kueue)
   TYPESCRIPT_UNSUPPORTED: { id: 'SLIPWAY_E1301', cause: "The project's typescript package is a major version the pre-synth type-check does not support.", fix: 'Install TypeScript 5, 6 or 7 (npm install --save-dev typescript@latest), or pass --no-type-check.' },
+  TRAIN_JOB_FAILED: { id: 'SLIPWAY_E1321', cause: 'The TrainJob the train step created reported Failed, or completed without writing metrics.json as a JSON object into the shared workspace.', fix: "Read the trainer pods' logs (the message names the kubectl command); the trainer must write model.onnx and metrics.json into $OUTPUT_DIR." },
+  TRAIN_JOB_API_FAILED: { id: 'SLIPWAY_E1322', cause: 'The train step could not create or read its TrainJob through the Kubernetes API (no service account token, Trainer not installed, RBAC refused, API unreachable).', fix: 'Install Kubeflow Trainer v2; keep the pipeline Role slipway renders (create/get trainjobs); run the step in a pod.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogedCode = keyof typeof ERROR_CATALOG;

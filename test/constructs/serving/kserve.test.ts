@@ -96,7 +96,7 @@ describe('ModelServing on KServe', () => {
     const manifests = serve({ gpu: { count: 1, product: 'NVIDIA-A100-SXM4-80GB' }, minReplicas: 0 }, modelProps({ artifactUri: 'image' }));
     expect(schemaProblems(manifests)).toEqual([]);
     const isvc = find(manifests, 'InferenceService');
-    expect(isvc.metadata.annotations['serving.kserve.io/autoscalerClass']).toBe('external');
+    expect(isvc.metadata.annotations!['serving.kserve.io/autoscalerClass']).toBe('external');
     expect(isvc.spec.predictor.model.resources.limits['nvidia.com/gpu']).toBe(1);
     expect(isvc.spec.predictor.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-A100-SXM4-80GB' });
     expect(find(manifests, 'ScaledObject').spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'fraud-detector-predictor' });
