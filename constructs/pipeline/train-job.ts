@@ -178,7 +178,7 @@ export function renderTrainJob(
  */
 export function trainJobStep(r: ResolvedPipelineProps & { readonly trainJob: ResolvedTrainJob }, resources: IResourceRequirements, labels: Readonly<Record<string, string>>): TektonStep {
   const manifest = renderTrainJob(r, { name: '$(context.taskRun.name)', claim: '$(workspaces.model.claim)', labels }, resources);
-  return slipwayStep(r, 'train', [
+  const step = slipwayStep(r, 'train', [
     'pipeline',
     'train-job',
     '--manifest',
@@ -190,4 +190,6 @@ export function trainJobStep(r: ResolvedPipelineProps & { readonly trainJob: Res
     '--output-dir',
     '$(workspaces.model.path)',
   ], SMALL);
+  // The model folder, as on the in-pod path (the step itself does not depend on it).
+  return { ...step, workingDir: r.modelDir };
 }
