@@ -97,10 +97,15 @@ function validatorFor(apiVersion: string, kind: string): ValidateFunction | unde
   const name = crdSchemaFileName(apiVersion, kind);
   if (!compiled.has(name)) {
     let file: CrdSchemaFile | undefined;
-    try {
-      file = JSON.parse(readFileSync(join(slipwayPackage().root, 'schemas', 'crds', name), 'utf8')) as CrdSchemaFile;
-    } catch {
-      file = undefined;
+    // Beside the modules (sources: schemas/; build/ and the runtime image: build/schemas/), else
+    // the npm package's root schemas/ (it does not ship the build/ copy).
+    for (const dir of [new URL('../../schemas/crds/', import.meta.url).pathname, join(slipwayPackage().root, 'schemas', 'crds')]) {
+      try {
+        file = JSON.parse(readFileSync(join(dir, name), 'utf8')) as CrdSchemaFile;
+        break;
+      } catch {
+        file = undefined;
+      }
     }
     compiled.set(name, file && file.apiVersion === apiVersion && file.kind === kind ? ajv.compile(shared(strict(file.schema)) as object) : undefined);
   }
