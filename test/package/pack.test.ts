@@ -189,8 +189,8 @@ app.synth();
       expect(synthesized(dir).length).toBeGreaterThan(0);
       expect(readdirSync(join(dir, 'dist')).map((f) => readFileSync(join(dir, 'dist', f), 'utf8')).join('\n')).toMatch(/kind: Deployment/);
 
-      // WHEN slipway synth type-checks an app with a misspelled prop with TypeScript 5 (the
-      // compiler API) THEN it fails at its line before the app runs
+      // WHEN slipway synth compiles a CommonJS app (type-checked with TypeScript 5's compiler API)
+      // THEN it commits it, and an app with a misspelled prop fails at its line before it runs
       const cli = join(tools, 'node_modules/slipway/bin/slipway.mjs');
       const platformApp = `import { App } from 'cdk8s';
 import { Environment, ModelDeployment, Platform } from 'slipway';
@@ -200,6 +200,8 @@ const platform = new Platform(app, 'cjs', { repoURL: 'https://git.example.com/cj
 new ModelDeployment(new Environment(platform, 'staging', { namespace: 'ml' }), 'churn', { ...${MODEL} });
 app.synth();
 `;
+      writeFileSync(join(dir, 'platform.ts'), platformApp);
+      expect(await ok(dir, [cli, 'synth', '--app', 'platform.ts', '--repo', 'config-repo'])).toMatch(/commit [0-9a-f]{40}/);
       writeFileSync(join(dir, 'typo.ts'), platformApp.replace("{ ...{", "{ maxReplica: 8, ...{"));
       const typo = await run(dir, [cli, 'synth', '--app', 'typo.ts', '--repo', 'config-repo']);
       expect(typo.status).toBe(1);
