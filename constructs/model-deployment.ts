@@ -171,6 +171,12 @@ export class ModelDeployment extends Chart {
       image: release ? withDigest(image, release.imageDigest) : image,
     });
 
+    // KServe's own runtime exports no slipway drift metrics: monitoring it would alert on nothing.
+    if ((monitoring ?? true) && servingProps.kserve?.runtime === 'kserve') {
+      const v = new PropValidator(this, 'ModelDeployment');
+      v.report('monitoring', "kserve.runtime 'kserve' exports no drift metrics; set monitoring: false, or serve with kserve.runtime 'slipway'");
+      v.throwIfInvalid();
+    }
     const monitor =
       (monitoring ?? true)
         ? new DriftMonitor(this, 'Monitor', {

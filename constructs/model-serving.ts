@@ -7,6 +7,7 @@ import type { Model } from './model.js';
 import { Platform } from './platform.js';
 import { recommendedLabels, selectorLabels, type LabelSource } from './private/labels.js';
 import { renderAutoscaler } from './serving/autoscaler.js';
+import { renderKServe, renderMetricsService } from './serving/kserve/inference-service.js';
 import { renderNetworkPolicy } from './serving/network-policy.js';
 import { renderPodTemplate } from './serving/pod-template.js';
 import { type ModelServingProps, type ResolvedServingProps, resolveServingProps } from './serving/props.js';
@@ -14,6 +15,7 @@ import { renderService } from './serving/service.js';
 import { renderWorkload } from './serving/workload.js';
 
 export type { GpuOptions } from '../lib/vocabulary/gpu.js';
+export type { KServeOptions } from './serving/kserve/options.js';
 export { DEFAULT_STORAGE_INITIALIZER_IMAGE, type CanaryOptions, type CanaryStep, type ModelServingProps } from './serving/props.js';
 export { VERIFY_ARTIFACT_SCRIPT, expectedSha256 } from './serving/pod-template.js';
 
@@ -71,9 +73,11 @@ export class ModelServing extends Construct {
 
     const serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata, automountServiceAccountToken: false });
     const template = renderPodTemplate({ ...resolved, labels: this.labels, serviceAccountName: serviceAccount.name });
-    const { workload, scaleTarget } = renderWorkload(this, metadata, this.selector, template, resolved, namespace);
+    // KServe target (docs/kserve.md): KServe owns the workload, its Service and (on CPUs) its HPA.
+    const kserve = resolved.kserve ? renderKServe(this, metadata, template, { ...resolved, kserve: resolved.kserve }) : undefined;
+    const { workload, scaleTarget } = kserve ?? renderWorkload(this, metadata, this.selector, template, resolved, namespace);
     this.workload = workload;
-    this.service = renderService(this, metadata, this.selector);
+    this.service = kserve ? renderMetricsService(this, metadata, this.selector) : renderService(this, metadata, this.selector);
     new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
       metadata,
       spec: {
@@ -83,6 +87,6 @@ export class ModelServing extends Construct {
       },
     });
     renderNetworkPolicy(this, metadata, this.selector, resolved);
-    renderAutoscaler(this, metadata, scaleTarget, resolved, namespace);
+    if (scaleTarget) renderAutoscaler(this, metadata, scaleTarget, resolved, namespace);
   }
 }

@@ -21,6 +21,7 @@ import type { PropValidator } from './private/validation.js';
 export { metricResultName } from '../lib/vocabulary/gates.js';
 export { BUILDAH_SECURITY_CONTEXT } from './pipeline/tasks/package.js';
 export { TRAINING_TASKS } from './pipeline/pipeline-spec.js';
+export type { TrainJobOptions } from './pipeline/train-job.js';
 export { DEFAULT_BUILDAH_IMAGE, DEFAULT_GIT_IMAGE, type QualityGate, type TrainingPipelineProps } from './pipeline/props.js';
 
 // Bumped when the tasks change shape, so `app.kubernetes.io/version` tells pipeline revisions apart.
@@ -96,7 +97,11 @@ export class TrainingPipeline extends Chart {
     });
     new k8s.KubeRole(this, 'Role', {
       metadata: { name: this.serviceAccountName, labels },
-      rules: [{ apiGroups: [''], resources: ['events'], verbs: ['create'] }],
+      rules: [
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        // The train step creates the run's TrainJob and reads its status (docs/training.md).
+        ...(r.trainJob ? [{ apiGroups: ['trainer.kubeflow.org'], resources: ['trainjobs'], verbs: ['create', 'get'] }] : []),
+      ],
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name: this.serviceAccountName, labels },

@@ -154,6 +154,11 @@ export const ERROR_CATALOG = {
   NOTEBOOK_PARAMETER_INVALID: { id: 'SLIPWAY_E0803', cause: 'A notebook parameter has an invalid name or value.', fix: 'Use Python identifiers as names and JSON-representable values.' },
   NOTEBOOK_EXECUTOR_MISSING: { id: 'SLIPWAY_E0804', cause: "Neither papermill nor Jupyter's executor (with Debian's python3) is installed.", fix: 'Install the Debian packages jupyter-nbconvert python3-nbclient python3-ipykernel (or papermill).' },
   NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
+
+  // E13xx: platforms people already run (TypeScript versions, KServe, Kubeflow Trainer and Kueue)
+  TYPESCRIPT_UNSUPPORTED: { id: 'SLIPWAY_E1301', cause: "The project's typescript package is a major version the pre-synth type-check does not support.", fix: 'Install TypeScript 5, 6 or 7 (npm install --save-dev typescript@latest), or pass --no-type-check.' },
+  TRAIN_JOB_FAILED: { id: 'SLIPWAY_E1321', cause: 'The TrainJob the train step created reported Failed, or completed without writing metrics.json as a JSON object into the shared workspace.', fix: "Read the trainer pods' logs (the message names the kubectl command); the trainer must write model.onnx and metrics.json into $OUTPUT_DIR." },
+  TRAIN_JOB_API_FAILED: { id: 'SLIPWAY_E1322', cause: 'The train step could not create or read its TrainJob through the Kubernetes API (no service account token, Trainer not installed, RBAC refused, API unreachable).', fix: 'Install Kubeflow Trainer v2; keep the pipeline Role slipway renders (create/get trainjobs); run the step in a pod.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogedCode = keyof typeof ERROR_CATALOG;

@@ -27,10 +27,12 @@ export async function build() {
   // -b skips the compile when no input changed since the last build (a second or less).
   execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   // Compiled modules read the JSON Schemas and the gRPC .proto relative to themselves.
-  for (const dir of ['schemas', 'proto']) {
+  // build/schemas/crds/ serves the runtime image, which ships build/ only; the npm package leaves
+  // it out (package.json files) and reads the root schemas/crds/.
+  for (const dir of ['schemas', 'schemas/crds', 'proto']) {
     mkdirSync(join(root, 'build', dir), { recursive: true });
-    for (const name of readdirSync(join(root, dir))) {
-      writeIfChanged(join(root, 'build', dir, name), readFileSync(join(root, dir, name)));
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      if (entry.isFile()) writeIfChanged(join(root, 'build', dir, entry.name), readFileSync(join(root, dir, entry.name)));
     }
   }
   const { commandManifest } = await import(new URL('../build/lib/cli/program.js', import.meta.url).href);

@@ -1,3 +1,4 @@
+import { type ResolvedTrainJob, type TrainJobOptions, resolveTrainJob } from './train-job.js';
 import type { Construct } from 'constructs';
 import { COMPOUND_DURATION, durationSeconds } from '../../lib/vocabulary/durations.js';
 import { GATE_METRIC, GATE_OPS, metricResultName, type QualityGate } from '../../lib/vocabulary/gates.js';
@@ -168,6 +169,12 @@ export interface TrainingPipelineProps {
    * @default - quay.io/buildah/stable pinned by digest
    */
   readonly buildahImage?: string;
+  /**
+   * Train as a Kubeflow Trainer v2 TrainJob (runtime, nodes, Kueue queue) that the train step
+   * creates and waits for, instead of inside the Tekton pod. See docs/training.md.
+   * @default - the train step trains in its own pod
+   */
+  readonly trainJob?: TrainJobOptions;
 }
 
 export const DEFAULT_GIT_IMAGE = 'docker.io/alpine/git:2.45.1@sha256:d73869d3c6615a1a0c9616b0532c81e8fe1f536af7a774c87b647d4edcc8e4a7';
@@ -216,6 +223,7 @@ export interface ResolvedPipelineProps {
   /** The environment the pipeline runs in, for labels. */
   readonly environment?: string;
   readonly partOf: string;
+  readonly trainJob?: ResolvedTrainJob;
 }
 
 /**
@@ -269,6 +277,7 @@ export function resolvePipelineProps(scope: Construct, props: TrainingPipelinePr
     partOf: platform?.name ?? 'slipway',
   } satisfies ResolvedPipelineProps;
   const v = new PropValidator(scope, 'TrainingPipeline');
+  if (props.trainJob) Object.assign(resolved, { trainJob: resolveTrainJob(v, props.trainJob) });
   check(v, resolved, props, { releaseEnvironment, configRepository });
   more?.(resolved, v);
   v.throwIfInvalid();

@@ -6,6 +6,7 @@ import { Environment } from '../environment.js';
 import type { Model } from '../model.js';
 import { imageProblem } from '../private/image.js';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from '../private/validation.js';
+import { type KServeOptions, type ResolvedKServe, resolveKServe } from './kserve/options.js';
 
 /** One step of a canary rollout: exactly one of `setWeight` or `pause`. */
 export interface CanaryStep {
@@ -142,6 +143,12 @@ export interface ModelServingProps {
    * @default - kserve/storage-initializer pinned by digest
    */
   readonly storageInitializerImage?: string;
+  /**
+   * Serve through KServe: an InferenceService (RawDeployment by default) with slipway's runtime
+   * as its ServingRuntime, or KServe's own ONNX runtime. See docs/kserve.md.
+   * @default - plain Kubernetes: a Deployment (or Argo Rollout), Service and autoscaler
+   */
+  readonly kserve?: KServeOptions;
 }
 
 /** The default storage initializer: KServe's, so S3/GCS credentials work as KServe users expect. */
@@ -172,6 +179,7 @@ export interface ResolvedServingProps {
   readonly driftWebhookUrl?: string;
   readonly modelStorageSize: string;
   readonly storageInitializerImage: string;
+  readonly kserve?: ResolvedKServe;
 }
 
 /** Applies defaults and checks every prop, reporting all problems at once; the result is frozen. */
@@ -182,6 +190,11 @@ export function resolveServingProps(scope: Construct, props: ModelServingProps):
   const monitoringNamespace = props.monitoringNamespace ?? environment?.monitoringNamespace ?? 'monitoring';
   const cpu = props.cpu ?? (gpu ? '2' : '500m');
   const memory = props.memory ?? (gpu ? '8Gi' : '512Mi');
+  const v = new PropValidator(scope, 'ModelServing');
+  const canaryFirstWeight = (props.canary?.steps ?? DEFAULT_CANARY_STEPS).find((s) => s.setWeight !== undefined)?.setWeight;
+  const kserve = props.kserve
+    ? resolveKServe(v, props.kserve, { model: props.model, canary: props.canary !== undefined, ...(props.canary && canaryFirstWeight !== undefined ? { canaryFirstWeight } : {}) })
+    : undefined;
   const resolved: ResolvedServingProps = {
     model: props.model,
     image: props.image,
@@ -211,8 +224,9 @@ export function resolveServingProps(scope: Construct, props: ModelServingProps):
     ...(props.driftWebhookUrl !== undefined ? { driftWebhookUrl: props.driftWebhookUrl } : {}),
     modelStorageSize: props.modelStorageSize ?? '10Gi',
     storageInitializerImage: props.storageInitializerImage ?? DEFAULT_STORAGE_INITIALIZER_IMAGE,
+    ...(kserve ? { kserve } : {}),
   };
-  check(new PropValidator(scope, 'ModelServing'), resolved, props);
+  check(v, resolved, props);
   return Object.freeze(resolved);
 }
 

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { Module, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +46,7 @@ export async function importApp(appPath: string, options: ImportAppOptions = {})
   if (!existsSync(absolute)) {
     throw new SlipwayError('APP_NOT_FOUND', `app module ${appPath} does not exist (pass --app path/to/app.ts)`);
   }
-  if (options.typeCheck && TYPESCRIPT_APP.test(absolute)) typeCheckApp(absolute, appPath);
+  if (options.typeCheck && TYPESCRIPT_APP.test(absolute)) await typeCheckApp(absolute, appPath);
   const first = await evaluate(absolute, appPath, [], 0);
   const allowed = first.mod.allowUnvalidatedKinds ?? [];
   if (!Array.isArray(allowed) || !allowed.every((k) => typeof k === 'string' && /^[^/\s]+(\/[^/\s]+)?\/[A-Za-z0-9]+$/.test(k))) {
@@ -184,10 +184,34 @@ async function registerTypeScriptLoader(absolute: string): Promise<boolean> {
     const cjs = require('tsx/cjs/api') as { register(): unknown };
     esm.register();
     cjs.register();
+    await shareSlipwayWithCommonJs(absolute);
     loaderRegistered = true;
     return true;
   }
   return false;
+}
+
+/**
+ * tsx's CommonJS hook compiles an ES module that a CommonJS app require()s into a second copy,
+ * so `require('slipway')` in a CommonJS app (cdk8s's typescript-app, ts-node projects) would get
+ * Platform and Environment classes this compiler does not recognise. When the app's `slipway` is
+ * this very package, its require() gets the module this compiler already loaded.
+ */
+async function shareSlipwayWithCommonJs(absolute: string): Promise<void> {
+  const require = createRequire(absolute);
+  let entry: string;
+  try {
+    entry = realpathSync(require.resolve('slipway'));
+  } catch {
+    return;
+  }
+  const ours = new URL('../../constructs/index.js', import.meta.url);
+  if (!existsSync(ours) || entry !== realpathSync(ours) || require.cache[entry]) return;
+  const loaded = new Module(entry);
+  loaded.filename = entry;
+  loaded.exports = await import(ours.href);
+  loaded.loaded = true;
+  require.cache[entry] = loaded;
 }
 
 /**

@@ -93,4 +93,6 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'ClusterTriggerAuthentication',
   'ClusterAnalysisTemplate',
   'APIService',
+  'ClusterServingRuntime',
+  'ClusterTrainingRuntime',
 ]);

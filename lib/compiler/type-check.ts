@@ -1,10 +1,12 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import type * as TypeScript from 'typescript';
 import { SlipwayError } from '../errors.js';
+import { PassCache } from './type-check-cache.js';
+import { typeCheckWithTsc, type TscCommand } from './type-check-cli.js';
+import { displayPath, typeErrors } from './type-check-report.js';
 
 type TS = typeof TypeScript;
 
@@ -16,13 +18,25 @@ const DEFAULT_OPTIONS: TypeScript.CompilerOptions = {
   resolveJsonModule: true,
 };
 
+/** The TypeScript majors the check supports (the `typescript` peer range says the same). */
+export const SUPPORTED_TYPESCRIPT = [5, 6, 7] as const;
+
 /**
  * Type-checks a TypeScript app with the compiler options of the tsconfig.json above it, the
  * way cdk8s's ts-node setup does before running it. Only the app, what it imports and the
- * project's own declaration files are checked, not its tests.
+ * project's own declaration files are checked, not its tests. TypeScript 5 and 6 are asked
+ * through their JavaScript API; TypeScript 7, a native compiler without one, through its `tsc`.
  */
-export function typeCheckApp(absolute: string, appPath: string): void {
-  const ts = loadTypeScript(absolute);
+export async function typeCheckApp(absolute: string, appPath: string, options: { readonly forceTsc?: boolean } = {}): Promise<void> {
+  const found = loadTypeScript(absolute);
+  if (typeof found.ts.createProgram === 'function' && !options.forceTsc) {
+    typeCheckWithApi(found.ts, absolute, appPath);
+    return;
+  }
+  await typeCheckWithTsc(found.tsc, absolute, appPath, findConfigFile(dirname(absolute)));
+}
+
+function typeCheckWithApi(ts: TS, absolute: string, appPath: string): void {
   const configFile = ts.findConfigFile(dirname(absolute), (f) => ts.sys.fileExists(f), 'tsconfig.json');
   let options: TypeScript.CompilerOptions = { ...DEFAULT_OPTIONS, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
   let declarations: string[] = [];
@@ -39,7 +53,7 @@ export function typeCheckApp(absolute: string, appPath: string): void {
     }
   }
   const rootNames = [absolute, ...declarations];
-  const cache = diagnostics.length === 0 ? new PassCache(ts.version, configFile, rootNames, options) : undefined;
+  const cache = diagnostics.length === 0 ? new PassCache([ts.version, configFile, rootNames, options], configFile, absolute) : undefined;
   if (cache?.upToDate()) return;
   let checked: readonly string[] = [];
   if (diagnostics.length === 0) {
@@ -55,55 +69,7 @@ export function typeCheckApp(absolute: string, appPath: string): void {
     cache?.record([...checked, ...(configFile ? [configFile] : [])]);
     return;
   }
-  throw new SlipwayError(
-    'APP_TYPE_ERRORS',
-    `${appPath}: ${errors.length} type error${errors.length === 1 ? '' : 's'} (pass --no-type-check to run the app anyway):\n` +
-      errors.map((d) => `  ${formatDiagnostic(ts, d)}`).join('\n'),
-  );
-}
-
-/**
- * Remembers a passing check as the size and modification time of every file the program read
- * (app, imports, declarations, tsconfig.json), so the next command on an unchanged app skips the
- * seconds a check of cdk8s-plus's declarations costs, the way `tsc -b` decides a project is up to
- * date. Failing checks are never cached.
- */
-class PassCache {
-  private readonly file: string;
-
-  constructor(tsVersion: string, configFile: string | undefined, rootNames: readonly string[], options: TypeScript.CompilerOptions) {
-    const key = createHash('sha256').update(JSON.stringify([tsVersion, configFile, rootNames, options])).digest('hex').slice(0, 32);
-    const modules = join(dirname(configFile ?? rootNames[0]!), 'node_modules');
-    const dir = existsSync(modules) ? join(modules, '.cache', 'slipway') : join(tmpdir(), 'slipway-type-check');
-    this.file = join(dir, `type-check-${key}.json`);
-  }
-
-  upToDate(): boolean {
-    let files: [string, number, number][];
-    try {
-      files = (JSON.parse(readFileSync(this.file, 'utf8')) as { files: [string, number, number][] }).files;
-    } catch {
-      return false;
-    }
-    return files.every(([path, mtime, size]) => {
-      const stat = statSync(path, { throwIfNoEntry: false });
-      return stat !== undefined && stat.mtimeMs === mtime && stat.size === size;
-    });
-  }
-
-  record(paths: readonly string[]): void {
-    try {
-      const files = paths.map((path) => {
-        const stat = statSync(path);
-        return [path, stat.mtimeMs, stat.size];
-      });
-      mkdirSync(dirname(this.file), { recursive: true });
-      writeFileSync(`${this.file}.${process.pid}`, JSON.stringify({ files }));
-      renameSync(`${this.file}.${process.pid}`, this.file);
-    } catch {
-      // A cache that cannot be written only costs the next run its time.
-    }
-  }
+  throw typeErrors(appPath, errors.map((d) => formatDiagnostic(ts, d)));
 }
 
 /** `file:line:column - error TS2353: message`, as tsc prints it without --pretty. */
@@ -114,19 +80,42 @@ function formatDiagnostic(ts: TS, d: TypeScript.Diagnostic): string {
   return `${displayPath(d.file.fileName)}:${line + 1}:${character + 1} - error TS${d.code}: ${message}`;
 }
 
-function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+/** The nearest tsconfig.json at or above `dir`, as tsc looks for it. */
+function findConfigFile(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    const candidate = join(at, 'tsconfig.json');
+    try {
+      readFileSync(candidate);
+      return candidate;
+    } catch {
+      if (dirname(at) === at) return undefined;
+    }
+  }
 }
 
 /** The app project's own TypeScript, else slipway's (a checkout's dev dependency). */
-function loadTypeScript(absolute: string): TS {
+function loadTypeScript(absolute: string): { ts: TS; tsc: TscCommand } {
   for (const from of [absolute, import.meta.filename]) {
+    let manifest: string;
     try {
-      return createRequire(from)('typescript') as TS;
+      manifest = createRequire(from).resolve('typescript/package.json');
     } catch {
-      // try the next place
+      continue; // try the next place
     }
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string; bin?: { tsc?: string } };
+    const major = Number(pkg.version.split('.')[0]);
+    if (!(SUPPORTED_TYPESCRIPT as readonly number[]).includes(major)) {
+      throw new SlipwayError(
+        'TYPESCRIPT_UNSUPPORTED',
+        `type-checking ${absolute} found TypeScript ${pkg.version} at ${dirname(manifest)}; slipway supports TypeScript ${SUPPORTED_TYPESCRIPT.join(', ')}: npm install --save-dev typescript@${SUPPORTED_TYPESCRIPT.at(-1)} (or pass --no-type-check)`,
+      );
+    }
+    const root = dirname(manifest);
+    const ts = createRequire(from)('typescript') as TS;
+    // The generated tsconfig lives beside the compiler, in node_modules, where types resolve as they do for the project.
+    const at = root.lastIndexOf('node_modules');
+    const scratch = at < 0 ? join(tmpdir(), 'slipway-type-check') : join(root.slice(0, at + 'node_modules'.length), '.cache', 'slipway');
+    return { ts, tsc: { bin: join(root, pkg.bin?.tsc ?? 'bin/tsc'), version: pkg.version, scratch } };
   }
   throw new SlipwayError(
     'APP_LOADER_MISSING',

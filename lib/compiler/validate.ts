@@ -1,4 +1,5 @@
 import { SlipwayError } from '../errors.js';
+import { crdModel } from './crd-schemas.js';
 import { CLUSTER_SCOPED_KINDS } from './sync-waves.js';
 import type { KubeObject } from './model.js';
 
@@ -80,6 +81,9 @@ export class ObjectValidator {
 }
 
 async function resolveModel(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
+  // KServe and Kubeflow Trainer: schemas derived from their committed upstream CRDs (crd-schemas.ts).
+  const fromCrd = crdModel(apiVersion, kind);
+  if (fromCrd) return fromCrd;
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
   if (!/^[A-Za-z0-9]+$/.test(kind) || !/^[a-z0-9.-]*$/.test(group!) || !/^[a-z0-9]+$/.test(version!)) return undefined;
   const packages = PACKAGES_BY_GROUP[group!] ?? [CORE_PACKAGE];

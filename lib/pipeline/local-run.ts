@@ -13,6 +13,7 @@ import { SlipwayError } from '../errors.js';
 import { detectExecutor, papermillValue, runNotebook, type NotebookParameter } from './notebook.js';
 import { DEBIAN_PACKAGES, runLikeCluster, type RunningContainer } from './podman.js';
 import { localRuntimeImage } from './runtime-image.js';
+import { isTrainJobStep, singleNodeStep } from './train-job-local.js';
 import { HTTP_PORT } from '../vocabulary/ports.js';
 
 /**
@@ -560,6 +561,8 @@ interface StepContext {
 }
 
 async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string, string>, ctx: StepContext): Promise<void> {
+  // The TrainJob path trains single-node here, through the trainer's own entry point (docs/training.md).
+  if (isTrainJobStep(step)) return runStep(run, singleNodeStep(step) as TektonStepSpec, vars, ctx);
   const where = `step ${step.name}`;
   const env = envOf(step, vars, where);
   const cwd = step.workingDir ? substitute(step.workingDir, vars, `${where} workingDir`) : undefined;

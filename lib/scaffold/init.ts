@@ -17,7 +17,8 @@ export interface InitOptions {
   /**
    * Depend on slipway through `file:` at this path (a checkout or a packed tarball) instead of
    * the published `^<version>` range; for trying unreleased changes.
-   * @default - the semver range of the running slipway
+   * @default - the running slipway's checkout when it runs from one (an unpublished version
+   * range would not install), else the semver range of the running slipway
    */
   readonly slipwayFrom?: string;
 }
@@ -25,6 +26,10 @@ export interface InitOptions {
 export interface InitResult {
   readonly dir: string;
   readonly files: readonly string[];
+  /** The `slipway` dependency written into package.json (`^0.1.0`, `file:../slipway`). */
+  readonly slipwaySpecifier: string;
+  /** The checkout the project depends on, when that checkout has no compiled build/ yet. */
+  readonly unbuiltCheckout?: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -63,12 +68,14 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     devDependencies: Record<string, string>;
     peerDependencies: Record<string, string>;
   };
+  const root = slipwayPackage().root;
+  const from = options.slipwayFrom ?? (isCheckout(root) ? root : undefined);
+  const slipwaySpecifier = from === undefined ? `^${ours.version}` : `file:${relative(dir, resolve(from)) || '.'}`;
   const files = scaffoldFiles({
     platform,
     model,
     repoURL: options.repoURL ?? `https://git.example.com/${platform}/config.git`,
-    slipwaySpecifier:
-      options.slipwayFrom === undefined ? `^${ours.version}` : `file:${relative(dir, resolve(options.slipwayFrom)) || '.'}`,
+    slipwaySpecifier,
     versions: { ...ours.devDependencies, ...ours.dependencies },
   });
   const written: string[] = [];
@@ -84,7 +91,13 @@ export async function initProject(options: InitOptions): Promise<InitResult> {
     if (!dirExisted) await rm(dir, { recursive: true, force: true });
     throw new SlipwayError('INIT_WRITE_FAILED', `could not scaffold ${dir}: ${(err as Error).message}; nothing was left behind`);
   }
-  return { dir, files: written };
+  const unbuilt = from !== undefined && isCheckout(resolve(from)) && !existsSync(join(resolve(from), 'build/constructs/index.js'));
+  return { dir, files: written, slipwaySpecifier, ...(unbuilt ? { unbuiltCheckout: resolve(from) } : {}) };
+}
+
+/** A source checkout (its TypeScript sources beside package.json), not an installed package. */
+function isCheckout(dir: string): boolean {
+  return existsSync(join(dir, 'lib/cli/main.ts')) && existsSync(join(dir, 'package.json'));
 }
 
 function toDnsLabel(name: string): string {

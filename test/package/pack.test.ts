@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,7 +107,7 @@ let tarball: string;
 let packed: { size: number; unpackedSize: number; files: { path: string }[] };
 
 beforeAll(async () => {
-  // npm pack runs `prepare`, which builds from the current sources.
+  // npm pack runs `prepack`, which builds from the current sources.
   const out = await npm(ROOT, ['pack', '--json', '--pack-destination', work]);
   packed = (JSON.parse(out.slice(out.indexOf('['))) as (typeof packed & { filename: string })[])[0]!;
   tarball = join(work, (packed as typeof packed & { filename: string }).filename);
@@ -120,6 +120,9 @@ describe('the npm package', () => {
       expect(paths).toContain(needed);
     }
     expect(paths.filter((p) => /^(test|bench|examples|apps|scripts|constructs|lib)\/|^build\/(apps|lib\/onnx)\/|fixtures|\.test\.|\.tsbuildinfo$|(?<!\.d)\.ts$/.test(p))).toEqual([]);
+    // AND its manifest has no script npm runs when installing it (npm's allowScripts would ask about it)
+    const manifest = JSON.parse(execFileSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' })) as { scripts?: Record<string, string> };
+    expect(Object.keys(manifest.scripts ?? {}).filter((k) => /^(pre|post)?(install|prepare)$|^preuninstall$/.test(k))).toEqual([]);
     console.log(`npm pack: ${(packed.size / 1024).toFixed(0)} kB packed, ${(packed.unpackedSize / 1024).toFixed(0)} kB unpacked, ${paths.length} files`);
   });
 
@@ -185,6 +188,25 @@ app.synth();
       // THEN the manifests are written
       expect(synthesized(dir).length).toBeGreaterThan(0);
       expect(readdirSync(join(dir, 'dist')).map((f) => readFileSync(join(dir, 'dist', f), 'utf8')).join('\n')).toMatch(/kind: Deployment/);
+
+      // WHEN slipway synth compiles a CommonJS app (type-checked with TypeScript 5's compiler API)
+      // THEN it commits it, and an app with a misspelled prop fails at its line before it runs
+      const cli = join(tools, 'node_modules/slipway/bin/slipway.mjs');
+      const platformApp = `import { App } from 'cdk8s';
+import { Environment, ModelDeployment, Platform } from 'slipway';
+
+const app = new App();
+const platform = new Platform(app, 'cjs', { repoURL: 'https://git.example.com/cjs/config.git' });
+new ModelDeployment(new Environment(platform, 'staging', { namespace: 'ml' }), 'churn', { ...${MODEL} });
+app.synth();
+`;
+      writeFileSync(join(dir, 'platform.ts'), platformApp);
+      expect(await ok(dir, [cli, 'synth', '--app', 'platform.ts', '--repo', 'config-repo'])).toMatch(/commit [0-9a-f]{40}/);
+      writeFileSync(join(dir, 'typo.ts'), platformApp.replace("{ ...{", "{ maxReplica: 8, ...{"));
+      const typo = await run(dir, [cli, 'synth', '--app', 'typo.ts', '--repo', 'config-repo']);
+      expect(typo.status).toBe(1);
+      expect(typo.stderr).toMatch(/typo\.ts:6:\d+ - error TS2561: .*'maxReplica' does not exist/);
+      expect(installed('typescript')).toMatch(/^5\./);
     }, 120_000);
 
     it('type-checks and synthesizes in an ESM + tsx project, and slipway synth runs its script, refusing a misspelled prop', async () => {
@@ -230,6 +252,54 @@ app.synth();
       expect(serve.stderr).toContain('error SLIPWAY_E0601 (RUNTIME_NOT_INSTALLED)');
     }, 180_000);
   });
+});
+
+describe("the README's install section, word for word", () => {
+  /** The ```sh and ```ts blocks of README.md's "Install in your project", in order. */
+  function readmeBlocks(): { lang: string; text: string }[] {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Install in your project'));
+    const body = section.slice(0, section.indexOf('\n## ', 1));
+    return [...body.matchAll(/```(sh|ts)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, text: m[2]! }));
+  }
+
+  async function shell(cwd: string, script: string): Promise<{ stdout: string; stderr: string }> {
+    // npm's own defaults, but quiet about audits and funding; the registry is npm's.
+    const quiet = { ...env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', CI: 'true' };
+    return promisify(execFile)('sh', ['-ec', script], { cwd, env: quiet, encoding: 'utf8', maxBuffer: 64 << 20 });
+  }
+
+  it('installs with the latest TypeScript and no install-script warning, synthesizes the first app and rejects a misspelled prop at its line', async () => {
+    const blocks = readmeBlocks();
+    const [install, app, synth] = [blocks[0]!, blocks[1]!, blocks[2]!];
+    expect([install.lang, app.lang, synth.lang]).toEqual(['sh', 'ts', 'sh']);
+    // GIVEN an empty folder and the README's commands, with the packed tarball standing in for slipway
+    const dir = join(work, 'readme');
+    mkdirSync(dir);
+    const commands = install.text.replace(/^npm install slipway /m, `npm install ${tarball} `);
+    expect(commands).toContain(tarball);
+    // WHEN they run
+    const installing = await shell(dir, commands);
+    // THEN npm installs npm's latest TypeScript and says nothing about slipway's scripts
+    const latest = (await shell(dir, 'npm view typescript version')).stdout.trim();
+    expect((JSON.parse(readFileSync(join(dir, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version).toBe(latest);
+    expect(installing.stderr).not.toMatch(/slipway@/);
+    console.log(`README install: typescript ${latest}`);
+    // WHEN the README's first app is compiled with the README's command THEN it is committed
+    writeFileSync(join(dir, 'main.ts'), app.text);
+    const synthesizing = await shell(dir, synth.text);
+    expect(synthesizing.stdout).toMatch(/commit [0-9a-f]{40}/);
+    expect(existsSync(join(dir, 'config-repo/environments/staging/churn'))).toBe(true);
+    // WHEN the app misspells a prop THEN synth fails at its line, before running it
+    writeFileSync(join(dir, 'main.ts'), app.text.replace("  image: 'ghcr", "  maxReplica: 8,\n  image: 'ghcr"));
+    const typo = await shell(dir, synth.text).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/main\.ts:15:3 - error TS2561: Object literal may only specify known properties, but 'maxReplica' does not exist in type 'ModelDeploymentProps'/);
+    expect(typo.stderr).toContain('error SLIPWAY_E0104 (APP_TYPE_ERRORS)');
+  }, 300_000);
 });
 
 /** The modules `entry` imports, transitively through relative imports: bare names and package paths. */

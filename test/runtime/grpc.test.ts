@@ -54,6 +54,7 @@ describe('gRPC inference.GRPCInferenceService', () => {
       name: 'double', versions: ['1'], platform: 'onnxruntime_onnx',
       inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '-1'] }],
       outputs: [{ name: 'y', datatype: 'FP32', shape: ['-1', '-1'] }],
+      properties: {},
     });
   });
 

@@ -25,7 +25,10 @@ describe('slipway init', () => {
     expect(result.files).toEqual(['package.json', '.gitignore', 'cdk8s.yaml', 'tsconfig.json', 'apps/models/churn.yaml', 'apps/main.ts', 'test/main.test.ts', 'README.md']);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.dependencies.slipway).toBe(`^${ours.version}`);
+    // AND run from this checkout, it depends on the checkout (its version is not published)
+    expect(ours.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(pkg.dependencies.slipway).toBe(`file:${relative(dir, ROOT)}`);
+    expect(result.slipwaySpecifier).toBe(`file:${relative(dir, ROOT)}`);
     expect(pkg.scripts.synth).toBe('cdk8s synth --no-check-upgrade');
     linkDependencies(dir);
     const run = (cmd: string, args: string[]) =>
@@ -38,11 +41,13 @@ describe('slipway init', () => {
     expect(readdirSync(join(dir, 'dist')).map((f) => f.replace(/-[0-9a-f]{8}\.k8s\.yaml$/, ''))).toEqual(['acme-ml-prod-churn', 'acme-ml-staging-churn']);
   }, 120_000);
 
-  it('depends on a local checkout through file: only when asked', async () => {
+  it('depends on the folder --slipway-from names', async () => {
     const dir = join(work, 'local');
-    await initProject({ dir, slipwayFrom: ROOT });
+    const tarball = join(work, 'slipway-9.9.9.tgz');
+    writeFileSync(tarball, '');
+    await initProject({ dir, slipwayFrom: tarball });
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    expect(pkg.dependencies.slipway).toBe(`file:${relative(dir, ROOT)}`);
+    expect(pkg.dependencies.slipway).toBe(`file:${relative(dir, tarball)}`);
   });
 
   it('fails when --slipway-from does not exist, creating no folder', async () => {

@@ -5,12 +5,20 @@ import type { TektonStep, TektonTaskSpec } from '../../imports/tekton.js';
 import { NOTEBOOK_SCRIPT } from '../../private/pipeline-scripts.js';
 import type { ResolvedPipelineProps } from '../props.js';
 import { SMALL, env, slipwayStep, trainParam } from '../steps.js';
+import { trainJobStep } from '../train-job.js';
 
 /** train: the notebook (papermill) or the training command, then a check that it left its outputs. */
 export function trainTask(r: ResolvedPipelineProps): TektonTaskSpec {
   const trainingData = `${r.modelDir}/${r.trainingData}`;
   const computeResources = trainingResources(r);
-  const trainStep: TektonStep = r.notebook
+  const trainStep: TektonStep = r.trainJob
+    ? trainJobStep({ ...r, trainJob: r.trainJob }, computeResources, {
+        'app.kubernetes.io/name': r.name,
+        'app.kubernetes.io/component': 'training',
+        'app.kubernetes.io/part-of': r.partOf,
+        'app.kubernetes.io/managed-by': 'slipway',
+      })
+    : r.notebook
     ? {
         name: 'train',
         image: r.trainingImage,
@@ -32,7 +40,11 @@ export function trainTask(r: ResolvedPipelineProps): TektonTaskSpec {
         computeResources,
       };
   return {
-    description: r.notebook ? `Runs ${r.notebook} headless with papermill.` : `Runs the training command of ${r.name}.`,
+    description: r.trainJob
+      ? `Trains ${r.name} as a Kubeflow Trainer TrainJob (${r.trainJob.runtime}, ${r.trainJob.numNodes} node${r.trainJob.numNodes === 1 ? '' : 's'}) and waits for it.`
+      : r.notebook
+        ? `Runs ${r.notebook} headless with papermill.`
+        : `Runs the training command of ${r.name}.`,
     params: Object.entries(r.trainingParameters).map(([key, value]) => ({ name: trainParam(key), type: 'string', description: `Training parameter ${key}.`, default: value })),
     workspaces: [
       { name: 'source', description: 'The checkout.', readOnly: true },

@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option('--platform <name>', 'platform name (Argo CD AppProject); default: the folder name')
     .option('--model <name>', 'name of the example model', 'my-model')
     .option('--repo-url <url>', 'Git URL of the config repository Argo CD syncs')
-    .option('--slipway-from <path>', 'depend on slipway as file:<path> (a checkout or an npm pack tarball) instead of the published version range')
+    .option('--slipway-from <path>', 'depend on slipway as file:<path> (a checkout or an npm pack tarball); default: this checkout when run from one, else the published version range')
     .action(async (dir: string, flags: { platform?: string; model: string; repoUrl?: string; slipwayFrom?: string }) => {
       const result = await initProject({
         dir,
@@ -18,8 +18,10 @@ export function register(program: Command): void {
         ...(flags.repoUrl ? { repoURL: flags.repoUrl } : {}),
         ...(flags.slipwayFrom ? { slipwayFrom: flags.slipwayFrom } : {}),
       });
+      // A checkout dependency is a link to its folder: the package entry points need its build/.
+      const build = result.unbuiltCheckout ? `  npm --prefix ${result.unbuiltCheckout} run build\n` : '';
       process.stdout.write(
-        `Created ${result.dir}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n\nNext:\n  cd ${dir}\n  npm install\n  npm test\n  npm run synth\n`,
+        `Created ${result.dir} (slipway: ${result.slipwaySpecifier}):\n${result.files.map((f) => `  ${f}`).join('\n')}\n\nNext:\n${build}  cd ${dir}\n  npm install\n  npm test\n  npm run synth\n`,
       );
     });
 }

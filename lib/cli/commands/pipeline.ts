@@ -69,7 +69,7 @@ function stepReporter(stream: NodeJS.WriteStream = process.stderr): RunReporter 
 export function register(program: Command): void {
   const pipeline = program
     .command('pipeline')
-    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, evaluate, package, record-build, smoke-test, release, report.');
+    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, train-job, evaluate, package, record-build, smoke-test, release, report.');
 
   pipeline
     .command('run <model>')
@@ -123,6 +123,25 @@ export function register(program: Command): void {
     .action((flags: { outputDir: string }) => {
       checkOutputs(flags.outputDir);
       out('train')(`${flags.outputDir} holds model.onnx and metrics.json`);
+    });
+
+  pipeline
+    .command('train-job')
+    .description('train (TrainJob path): create the run\'s Kubeflow Trainer TrainJob, wait for Complete or Failed, print the metrics it wrote.')
+    .requiredOption('--manifest <json>', 'the TrainJob, as the pipeline rendered it')
+    .requiredOption('--namespace <ns>', 'namespace to create it in')
+    .requiredOption('--output-dir <dir>', 'workspace folder the TrainJob writes model.onnx and metrics.json into')
+    .option('--source-dir <dir>', 'workspace folder of the checkout (pipeline run --local runs the trainer there)')
+    .option('--poll <seconds>', 'seconds between status reads', '10')
+    .action(async (flags: { manifest: string; namespace: string; outputDir: string; poll: string }) => {
+      const { inClusterApi, runTrainJob } = await import('../../pipeline/train-job.js');
+      let manifest: Parameters<typeof runTrainJob>[0]['manifest'];
+      try {
+        manifest = JSON.parse(flags.manifest) as typeof manifest;
+      } catch (err) {
+        throw new SlipwayError('CLI_INVALID_FLAG', `--manifest: expected the TrainJob as JSON: ${(err as Error).message}`, 2);
+      }
+      await runTrainJob({ manifest, namespace: flags.namespace, outputDir: flags.outputDir, api: inClusterApi(), pollMs: Number(flags.poll) * 1000, log: out('train') });
     });
 
   pipeline
