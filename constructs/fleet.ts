@@ -169,8 +169,9 @@ export class Fleet extends Construct {
     const planned = planWaves(name, sites, props.waves);
     problems.push(...planned.problems);
     if (problems.length > 0) {
+      const code = problems[0]!.code;
       throw new SlipwayError(
-        problems[0]!.code,
+        code,
         `Fleet at '${this.node.path}' has an invalid plan:\n${problems.map((p) => `  - ${p.field}: ${p.message} (${p.code})`).join('\n')}`,
       );
     }
