@@ -7,7 +7,7 @@ export interface SiteHealth {
   /** The site reports the version at all (its runtime serves it). */
   readonly updated: boolean;
   readonly ready: boolean;
-  /** 5xx share of requests in the window; undefined without traffic. */
+  /** 5xx share of the version's requests at the site since it started serving it; undefined without traffic. */
   readonly errorRatio?: number;
   readonly latencyP99Seconds?: number;
   readonly drift: boolean;
@@ -69,9 +69,9 @@ export async function siteHealth(prom: PrometheusClient, model: string, version:
   const w = `${Math.max(windowSeconds, 10)}s`;
   const [ready, errors, latency, drift] = await Promise.all([
     prom.query(`max by (site) (${RUNTIME_METRICS.modelReady}{${sel}})`),
-    prom.query(
-      `sum by (site) (increase(${RUNTIME_METRICS.requests}{${sel},status=~"5.."}[${w}])) / sum by (site) (increase(${RUNTIME_METRICS.requests}{${sel}}[${w}]))`,
-    ),
+    // Counters of this version only, since its runtime started: a rate over a window just after a
+    // restart extrapolates from one or two samples, totals are exact.
+    prom.query(`sum by (site) (${RUNTIME_METRICS.requests}{${sel},status=~"5.."}) / sum by (site) (${RUNTIME_METRICS.requests}{${sel}})`),
     prom.query(`histogram_quantile(0.99, sum by (site, le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${sel}}[${w}])))`),
     prom.query(`max by (site) (${DRIFT_METRICS.detected}{${sel}})`),
   ]);

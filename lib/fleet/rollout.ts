@@ -118,15 +118,12 @@ export async function advance(request: AdvanceRequest, options: FleetOptions): P
   const health = await siteHealth(new PrometheusClient(prometheusUrl), model, canary.version, sites, Math.max(bake, 30));
   const judged = health.map((h) => ({ site: h.site, reason: failureOf(h, gate) }));
   const healthy = judged.filter((j) => j.reason === undefined).length;
-  // Sites still syncing only count against the gate once the bake is over.
-  const failing = judged.filter((j): j is { site: string; reason: string } => j.reason !== undefined && (elapsed >= bake || health.find((h) => h.site === j.site)!.updated));
+  const failing = judged.filter((j): j is { site: string; reason: string } => j.reason !== undefined);
   const needed = Math.ceil(plan.successThreshold * sites.length - 1e-9);
-  const canStillPass = sites.length - failing.length >= needed;
 
-  if (elapsed < bake && canStillPass) {
-    return { ...base, action: 'baking', health, failing, bakeLeft: Math.ceil(bake - elapsed) };
-  }
-  if (healthy >= needed && elapsed >= bake) {
+  // Nothing is judged before the bake is over: sites may still be syncing or warming up.
+  if (elapsed < bake) return { ...base, action: 'baking', health, failing, bakeLeft: Math.ceil(bake - elapsed) };
+  if (healthy >= needed) {
     const next = plan.waves[reached + 1]!;
     const state: RolloutState = { fleet, model, version: canary.version, phase: reached + 1 === plan.waves.length - 1 ? 'complete' : 'running', wave: next.name };
     const result = await promote(model, wave.environment, next.environment, { ...options, files: stateFiles(state) });
