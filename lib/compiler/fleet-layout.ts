@@ -6,7 +6,7 @@ import { SYNC_WAVE_ANNOTATION } from './sync-waves.js';
 //   fleets/<fleet>/argocd/kustomization.yaml        the platform's AppProject + the ApplicationSet
 //   fleets/<fleet>/argocd/applicationset-<fleet>.yaml
 //   fleets/<fleet>/fleet.yaml                       the plan: waves and their sites, gates (read by slipway fleet)
-//   fleets/<fleet>/sites/<site>.yaml                { site, wave, group }: what the ApplicationSet reads per cluster
+//   fleets/<fleet>/waves/<wave>/sites.yaml          [{ site, group, wave }]: the wave's sites, read by the ApplicationSet
 //   fleets/<fleet>/waves/<wave>/<group>-<model>/    the objects of one model for one kind of site in one wave
 //   releases/<fleet>-<wave>/<model>.yaml            which build the wave runs (not generated)
 
@@ -19,11 +19,11 @@ const IN_CLUSTER = 'https://kubernetes.default.svc';
 export const fleetDir = (fleet: string): string => `${FLEETS_DIR}/${fleet}`;
 export const fleetPlanPath = (fleet: string): string => `${fleetDir(fleet)}/fleet.yaml`;
 export const waveDir = (fleet: string, wave: string): string => `${fleetDir(fleet)}/waves/${wave}`;
-export const siteFilePath = (fleet: string, site: string): string => `${fleetDir(fleet)}/sites/${site}.yaml`;
+export const waveSitesPath = (fleet: string, wave: string): string => `${waveDir(fleet, wave)}/sites.yaml`;
 
-/** The site file: one small record per cluster, so the repository grows with sites + waves × models. */
-export function siteRecord(fleet: FleetPlan, wave: string, site: { name: string; group: string }): Record<string, string> {
-  return { fleet: fleet.name, group: site.group, site: site.name, wave };
+/** The wave's sites file: one element per site, so the repository grows with waves × models, not sites × models. */
+export function waveSites(fleet: FleetPlan, wave: FleetPlan['waves'][number]): Array<Record<string, string>> {
+  return wave.sites.map((s) => ({ fleet: fleet.name, group: s.group, site: s.name, wave: wave.name }));
 }
 
 function syncPolicy(policy: SyncPolicy): Record<string, unknown> {
@@ -35,10 +35,12 @@ function syncPolicy(policy: SyncPolicy): Record<string, unknown> {
 }
 
 /**
- * One ApplicationSet for the whole fleet: clusters chosen by their secret labels, each joined
- * with its site file (the git generator's path names the cluster, so a cluster without one gets
- * nothing), times the fleet's models. Every Application syncs its wave's folder for its group and
- * stamps `site` on every object with kustomize.
+ * One ApplicationSet for the whole fleet: every site of every wave (the git files generator reads
+ * the waves' sites files, one parameter set per site), joined with the cluster of that name among
+ * those whose secret labels match the fleet's selector (a post selector on the cluster generator,
+ * templated per site), times the fleet's models. A cluster that no wave names, or whose labels do
+ * not match, gets nothing. Every Application syncs its wave's folder for its group and stamps
+ * `site` on every object with kustomize.
  */
 export function fleetApplicationSet(platform: CompiledPlatform, fleet: FleetPlan): KubeObject {
   const labels = { ...MANAGED_BY, 'app.kubernetes.io/part-of': platform.name, 'slipway.dev/fleet': fleet.name };
@@ -56,8 +58,8 @@ export function fleetApplicationSet(platform: CompiledPlatform, fleet: FleetPlan
               {
                 matrix: {
                   generators: [
-                    { clusters: { selector: { matchLabels: { ...fleet.selector } } } },
-                    { git: { repoURL: platform.repoURL, revision: platform.targetRevision, files: [{ path: `${fleetDir(fleet.name)}/sites/{{.name}}.yaml` }] } },
+                    { git: { repoURL: platform.repoURL, revision: platform.targetRevision, files: [{ path: `${fleetDir(fleet.name)}/waves/*/sites.yaml` }] } },
+                    { clusters: { selector: { matchLabels: { ...fleet.selector } } }, selector: { matchLabels: { name: '{{.site}}' } } },
                   ],
                 },
               },

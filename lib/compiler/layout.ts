@@ -1,5 +1,5 @@
 import { SlipwayError } from '../errors.js';
-import { FLEETS_DIR, fleetApplicationSet, fleetDestinations, fleetDir, fleetPlanPath, fleetRootApplication, siteFilePath, siteRecord, waveDir } from './fleet-layout.js';
+import { FLEETS_DIR, fleetApplicationSet, fleetDestinations, fleetDir, fleetPlanPath, fleetRootApplication, waveDir, waveSites, waveSitesPath } from './fleet-layout.js';
 import type { CompiledApplication, CompiledEnvironment, CompiledPlatform, KubeObject, SyncPolicy } from './model.js';
 import { CLUSTER_SCOPED_KINDS, SYNC_WAVE_ANNOTATION, withSyncWave } from './sync-waves.js';
 
@@ -84,12 +84,12 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
         throw new SlipwayError('DUPLICATE_ENVIRONMENT', `fleet '${fleet.name}' has the name of an environment: bootstrap/${fleet.name}.yaml would hold both`);
       }
       const dir = fleetDir(fleet.name);
-      owned.push(`bootstrap/${fleet.name}.yaml`, `${dir}/argocd`, `${dir}/sites`, fleetPlanPath(fleet.name));
+      owned.push(`bootstrap/${fleet.name}.yaml`, `${dir}/argocd`, fleetPlanPath(fleet.name));
       put(`bootstrap/${fleet.name}.yaml`, fleetRootApplication(platform, fleet));
       put(`${dir}/argocd/applicationset-${fleet.name}.yaml`, fleetApplicationSet(platform, fleet));
       putKustomization(`${dir}/argocd`, [`../../../platform/${platform.name}`, `applicationset-${fleet.name}.yaml`]);
       documents.set(fleetPlanPath(fleet.name), fleet);
-      for (const wave of fleet.waves) for (const site of wave.sites) documents.set(siteFilePath(fleet.name, site.name), siteRecord(fleet, wave.name, site));
+      for (const wave of fleet.waves) documents.set(waveSitesPath(fleet.name, wave.name), waveSites(fleet, wave));
     }
 
     for (const env of platform.environments) {

@@ -21,7 +21,7 @@ describe('Fleet', () => {
     delete process.env.SLIPWAY_FLEET_BROKEN;
   });
 
-  it('compiles to one ApplicationSet joining selected clusters, their site file and the models', () => {
+  it('compiles to one ApplicationSet joining the sites of every wave with the selected clusters of those names, times the models', () => {
     // GIVEN the 12-site fleet WHEN it is rendered
     const repo = rendered();
     const sets = [...repo.objects.entries()].filter(([, o]) => o.kind === 'ApplicationSet');
@@ -30,7 +30,7 @@ describe('Fleet', () => {
     const set = sets[0]![1] as Manifest;
     expect(set).toMatchSnapshot();
     const matrix = set.spec.generators[0].matrix.generators;
-    expect(matrix[0].matrix.generators[0]).toEqual({ clusters: { selector: { matchLabels: { fleet: 'retail' } } } });
+    expect(matrix[0].matrix.generators[1]).toEqual({ clusters: { selector: { matchLabels: { fleet: 'retail' } } }, selector: { matchLabels: { name: '{{.site}}' } } });
     expect(set.spec.template.spec.source.kustomize).toEqual({ commonLabels: { site: '{{.site}}' } });
     expect(set.spec.template.spec.destination).toEqual({ name: '{{.name}}', namespace: 'retail-stores' });
   });
@@ -50,7 +50,7 @@ describe('Fleet', () => {
     }
   });
 
-  it('writes one folder per wave, group and model, plus one small file per site, deterministically', () => {
+  it('writes one folder per wave, group and model, plus one sites file per wave, deterministically', () => {
     const repo = rendered();
     const folders = new Set([...repo.objects.keys()].filter((p) => p.startsWith('fleets/stores/waves/')).map((p) => p.split('/').slice(0, 5).join('/')));
     // The 25% wave has only an edge site: no GPU folder for it.
@@ -61,10 +61,15 @@ describe('Fleet', () => {
       'fleets/stores/waves/canary/gpu-scorer',
       'fleets/stores/waves/w25/edge-scorer',
     ]);
-    const siteFiles = [...repo.documents.keys()].filter((p) => p.startsWith('fleets/stores/sites/'));
-    expect(siteFiles).toHaveLength(12);
-    expect(siteFiles).not.toContain('fleets/stores/sites/lab-01.yaml');
-    expect(repo.documents.get('fleets/stores/sites/dc-01.yaml')).toEqual({ fleet: 'stores', group: 'gpu', site: 'dc-01', wave: 'canary' });
+    const siteFiles = [...repo.documents.keys()].filter((p) => p.endsWith('/sites.yaml'));
+    expect(siteFiles).toEqual(['fleets/stores/waves/canary/sites.yaml', 'fleets/stores/waves/w25/sites.yaml', 'fleets/stores/waves/all/sites.yaml']);
+    expect(repo.documents.get('fleets/stores/waves/canary/sites.yaml')).toEqual([
+      { fleet: 'stores', group: 'gpu', site: 'dc-01', wave: 'canary' },
+      { fleet: 'stores', group: 'edge', site: 'edge-01', wave: 'canary' },
+    ]);
+    const everySite = siteFiles.flatMap((p) => (repo.documents.get(p) as Array<{ site: string }>).map((e) => e.site));
+    expect(everySite).toHaveLength(12);
+    expect(everySite).not.toContain('lab-01');
     const again = rendered();
     expect([...again.documents].map(([p, d]) => [p, toYaml(d)])).toEqual([...repo.documents].map(([p, d]) => [p, toYaml(d)]));
   });

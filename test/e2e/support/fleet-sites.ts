@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { type Service, startProcess, waitFor } from './services.js';
@@ -50,8 +50,19 @@ export class Site {
     return this.running?.desired.version;
   }
 
+  /** This site's entry in its wave's sites file (what the ApplicationSet's git generator reads). */
+  private siteEntry(): { wave: string; group: string } {
+    const waves = join(this.configRepo, 'fleets', this.fleet, 'waves');
+    for (const wave of readdirSync(waves)) {
+      const entries = parse(readFileSync(join(waves, wave, 'sites.yaml'), 'utf8')) as Array<{ site: string; wave: string; group: string }>;
+      const found = entries.find((e) => e.site === this.name);
+      if (found) return found;
+    }
+    throw new Error(`${this.name} is in no wave's sites.yaml`);
+  }
+
   private desired(model: string): Desired {
-    const site = parse(readFileSync(join(this.configRepo, 'fleets', this.fleet, 'sites', `${this.name}.yaml`), 'utf8')) as { wave: string; group: string };
+    const site = this.siteEntry();
     this.wave = site.wave;
     this.group = site.group;
     const deployment = parse(
