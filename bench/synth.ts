@@ -4,7 +4,7 @@
 // cold like a CLI run. The floor is a plain cdk8s-plus app with the same number of
 // Deployments and Services, synthesized with app.synth() (what `cdk8s synth` does).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,12 +67,11 @@ function run(mode: string, n: number, dir: string): Measurement {
   return JSON.parse(out.trim().split('\n').pop()!) as Measurement;
 }
 
-/** Bytes of the repository's Git objects (what a clone transfers), after packing them as git would. */
+/** Bytes of the repository's `.git` as slipway wrote it (objects, index, refs, render cache): what a clone of it holds and more. */
 function repoBytes(dir: string): number {
-  execFileSync('git', ['-C', dir, 'gc', '--quiet', '--aggressive', '--prune=now'], { stdio: 'ignore' });
-  const out = execFileSync('git', ['-C', dir, 'count-objects', '-v'], { encoding: 'utf8' });
-  const kib = (key: string) => Number(new RegExp(`^${key}: (\\d+)$`, 'm').exec(out)?.[1] ?? 0);
-  return (kib('size') + kib('size-pack')) * 1024;
+  const walk = (d: string): number =>
+    readdirSync(d, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? walk(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+  return walk(join(dir, '.git'));
 }
 
 /**
@@ -117,7 +116,7 @@ function fleetRow(): string {
 async function main(): Promise<void> {
   if (process.env.SLIPWAY_BENCH_FLEET_ONLY !== '1') await modelsTable();
   console.log(`\nFleet: ${process.env.SLIPWAY_BENCH_FLEET_SITES ?? '1000'} sites (a tenth GPU data centres) × ${process.env.SLIPWAY_BENCH_FLEET_MODELS ?? '10'} models, waves canary → 10% → 50% → 100%;`);
-  console.log('baseline: the same models in one plain environment (one cluster). Repo = packed Git objects (git gc).\n');
+  console.log('baseline: the same models in one plain environment (one cluster). Repo = the .git folder as slipway wrote it.\n');
   console.log(fleetRow());
 }
 
