@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { renderKpis } from '../../lib/compiler/kpi-report.js';
+import { computeKpis } from '../../lib/compiler/kpis.js';
 import { release } from '../../lib/compiler/release-ops.js';
 import { synth } from '../../lib/compiler/synth.js';
 import { type AdvanceResult, advance, status } from '../../lib/fleet/rollout.js';
@@ -253,4 +255,22 @@ describe('a fleet of 12 sites rolled out in waves with health gates', () => {
     await expect(advance({ fleet: FLEET, model: MODEL, prometheus: prometheus!.url }, options)).rejects.toThrow(/halted at wave 'w25' \(failing: edge-\d\d\)/);
     execFileSync('git', ['-C', repo, 'fsck', '--strict'], { stdio: 'pipe' });
   }, 180_000);
+
+  it('reports the rollouts in slipway kpis: first wave to 100%, halted rollouts, sites per version', async () => {
+    const report = await computeKpis({ repo, since: '1d' });
+    const fleet = report.fleets!.find((f) => f.fleet === FLEET)!;
+    expect(fleet.rollouts.map((r) => [r.version, r.reachedWave, r.halted, r.secondsToAllSites !== undefined])).toEqual([
+      ['1.0.0', 'all', false, true],
+      ['2.0.0', 'all', false, true],
+      ['3.0.0', 'w25', true, false],
+    ]);
+    expect(fleet.rollouts[1]!.secondsToAllSites).toBeGreaterThan(0);
+    expect(fleet.sitesByVersion).toEqual([
+      { model: MODEL, version: '2.0.0', sites: 10 },
+      { model: MODEL, version: '3.0.0', sites: 2 },
+    ]);
+    const table = renderKpis(report, 'table');
+    expect(table).toMatch(/^stores +scorer +3\.0\.0 +\S+ +w25 +- +yes$/m);
+    expect(renderKpis(report, 'openmetrics')).toContain(`slipway_kpi_fleet_sites{fleet="stores",model="scorer",version="3.0.0"} 2`);
+  });
 });
