@@ -2,6 +2,7 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { SlipwayError } from '../lib/errors.js';
 import { SIMPLE_DURATION } from '../lib/vocabulary/durations.js';
+import { type FleetAdvanceJobOptions, advanceCronJob } from './fleet/advance-job.js';
 import { FleetWave } from './fleet/wave.js';
 import { type FleetSite, type FleetWaveSpec, type Labels, matches, planWaves } from './fleet/plan.js';
 import { ModelDeployment, type ModelDeploymentOverrides, type ModelDeploymentProps } from './model-deployment.js';
@@ -10,6 +11,7 @@ import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/valida
 
 export type { FleetSite, FleetWaveSpec, Labels } from './fleet/plan.js';
 export { FleetWave } from './fleet/wave.js';
+export type { FleetAdvanceJobOptions } from './fleet/advance-job.js';
 
 /** Labels the fleet stamps on every object (and, through the ServiceMonitor, on every metric). */
 export const SITE_LABEL = 'site';
@@ -71,6 +73,11 @@ export interface FleetProps {
    */
   readonly prometheusUrl?: string;
   /**
+   * Run `slipway fleet advance` on a schedule: a CronJob on the hub (needs `prometheusUrl`).
+   * @default - none: run it by hand or from a pipeline
+   */
+  readonly advanceJob?: FleetAdvanceJobOptions;
+  /**
    * Namespace of the models on every site.
    * @default - `<platform>-<fleet>`
    */
@@ -122,6 +129,8 @@ export class Fleet extends Construct {
 
   readonly plan: FleetPlan;
   readonly waves: readonly FleetWave[];
+  /** Objects for the hub, beside the ApplicationSet (the advance CronJob). */
+  readonly hubObjects: ReadonlyArray<Record<string, unknown>>;
 
   constructor(scope: Platform, id: string, props: FleetProps) {
     super(scope, id);
@@ -137,6 +146,11 @@ export class Fleet extends Construct {
     v.check(successThreshold > 0 && successThreshold <= 1, 'successThreshold', `expected a share of a wave's sites in (0, 1], got ${successThreshold}`);
     v.check(Object.keys(props.selector).length > 0, 'selector', 'expected at least one cluster-secret label (e.g. { "site-type": "edge" }); an empty selector would take every cluster Argo CD knows');
     v.check(props.models.length > 0, 'models', 'expected at least one model');
+    if (props.advanceJob) {
+      v.check(props.prometheusUrl !== undefined, 'advanceJob', 'the scheduled gate asks Prometheus: set prometheusUrl too');
+      v.check(/@sha256:[0-9a-f]{64}$/.test(props.advanceJob.image), 'advanceJob.image', `expected an image pinned by digest (…@sha256:<64 hex>), got ${JSON.stringify(props.advanceJob.image)}`);
+      v.check(isDns1123Label(props.advanceJob.gitCredentialsSecret), 'advanceJob.gitCredentialsSecret', dnsLabelProblem(props.advanceJob.gitCredentialsSecret));
+    }
     if (props.prometheusUrl !== undefined) v.check(/^https?:\/\/\S+$/.test(props.prometheusUrl), 'prometheusUrl', `expected an http(s) URL, got ${JSON.stringify(props.prometheusUrl)}`);
     const seenSites = new Set<string>();
     for (const [i, site] of props.sites.entries()) {
@@ -190,6 +204,20 @@ export class Fleet extends Construct {
       ...(props.prometheusUrl ? { prometheusUrl: props.prometheusUrl } : {}),
       syncPolicy: resolveSyncPolicy(props.syncPolicy, platform.syncPolicy),
     });
+
+    this.hubObjects = props.advanceJob
+      ? [
+          advanceCronJob({
+            fleet: name,
+            platform: platform.name,
+            namespace: platform.argocdNamespace,
+            configRepository: platform.repoURL,
+            prometheusUrl: props.prometheusUrl!,
+            models: this.plan.models.map((m) => m.model),
+            options: props.advanceJob,
+          }),
+        ]
+      : [];
 
     this.waves = this.plan.waves.map((w) => {
       const wave = new FleetWave(this, w.name, { name: w.environment, namespace, syncPolicy: this.plan.syncPolicy }, name, w.name);

@@ -243,7 +243,7 @@ export function compileApps(apps: readonly App[], appPath: string): CompiledPlat
     fleets: platform.node
       .findAll()
       .filter((c): c is Fleet => Fleet.isFleet(c))
-      .map((f) => f.plan),
+      .map((f) => ({ ...f.plan, hubObjects: f.hubObjects as unknown as KubeObject[] })),
   }));
 }
 

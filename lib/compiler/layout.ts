@@ -86,9 +86,12 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
       const dir = fleetDir(fleet.name);
       owned.push(`bootstrap/${fleet.name}.yaml`, `${dir}/argocd`, fleetPlanPath(fleet.name));
       put(`bootstrap/${fleet.name}.yaml`, fleetRootApplication(platform, fleet));
+      const { hubObjects = [], ...plan } = fleet;
       put(`${dir}/argocd/applicationset-${fleet.name}.yaml`, fleetApplicationSet(platform, fleet));
-      putKustomization(`${dir}/argocd`, [`../../../platform/${platform.name}`, `applicationset-${fleet.name}.yaml`]);
-      documents.set(fleetPlanPath(fleet.name), fleet);
+      const hubFiles = hubObjects.map((o) => `${fileSafe(o.kind)}-${fileSafe(o.metadata.name)}.yaml`);
+      hubObjects.forEach((o, i) => put(`${dir}/argocd/${hubFiles[i]}`, withSyncWave(o)));
+      putKustomization(`${dir}/argocd`, [`../../../platform/${platform.name}`, `applicationset-${fleet.name}.yaml`, ...hubFiles]);
+      documents.set(fleetPlanPath(fleet.name), plan);
       for (const wave of fleet.waves) documents.set(waveSitesPath(fleet.name, wave.name), waveSites(fleet, wave));
     }
 

@@ -37,6 +37,9 @@ export interface CompiledEnvironment {
   readonly fleetWave?: { readonly fleet: string; readonly wave: string };
 }
 
+/** A fleet's plan (written to fleet.yaml) and the objects it adds on the hub. */
+export type CompiledFleet = FleetPlan & { readonly hubObjects?: readonly KubeObject[] };
+
 export interface CompiledPlatform {
   readonly name: string;
   readonly repoURL: string;
@@ -46,5 +49,5 @@ export interface CompiledPlatform {
   readonly syncPolicy: SyncPolicy;
   readonly environments: readonly CompiledEnvironment[];
   /** The platform's fleets (docs/fleets.md). */
-  readonly fleets?: readonly FleetPlan[];
+  readonly fleets?: readonly CompiledFleet[];
 }

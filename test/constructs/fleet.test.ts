@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Fleet, Platform } from '../../constructs/index.js';
@@ -86,6 +90,38 @@ describe('Fleet', () => {
     const gpu = repo.objects.get('fleets/stores/waves/all/gpu-scorer/deployment-scorer.yaml') as Manifest;
     expect(edge.spec.template.spec.containers[0].resources.requests).toEqual({ cpu: '100m', memory: '128Mi' });
     expect(gpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+  });
+
+  it('schedules the gate on the hub: a restricted CronJob whose scripts pass shellcheck', () => {
+    const repo = rendered();
+    const job = repo.objects.get('fleets/stores/argocd/cronjob-stores-advance.yaml') as Manifest;
+    expect(repo.kustomizations.get('fleets/stores/argocd/kustomization.yaml')).toContain('cronjob-stores-advance.yaml');
+    expect(job.metadata.namespace).toBe('argocd');
+    expect(job.spec.concurrencyPolicy).toBe('Forbid');
+    const pod = job.spec.jobTemplate.spec.template.spec;
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      expect(c.securityContext, c.name).toEqual({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(c.image, c.name).toMatch(/@sha256:[0-9a-f]{64}$/);
+      // The token only ever comes from the Secret.
+      expect(JSON.stringify(c.env)).not.toMatch(/"value":"[^"]*token/i);
+    }
+    const advance = pod.containers[0];
+    expect(Object.fromEntries(advance.env.filter((e: { value?: string }) => e.value).map((e: { name: string; value: string }) => [e.name, e.value]))).toMatchObject({
+      FLEET: 'stores',
+      MODELS: 'scorer',
+      PROMETHEUS_URL: 'http://thanos-query.monitoring.svc:9090',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-fleet-sh-'));
+    try {
+      for (const c of [...pod.initContainers, ...pod.containers]) {
+        const file = join(dir, `${c.name}.sh`);
+        writeFileSync(file, `#!/bin/sh\n${c.command[2]}`);
+        expect(() => execFileSync('shellcheck', ['--shell=sh', '--severity=style', file], { encoding: 'utf8' })).not.toThrow();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('plans percentages cumulatively over a spread order, the same for the same inventory', () => {

@@ -29,13 +29,16 @@ describe('fleet rollout commands', () => {
   const state = () => parse(readFileSync(join(repo, 'rollouts/stores/scorer.yaml'), 'utf8')) as Record<string, unknown>;
 
   beforeAll(async () => {
-    delete process.env.SLIPWAY_FLEET_PROMETHEUS;
+    process.env.SLIPWAY_FLEET_PROMETHEUS = 'none';
     await synth({ ...options, releases: ['canary', 'w25', 'all'].map((w) => record('1.0.0', w)) });
     await release(record('2.0.0', 'canary'), options);
     await promote('scorer', 'stores-canary', 'stores-w25', options);
   }, 120_000);
 
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => {
+    delete process.env.SLIPWAY_FLEET_PROMETHEUS;
+    rmSync(work, { recursive: true, force: true });
+  });
 
   it('fails when the fleet has no Prometheus to ask, and commits nothing', async () => {
     const before = head();
