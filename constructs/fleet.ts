@@ -3,6 +3,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { SlipwayError } from '../lib/errors.js';
 import { SIMPLE_DURATION } from '../lib/vocabulary/durations.js';
 import { type FleetAdvanceJobOptions, advanceCronJob } from './fleet/advance-job.js';
+import { buildFleetFromFile } from './fleet/spec-file.js';
 import { FleetWave } from './fleet/wave.js';
 import { type FleetSite, type FleetWaveSpec, type Labels, matches, planWaves } from './fleet/plan.js';
 import { ModelDeployment, type ModelDeploymentOverrides, type ModelDeploymentProps } from './model-deployment.js';
@@ -89,6 +90,14 @@ export interface FleetProps {
   readonly syncPolicy?: SyncPolicyOptions;
 }
 
+/** A fleet spec file (YAML or JSON): {@link FleetProps} with a required name. */
+export interface FleetSpec extends FleetProps {
+  /** JSON Schema reference for editors; ignored by slipway. */
+  readonly $schema?: string;
+  /** Fleet name: the folder `fleets/<name>`, the ApplicationSet and the prefix of its wave environments. */
+  readonly name: string;
+}
+
 /** Gate thresholds of one model, from its own serving alert thresholds. */
 export interface FleetModelGate {
   readonly model: string;
@@ -121,6 +130,14 @@ export interface FleetPlan {
 export class Fleet extends Construct {
   static isFleet(x: unknown): x is Fleet {
     return x instanceof Fleet;
+  }
+
+  /**
+   * Loads a fleet spec file (YAML or JSON), checks it against `schemas/fleet.schema.json` and
+   * builds the Fleet; every problem, the plan's included, is reported with file:line:column.
+   */
+  static fromFile(scope: Platform, file: string): Fleet {
+    return buildFleetFromFile(file, (props) => new Fleet(scope, props.name, props));
   }
 
   static tryOf(scope: IConstruct): Fleet | undefined {

@@ -56,7 +56,9 @@ export async function computeFleetKpis(repo: ConfigRepo, events: readonly Releas
         previous = start.release;
         if (!start.release || start.kind === 'rollback' || sameBuild(start.release, before) || start.time <= from) continue;
         const next = mine.slice(i + 1).findIndex((e) => e.environment === first && e.kind !== 'rollback' && e.release && !sameBuild(e.release, start.release));
-        const span = next < 0 ? mine.slice(i + 1) : mine.slice(i + 1, i + 1 + next);
+        // Events of one commit come in path order, so later waves of the same commit may precede it.
+        const later = next < 0 ? mine.slice(i + 1) : mine.slice(i + 1, i + 1 + next);
+        const span = [...mine.slice(0, i).filter((e) => e.commit === start.commit), ...later];
         let reached = 0;
         let done: ReleaseEvent | undefined;
         let halted = false;

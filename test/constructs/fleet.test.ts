@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
@@ -122,6 +122,37 @@ describe('Fleet', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('fromFile', () => {
+    const FILE = join(import.meta.dirname, '../fleet/fixtures/stores.fleet.yaml');
+    const platform = () => new Platform(Testing.app(), 'retail', { repoURL: 'https://git.example.com/retail/config.git' });
+
+    it('builds the fleet a YAML spec describes', () => {
+      const fleet = Fleet.fromFile(platform(), FILE);
+      expect(fleet.plan.bakeTime).toBe('15m');
+      expect(fleet.plan.waves.map((w) => [w.name, w.sites.map((s) => `${s.name}:${s.group}`)])).toEqual([
+        ['canary', ['edge-01:edge']],
+        ['rest', ['dc-01:gpu', 'edge-02:edge', 'edge-03:edge']],
+      ]);
+    });
+
+    it('fails when the spec has an unknown field or a site in two waves, naming file:line', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'slipway-fleet-spec-'));
+      try {
+        const text = readFileSync(FILE, 'utf8');
+        const typo = join(dir, 'typo.yaml');
+        writeFileSync(typo, text.replace('bakeTime: 15m', 'bakeTme: 15m'));
+        expect(() => Fleet.fromFile(platform(), typo)).toThrow(expect.objectContaining({ code: 'INVALID_SPEC', message: expect.stringMatching(/typo\.yaml:29:1 \/bakeTme: unknown field "bakeTme"/) }));
+        const twice = join(dir, 'twice.yaml');
+        writeFileSync(twice, text.replace('{ name: rest, percent: 100 }', '{ name: more, sites: [edge-01] }\n  - { name: rest, percent: 100 }'));
+        expect(() => Fleet.fromFile(platform(), twice)).toThrow(
+          expect.objectContaining({ code: 'FLEET_SITE_IN_TWO_WAVES', message: expect.stringMatching(/twice\.yaml:27:\d+ \/waves\/1\/sites: site 'edge-01' is already in wave 'canary'/) }),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   it('plans percentages cumulatively over a spread order, the same for the same inventory', () => {
