@@ -2,6 +2,7 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { SlipwayError } from '../lib/errors.js';
 import { SIMPLE_DURATION } from '../lib/vocabulary/durations.js';
+import { SITE_LABEL, WAVE_LABEL } from '../lib/vocabulary/fleet.js';
 import { type FleetAdvanceJobOptions, advanceCronJob } from './fleet/advance-job.js';
 import { buildFleetFromFile } from './fleet/spec-file.js';
 import { FleetWave } from './fleet/wave.js';
@@ -14,9 +15,7 @@ export type { FleetSite, FleetWaveSpec, Labels } from './fleet/plan.js';
 export { FleetWave } from './fleet/wave.js';
 export type { FleetAdvanceJobOptions } from './fleet/advance-job.js';
 
-/** Labels the fleet stamps on every object (and, through the ServiceMonitor, on every metric). */
-export const SITE_LABEL = 'site';
-export const WAVE_LABEL = 'wave';
+export { SITE_LABEL, WAVE_LABEL } from '../lib/vocabulary/fleet.js';
 
 /** A kind of site (edge CPU boxes, GPU data centres) and how its serving differs. */
 export interface FleetGroup {

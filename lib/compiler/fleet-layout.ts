@@ -1,4 +1,5 @@
 import type { CompiledPlatform, FleetPlan, KubeObject, SyncPolicy } from './model.js';
+import { SITE_LABEL } from '../vocabulary/fleet.js';
 import { SYNC_WAVE_ANNOTATION } from './sync-waves.js';
 
 // A fleet in the config repository (docs/fleets.md):
@@ -11,7 +12,6 @@ import { SYNC_WAVE_ANNOTATION } from './sync-waves.js';
 //   releases/<fleet>-<wave>/<model>.yaml            which build the wave runs (not generated)
 
 export const FLEETS_DIR = 'fleets';
-export const SITE_LABEL = 'site';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'slipway' };
 const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
 const IN_CLUSTER = 'https://kubernetes.default.svc';

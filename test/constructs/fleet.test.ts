@@ -147,7 +147,7 @@ describe('Fleet', () => {
         const twice = join(dir, 'twice.yaml');
         writeFileSync(twice, text.replace('{ name: rest, percent: 100 }', '{ name: more, sites: [edge-01] }\n  - { name: rest, percent: 100 }'));
         expect(() => Fleet.fromFile(platform(), twice)).toThrow(
-          expect.objectContaining({ code: 'FLEET_SITE_IN_TWO_WAVES', message: expect.stringMatching(/twice\.yaml:27:\d+ \/waves\/1\/sites: site 'edge-01' is already in wave 'canary'/) }),
+          expect.objectContaining({ code: 'FLEET_SITE_IN_TWO_WAVES', message: expect.stringMatching(/twice\.yaml:28:26 \/waves\/1\/sites: site 'edge-01' is already in wave 'canary'/) }),
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });
