@@ -1,4 +1,5 @@
 import { SlipwayError } from '../errors.js';
+import { SITE_LABEL } from '../vocabulary/fleet.js';
 import { DRIFT_METRICS, RUNTIME_METRICS } from '../vocabulary/metrics.js';
 
 /** What Prometheus says about one site running one version of one model. */
@@ -68,14 +69,14 @@ export async function siteHealth(prom: PrometheusClient, model: string, version:
   const sel = `model=${quote(model)},version=${quote(version)}`;
   const w = `${Math.max(windowSeconds, 10)}s`;
   const [ready, errors, latency, drift] = await Promise.all([
-    prom.query(`max by (site) (${RUNTIME_METRICS.modelReady}{${sel}})`),
+    prom.query(`max by (${SITE_LABEL}) (${RUNTIME_METRICS.modelReady}{${sel}})`),
     // Counters of this version only, since its runtime started: a rate over a window just after a
     // restart extrapolates from one or two samples, totals are exact.
-    prom.query(`sum by (site) (${RUNTIME_METRICS.requests}{${sel},status=~"5.."}) / sum by (site) (${RUNTIME_METRICS.requests}{${sel}})`),
-    prom.query(`histogram_quantile(0.99, sum by (site, le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${sel}}[${w}])))`),
-    prom.query(`max by (site) (${DRIFT_METRICS.detected}{${sel}})`),
+    prom.query(`sum by (${SITE_LABEL}) (${RUNTIME_METRICS.requests}{${sel},status=~"5.."}) / sum by (${SITE_LABEL}) (${RUNTIME_METRICS.requests}{${sel}})`),
+    prom.query(`histogram_quantile(0.99, sum by (${SITE_LABEL}, le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${sel}}[${w}])))`),
+    prom.query(`max by (${SITE_LABEL}) (${DRIFT_METRICS.detected}{${sel}})`),
   ]);
-  const bySite = (v: Vector) => new Map(v.map((s) => [s.metric.site ?? '', Number(s.value[1])]));
+  const bySite = (v: Vector) => new Map(v.map((s) => [s.metric[SITE_LABEL] ?? '', Number(s.value[1])]));
   const r = bySite(ready);
   const e = bySite(errors);
   const l = bySite(latency);
