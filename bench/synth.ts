@@ -4,7 +4,7 @@
 // cold like a CLI run. The floor is a plain cdk8s-plus app with the same number of
 // Deployments and Services, synthesized with app.synth() (what `cdk8s synth` does).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { BENCH_ENVIRONMENTS, benchModelName } from './platform-app.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const APP = fileURLToPath(new URL('./platform-app.ts', import.meta.url));
+const FLEET_APP = fileURLToPath(new URL('./fleet-app.ts', import.meta.url));
 
 interface Measurement {
   readonly seconds: number;
@@ -41,6 +42,13 @@ async function child(mode: string, n: number, dir: string): Promise<Measurement>
       }
     }
     app.synth();
+  } else if (mode === 'fleet' || mode === 'fleet-baseline') {
+    process.env.SLIPWAY_BENCH_FLEET = mode === 'fleet' ? 'fleet' : 'baseline';
+    process.env.SLIPWAY_BENCH_SITES = String(n);
+    process.env.SLIPWAY_BENCH_MODELS = process.env.SLIPWAY_BENCH_FLEET_MODELS ?? '10';
+    const result = await synth({ app: FLEET_APP, repo: dir });
+    files = result.changes.length;
+    objects = result.applications.reduce((sum, a) => sum + a.objects, 0);
   } else {
     const result = await synth({ app: APP, repo: dir });
     files = result.changes.length;
@@ -59,7 +67,60 @@ function run(mode: string, n: number, dir: string): Measurement {
   return JSON.parse(out.trim().split('\n').pop()!) as Measurement;
 }
 
+/** Bytes of the repository's `.git` as slipway wrote it (objects, index, refs, render cache): what a clone of it holds and more. */
+function repoBytes(dir: string): number {
+  const walk = (d: string): number =>
+    readdirSync(d, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? walk(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+  return walk(join(dir, '.git'));
+}
+
+/**
+ * A fleet of 1,000 sites × 10 models against its baseline, the same 10 models in one plain
+ * environment (one cluster), measured in the same run: the fleet must cost what a few
+ * environments cost, not what 1,000 do.
+ */
+function fleetRow(): string {
+  const sites = Number(process.env.SLIPWAY_BENCH_FLEET_SITES ?? '1000');
+  const models = process.env.SLIPWAY_BENCH_FLEET_MODELS ?? '10';
+  const work = mkdtempSync(join(tmpdir(), 'slipway-bench-fleet-'));
+  try {
+    const base = run('fleet-baseline', sites, join(work, 'baseline'));
+    const fleet = run('fleet', sites, join(work, 'fleet'));
+    const rerun = run('fleet', sites, join(work, 'fleet'));
+    if (rerun.files !== 0) throw new Error(`fleet re-run changed ${rerun.files} files: synthesis is not deterministic`);
+    const baseBytes = repoBytes(join(work, 'baseline'));
+    const fleetBytes = repoBytes(join(work, 'fleet'));
+    const mib = (b: number) => (b / 1024 / 1024).toFixed(2);
+    return formatTable(
+      ['SITES', 'MODELS', 'OBJECTS', 'FILES', 'BASELINE s', 'FLEET SYNTH s', 'OVER BASELINE', 'RE-RUN s', 'BASELINE REPO MiB', 'FLEET REPO MiB', 'REPO/BASELINE', 'PEAK RSS MiB'],
+      [[
+        String(sites),
+        models,
+        String(fleet.objects),
+        String(fleet.files),
+        base.seconds.toFixed(2),
+        fleet.seconds.toFixed(2),
+        `${(fleet.seconds / base.seconds).toFixed(2)}×`,
+        rerun.seconds.toFixed(2),
+        mib(baseBytes),
+        mib(fleetBytes),
+        `${(fleetBytes / baseBytes).toFixed(2)}×`,
+        fleet.maxRssMiB.toFixed(0),
+      ]],
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.SLIPWAY_BENCH_FLEET_ONLY !== '1') await modelsTable();
+  console.log(`\nFleet: ${process.env.SLIPWAY_BENCH_FLEET_SITES ?? '1000'} sites (a tenth GPU data centres) × ${process.env.SLIPWAY_BENCH_FLEET_MODELS ?? '10'} models, waves canary → 10% → 50% → 100%;`);
+  console.log('baseline: the same models in one plain environment (one cluster). Repo = the .git folder as slipway wrote it.\n');
+  console.log(fleetRow());
+}
+
+async function modelsTable(): Promise<void> {
   const sizes = (process.env.SLIPWAY_BENCH_SIZES ?? '10,100,1000').split(',').map(Number);
   const rows: string[][] = [];
   for (const n of sizes) {

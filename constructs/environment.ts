@@ -75,14 +75,16 @@ export class Environment extends Construct {
   readonly requireApproval: boolean;
   readonly approvers?: readonly string[];
 
-  constructor(scope: Platform, id: string, props: EnvironmentProps = {}) {
+  // Usually directly below the Platform; a Fleet's waves are environments below the Fleet.
+  constructor(scope: Construct, id: string, props: EnvironmentProps = {}) {
     super(scope, id);
-    this.platform = scope;
+    const platform = Platform.of(scope);
+    this.platform = platform;
     this.name = props.name ?? id;
-    this.namespace = props.namespace ?? `${scope.name}-${this.name}`;
+    this.namespace = props.namespace ?? `${platform.name}-${this.name}`;
     this.clusterServer = props.clusterServer ?? 'https://kubernetes.default.svc';
     this.monitoringNamespace = props.monitoringNamespace ?? 'monitoring';
-    this.syncPolicy = resolveSyncPolicy(props.syncPolicy, scope.syncPolicy);
+    this.syncPolicy = resolveSyncPolicy(props.syncPolicy, platform.syncPolicy);
     this.requireApproval = props.requireApproval ?? false;
     if (props.approvers !== undefined) this.approvers = Object.freeze([...props.approvers]);
 

@@ -14,3 +14,4 @@ export * from './imports/prometheus-operator.js';
 export * from './training-pipeline.js';
 export * from './pipeline-triggers.js';
 export * from './imports/tekton.js';
+export * from './fleet.js';

@@ -155,6 +155,21 @@ export const ERROR_CATALOG = {
   NOTEBOOK_EXECUTOR_MISSING: { id: 'SLIPWAY_E0804', cause: "Neither papermill nor Jupyter's executor (with Debian's python3) is installed.", fix: 'Install the Debian packages jupyter-nbconvert python3-nbclient python3-ipykernel (or papermill).' },
   NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
 
+  // E10xx: fleets
+  FLEET_NO_CANARY: { id: 'SLIPWAY_E1001', cause: "A Fleet's first wave does not name its sites, so there is no canary: the first wave would be a share of the whole fleet.", fix: "Start waves with { name: 'canary', sites: [...] } naming one or a few sites." },
+  FLEET_SITE_IN_TWO_WAVES: { id: 'SLIPWAY_E1002', cause: 'A site is listed in two waves of a Fleet.', fix: 'Keep each site in exactly one wave (later percentage and selector waves already skip sites of earlier waves).' },
+  FLEET_WAVE_EMPTY: { id: 'SLIPWAY_E1003', cause: 'A wave of a Fleet selects no site: its selector matches no remaining site, or its percentage is already reached by earlier waves.', fix: 'Remove the wave, or change its selector or percentage.' },
+  FLEET_PROMETHEUS_UNREACHABLE: { id: 'SLIPWAY_E1004', cause: 'slipway fleet advance could not query Prometheus (no URL, connection refused, timeout, or an error answer), so it cannot judge the wave; nothing was committed.', fix: 'Pass --prometheus with the query URL of the Prometheus or Thanos that sees every site, or set prometheusUrl on the Fleet.' },
+  FLEET_NOT_FOUND: { id: 'SLIPWAY_E1005', cause: 'The config repository has no fleets/<fleet>/fleet.yaml for the fleet named.', fix: 'Use one of the fleets the message lists, or run slipway synth after adding the Fleet to the app.' },
+  FLEET_UNKNOWN_MODEL: { id: 'SLIPWAY_E1006', cause: 'The fleet does not serve the model given with --model.', fix: 'Use one of the models the message lists.' },
+  FLEET_NOT_STARTED: { id: 'SLIPWAY_E1007', cause: "The model has no release in the fleet's canary wave, so there is no rollout to advance.", fix: 'slipway release --env <fleet>-<canary wave> --model M --build build.json starts one.' },
+  FLEET_ROLLOUT_HALTED: { id: 'SLIPWAY_E1008', cause: 'The rollout was halted by a failed gate or aborted; advance refuses to continue it on its own.', fix: 'Fix the failing sites the message names and run slipway fleet resume, or release another build into the canary wave.' },
+  FLEET_ROLLOUT_DONE: { id: 'SLIPWAY_E1009', cause: 'pause or resume was asked for a rollout that already reached every wave.', fix: 'Nothing to do; release a new build into the canary wave to start the next rollout.' },
+  FLEET_UNKNOWN_SITE: { id: 'SLIPWAY_E1010', cause: "A wave names a site that is not in the fleet's inventory, or whose labels do not match the fleet's selector.", fix: "Add the site to sites with labels matching the selector, or remove it from the wave." },
+  FLEET_INVALID_WAVE: { id: 'SLIPWAY_E1011', cause: 'A wave sets none or several of sites, percent and selector, or a percent outside (0, 100].', fix: 'Give each wave exactly one of sites, percent (1-100) or selector.' },
+  FLEET_SITE_IN_NO_WAVE: { id: 'SLIPWAY_E1012', cause: 'Sites of the fleet are in no wave, so a rollout would never reach them.', fix: 'End the waves with { percent: 100 } (or a selector covering the rest).' },
+  FLEET_INVALID_GROUPS: { id: 'SLIPWAY_E1013', cause: 'A site of the fleet matches no group, or more than one.', fix: "Change the groups' selectors so each site matches exactly one." },
+
   // E13xx: platforms people already run (TypeScript versions, KServe, Kubeflow Trainer and Kueue)
   TYPESCRIPT_UNSUPPORTED: { id: 'SLIPWAY_E1301', cause: "The project's typescript package is a major version the pre-synth type-check does not support.", fix: 'Install TypeScript 5, 6 or 7 (npm install --save-dev typescript@latest), or pass --no-type-check.' },
   TRAIN_JOB_FAILED: { id: 'SLIPWAY_E1321', cause: 'The TrainJob the train step created reported Failed, or completed without writing metrics.json as a JSON object into the shared workspace.', fix: "Read the trainer pods' logs (the message names the kubectl command); the trainer must write model.onnx and metrics.json into $OUTPUT_DIR." },

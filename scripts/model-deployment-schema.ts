@@ -7,16 +7,25 @@ const SCHEMA_ID = 'https://slipway.dev/schemas/model-deployment.schema.json';
  * interface, so the schema and the construct props cannot drift apart.
  */
 export function generateModelDeploymentSchema(): Record<string, unknown> {
+  return generateSpecSchema('../constructs/model-deployment.ts', 'ModelDeploymentSpec', SCHEMA_ID, 'slipway model spec (ModelDeployment)');
+}
+
+/** The JSON Schema of fleet spec files, from the `FleetSpec` interface. */
+export function generateFleetSchema(): Record<string, unknown> {
+  return generateSpecSchema('../constructs/fleet.ts', 'FleetSpec', 'https://slipway.dev/schemas/fleet.schema.json', 'slipway fleet spec (Fleet)');
+}
+
+function generateSpecSchema(file: string, type: string, id: string, title: string): Record<string, unknown> {
   const generated = createGenerator({
-    path: new URL('../constructs/model-deployment.ts', import.meta.url).pathname,
+    path: new URL(file, import.meta.url).pathname,
     tsconfig: new URL('../tsconfig.json', import.meta.url).pathname,
-    type: 'ModelDeploymentSpec',
+    type,
     additionalProperties: false,
     skipTypeCheck: true,
     sortProps: true,
     jsDoc: 'extended',
     markdownDescription: false,
-  }).createSchema('ModelDeploymentSpec');
+  }).createSchema(type);
   // Draft 2020-12 keeps definitions under $defs. A `@default` that describes behaviour
   // ("- the model's name") is no value: it moves into the description.
   const text = JSON.stringify(generated, (_key, value: unknown) => describeBehaviourDefault(value)).replaceAll(
@@ -26,8 +35,8 @@ export function generateModelDeploymentSchema(): Record<string, unknown> {
   const { definitions, $schema: _draft07, ...rest } = JSON.parse(text) as Record<string, unknown>;
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: SCHEMA_ID,
-    title: 'slipway model spec (ModelDeployment)',
+    $id: id,
+    title,
     ...rest,
     $defs: definitions,
   };

@@ -5,7 +5,7 @@
 // run outside Tekton as it is.
 
 /** Basic-auth header for git over HTTPS when a username and password (token) are given. */
-const GIT_AUTH_FUNCTION = `git_auth() {
+export const GIT_AUTH_FUNCTION = `git_auth() {
   if [ -n "\${GIT_PASSWORD:-}" ]; then
     basic=$(printf '%s:%s' "\${GIT_USERNAME:-x-access-token}" "$GIT_PASSWORD" | base64 | tr -d '\\n')
     git -c safe.directory='*' -c "http.extraHeader=Authorization: Basic $basic" "$@"

@@ -149,12 +149,12 @@ function unknownEnvironments(
     });
 }
 
-function sortByLine(problems: readonly SpecProblem[]): SpecProblem[] {
+export function sortByLine(problems: readonly SpecProblem[]): SpecProblem[] {
   return [...problems].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 /** Paths below the working directory are shown relative to it, as a user would type them. */
-function displayPath(path: string): string {
+export function displayPath(path: string): string {
   if (!isAbsolute(path)) return path;
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
@@ -173,7 +173,7 @@ function closestLocated(pointer: string, at: (p: string) => { line?: number; col
   return {};
 }
 
-function schemaProblem(
+export function schemaProblem(
   doc: Document,
   error: ErrorObject,
   locate: (offset: number | undefined) => { line?: number; column?: number },
@@ -206,7 +206,7 @@ function schemaProblem(
   }
 }
 
-function nodeAt(doc: Document, pointer: string): Node | undefined {
+export function nodeAt(doc: Document, pointer: string): Node | undefined {
   let node: unknown = doc.contents;
   for (const raw of pointer.split('/').slice(1)) {
     const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');

@@ -21,6 +21,7 @@ const commandModules: Readonly<Record<string, () => Promise<CommandModule>>> = {
   diff: () => import('./commands/diff.js'),
   init: () => import('./commands/init.js'),
   pipeline: () => import('./commands/pipeline.js'),
+  fleet: () => import('./commands/fleet.js'),
 };
 
 /** Names and descriptions of the commands each module registers; written by scripts/build.mjs. */

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { ApiObject, App, Chart } from 'cdk8s';
 import { Node } from 'constructs';
 import { Environment } from '../../constructs/environment.js';
+import { Fleet, FleetWave } from '../../constructs/fleet.js';
 import { Platform } from '../../constructs/platform.js';
 import { RELEASES_CONTEXT_KEY, type Release } from '../../constructs/release.js';
 import { SlipwayError } from '../errors.js';
@@ -69,7 +70,9 @@ export async function importApp(appPath: string, options: ImportAppOptions = {})
         try {
           build(app);
         } catch (err) {
-          throw new SlipwayError('APP_FAILED', `${appPath}: building the app failed: ${describe(err)}`, 1, { cause: err });
+          // A construct's own error keeps its code (INVALID_PROPS, FLEET_*): it names the fix.
+          const code = err instanceof SlipwayError ? err.code : 'APP_FAILED';
+          throw new SlipwayError(code, `${appPath}: building the app failed: ${describe(err)}`, 1, { cause: err });
         }
         return [app];
       },
@@ -259,7 +262,12 @@ export function compileApps(apps: readonly App[], appPath: string): CompiledPlat
         monitoringNamespace: env.monitoringNamespace,
         syncPolicy: env.syncPolicy,
         applications: env.applications.map(compileChart),
+        ...(FleetWave.isFleetWave(env) ? { fleetWave: { fleet: env.fleet, wave: env.wave } } : {}),
       })),
+    fleets: platform.node
+      .findAll()
+      .filter((c): c is Fleet => Fleet.isFleet(c))
+      .map((f) => ({ ...f.plan, hubObjects: f.hubObjects as unknown as KubeObject[] })),
   }));
 }
 

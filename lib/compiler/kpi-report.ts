@@ -1,3 +1,4 @@
+import { fleetOpenMetrics, renderFleetKpiTable } from './fleet-kpis.js';
 import type { KpiReport, Summary } from './kpis.js';
 import { formatTable } from './report.js';
 import { escapeHtml } from '../html.js';
@@ -85,7 +86,7 @@ export function renderKpiTable(r: KpiReport): string {
       '',
     );
   }
-  return `${out.join('\n')}\n`;
+  return `${out.join('\n')}\n${renderFleetKpiTable(r.fleets)}`;
 }
 
 // Prometheus text exposition (what a textfile collector reads), ending with OpenMetrics' EOF
@@ -122,6 +123,7 @@ export function renderOpenMetrics(r: KpiReport): string {
     'Gate metrics recorded in the build record of each version.',
     r.gateMetrics.flatMap((g) => Object.entries(g.metrics).sort().map(([metric, value]): [Record<string, string>, number] => [{ model: g.model, version: g.version, metric }, value])),
   );
+  for (const [name, help, samples] of fleetOpenMetrics(r.fleets)) family(name, help, samples);
   return `${families.join('\n')}\n# EOF\n`;
 }
 

@@ -1,3 +1,4 @@
+import { type FleetKpis, computeFleetKpis } from './fleet-kpis.js';
 import { SlipwayError } from '../errors.js';
 import { ConfigRepo } from './config-repo.js';
 import { type ReleaseEvent, releaseLog } from './history.js';
@@ -70,6 +71,8 @@ export interface KpiReport {
   readonly driftToProd: ReadonlyArray<{ readonly model: string; readonly version: string; readonly seconds: number }>;
   /** Gate metrics of each version, in the order versions first appeared. */
   readonly gateMetrics: ReadonlyArray<{ readonly model: string; readonly version: string; readonly at: string; readonly metrics: Readonly<Record<string, number>> }>;
+  /** Fleet rollouts: first wave to every site, halted rollouts, sites per version. */
+  readonly fleets?: readonly FleetKpis[];
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
@@ -220,6 +223,7 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     .filter((v) => Object.keys(v.record.metrics).length > 0)
     .map((v) => ({ model: v.model, version: v.version, at: iso(v.first), metrics: v.record.metrics }));
 
+  const fleets = await computeFleetKpis(repo, events, from, wantModel);
   return {
     ...(head ? { head } : {}),
     from: iso(from),
@@ -233,6 +237,8 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     retrains,
     driftToProd,
     gateMetrics,
+    // Fleet rollouts (issue 18): lib/compiler/fleet-kpis.ts.
+    ...(fleets.length > 0 ? { fleets } : {}),
   };
 }
 

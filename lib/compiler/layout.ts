@@ -1,4 +1,5 @@
 import { SlipwayError } from '../errors.js';
+import { FLEETS_DIR, fleetApplicationSet, fleetDestinations, fleetDir, fleetPlanPath, fleetRootApplication, waveDir, waveSites, waveSitesPath } from './fleet-layout.js';
 import type { CompiledApplication, CompiledEnvironment, CompiledPlatform, KubeObject, SyncPolicy } from './model.js';
 import { CLUSTER_SCOPED_KINDS, SYNC_WAVE_ANNOTATION, withSyncWave } from './sync-waves.js';
 
@@ -9,8 +10,9 @@ import { CLUSTER_SCOPED_KINDS, SYNC_WAVE_ANNOTATION, withSyncWave } from './sync
 //   environments/<env>/<app>/kustomization.yaml           the application's objects,
 //   environments/<env>/<app>/<kind>-<name>.yaml           one object per file
 //   releases/<env>/<model>.yaml                           which build runs where (not generated)
+//   fleets/<fleet>/…                                      fleets and their waves (fleet-layout.ts)
 
-export const GENERATED_ROOTS = ['platform', 'bootstrap', 'apps', 'environments'] as const;
+export const GENERATED_ROOTS = ['platform', 'bootstrap', 'apps', 'environments', FLEETS_DIR] as const;
 export const KUSTOMIZATION = 'kustomization.yaml';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'slipway' };
 const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
@@ -39,6 +41,8 @@ export interface RenderedRepo {
   readonly applications: readonly ApplicationSummary[];
   /** Environments rendered, by name. */
   readonly environments: ReadonlySet<string>;
+  /** Paths (files or folders) this render owns entirely: replaced, not merged, when only some environments are rendered. */
+  readonly owned: readonly string[];
 }
 
 /** Renders the platforms into config repository files; `only` limits which environments. */
@@ -58,6 +62,7 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
   const applications: ApplicationSummary[] = [];
   const environments = new Set<string>();
   const seenEnvs = new Map<string, string>();
+  const owned: string[] = [];
 
   for (const platform of platforms) {
     for (const env of platform.environments) {
@@ -74,9 +79,39 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
     putKustomization(`platform/${platform.name}`, ['appproject.yaml']);
     put(`platform/${platform.name}/appproject.yaml`, appProject(platform));
 
+    for (const fleet of platform.fleets ?? []) {
+      if (seenEnvs.has(fleet.name)) {
+        throw new SlipwayError('DUPLICATE_ENVIRONMENT', `fleet '${fleet.name}' has the name of an environment: bootstrap/${fleet.name}.yaml would hold both`);
+      }
+      const dir = fleetDir(fleet.name);
+      owned.push(`bootstrap/${fleet.name}.yaml`, `${dir}/argocd`, fleetPlanPath(fleet.name));
+      put(`bootstrap/${fleet.name}.yaml`, fleetRootApplication(platform, fleet));
+      const { hubObjects = [], ...plan } = fleet;
+      put(`${dir}/argocd/applicationset-${fleet.name}.yaml`, fleetApplicationSet(platform, fleet));
+      const hubFiles = hubObjects.map((o) => `${fileSafe(o.kind)}-${fileSafe(o.metadata.name)}.yaml`);
+      hubObjects.forEach((o, i) => put(`${dir}/argocd/${hubFiles[i]}`, withSyncWave(o)));
+      putKustomization(`${dir}/argocd`, [`../../../platform/${platform.name}`, `applicationset-${fleet.name}.yaml`, ...hubFiles]);
+      documents.set(fleetPlanPath(fleet.name), plan);
+      for (const wave of fleet.waves) documents.set(waveSitesPath(fleet.name, wave.name), waveSites(fleet, wave));
+    }
+
     for (const env of platform.environments) {
       if (only && !only.has(env.name)) continue;
       environments.add(env.name);
+      if (env.fleetWave) {
+        const dir = waveDir(env.fleetWave.fleet, env.fleetWave.wave);
+        owned.push(dir);
+        for (const app of env.applications) {
+          if (!DNS_LABEL.test(app.name)) checkApplicationName(platform, env, app, new Map());
+          const path = `${dir}/${app.name}`;
+          const objectFiles = objectFileNames(app);
+          for (const [file, obj] of objectFiles) put(`${path}/${file}`, withSyncWave(obj));
+          putKustomization(path, [...objectFiles.keys()]);
+          applications.push(summarize(platform, env, app, path));
+        }
+        continue;
+      }
+      owned.push(`bootstrap/${env.name}.yaml`, `apps/${env.name}`, `environments/${env.name}`);
       put(`bootstrap/${env.name}.yaml`, rootApplication(platform, env));
       const appFiles: string[] = [];
       const appNames = new Map<string, string>();
@@ -102,7 +137,7 @@ export function renderRepo(platforms: readonly CompiledPlatform[], only?: Readon
       );
     }
   }
-  return { documents, objects, kustomizations, applications, environments };
+  return { documents, objects, kustomizations, applications, environments, owned };
 }
 
 function checkApplicationName(platform: CompiledPlatform, env: CompiledEnvironment, app: CompiledApplication, seen: Map<string, string>): void {
@@ -176,10 +211,15 @@ function syncPolicy(policy: SyncPolicy): Record<string, unknown> {
 }
 
 function appProject(platform: CompiledPlatform): KubeObject {
-  const destinations = new Map<string, { server: string; namespace: string }>();
+  const destinations = new Map<string, { server: string; namespace: string } | { name: string; namespace: string }>();
   const clusterKinds = new Map<string, { group: string; kind: string }>([['/Namespace', { group: '', kind: 'Namespace' }]]);
+  for (const fleet of platform.fleets ?? []) {
+    for (const d of fleetDestinations(platform, fleet)) destinations.set(`name:${d.name} ${d.namespace}`, d);
+  }
   for (const env of platform.environments) {
-    const add = (namespace: string) => destinations.set(`${env.clusterServer} ${namespace}`, { server: env.clusterServer, namespace });
+    const add = (namespace: string) => {
+      if (!env.fleetWave) destinations.set(`${env.clusterServer} ${namespace}`, { server: env.clusterServer, namespace });
+    };
     add(env.namespace);
     for (const app of env.applications) {
       for (const obj of app.objects) {

@@ -1,4 +1,7 @@
 // What the compiler knows about a cdk8s app once it is built: plain data, no constructs.
+import type { FleetPlan } from '../../constructs/fleet.js';
+
+export type { FleetPlan } from '../../constructs/fleet.js';
 
 export type SyncPolicy = { readonly automated: boolean; readonly prune: boolean; readonly selfHeal: boolean };
 
@@ -30,7 +33,12 @@ export interface CompiledEnvironment {
   readonly monitoringNamespace: string;
   readonly syncPolicy: SyncPolicy;
   readonly applications: readonly CompiledApplication[];
+  /** Set when the environment is a wave of a fleet: rendered under fleets/, synced by the fleet's ApplicationSet. */
+  readonly fleetWave?: { readonly fleet: string; readonly wave: string };
 }
+
+/** A fleet's plan (written to fleet.yaml) and the objects it adds on the hub. */
+export type CompiledFleet = FleetPlan & { readonly hubObjects?: readonly KubeObject[] };
 
 export interface CompiledPlatform {
   readonly name: string;
@@ -40,4 +48,6 @@ export interface CompiledPlatform {
   readonly sourceRepos: readonly string[];
   readonly syncPolicy: SyncPolicy;
   readonly environments: readonly CompiledEnvironment[];
+  /** The platform's fleets (docs/fleets.md). */
+  readonly fleets?: readonly CompiledFleet[];
 }

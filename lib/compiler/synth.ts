@@ -35,6 +35,8 @@ export interface SynthOptions {
   readonly releases?: readonly Release[];
   /** First line of the commit message. */
   readonly title?: string;
+  /** Other files to write in the same commit, by path (outside the generated folders, e.g. a fleet's rollout state). */
+  readonly files?: ReadonlyMap<string, string>;
   /** Trailers for the commit message (after `Source:`), e.g. what a rollback restored. */
   readonly trailers?: readonly Trailer[];
   /** Approval of the releases, for environments with `requireApproval`. */
@@ -156,7 +158,7 @@ export async function plan(repo: ConfigRepo, base: string | undefined, ctx: Cont
   const only = options.environments && options.environments.length > 0 ? new Set(options.environments) : undefined;
   const rendered = renderRepo(platforms, only);
 
-  const generated = { rendered, only, releases: requested, cards };
+  const generated = { rendered, only, releases: requested, cards, files: options.files ?? new Map<string, string>() };
   const cache = readRenderCache(repo.gitdir, baseTree);
   const misses = { count: 0 };
   let root = await buildTree(repo, baseTree, generated, cache, misses);
@@ -196,6 +198,7 @@ interface Generated {
   readonly releases: readonly Release[];
   /** Model cards by path. */
   readonly cards: ReadonlyMap<string, string>;
+  readonly files: ReadonlyMap<string, string>;
 }
 
 async function buildTree(repo: ConfigRepo, baseTree: string | undefined, g: Generated, cache: RenderCache | undefined, misses: { count: number }): Promise<TreeNode> {
@@ -206,13 +209,7 @@ async function buildTree(repo: ConfigRepo, baseTree: string | undefined, g: Gene
       const isGenerated = (GENERATED_ROOTS as readonly string[]).includes(name);
       if (!isGenerated || (g.only && name !== 'platform')) root.entries.set(name, entry.node!);
     }
-    if (g.only) {
-      for (const env of g.rendered.environments) {
-        await tree.remove(`apps/${env}`);
-        await tree.remove(`environments/${env}`);
-        await tree.remove(`bootstrap/${env}.yaml`);
-      }
-    }
+    if (g.only) for (const path of g.rendered.owned) await tree.remove(path);
   }
   for (const [path, doc] of g.rendered.documents) {
     const hit = cache?.entries.get(path);
@@ -225,6 +222,7 @@ async function buildTree(repo: ConfigRepo, baseTree: string | undefined, g: Gene
   }
   for (const r of g.releases) await tree.set(releasePath(r.environment, r.model), blobNode(serializeRelease(r)));
   for (const [path, card] of g.cards) await tree.set(path, blobNode(card));
+  for (const [path, text] of g.files) await tree.set(path, blobNode(text));
   return root;
 }
 
