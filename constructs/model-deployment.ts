@@ -128,6 +128,11 @@ export class ModelDeployment extends Chart {
       scrapeInterval,
       selectorLabels,
       dashboard,
+      alertWebhookUrl,
+      gateMetrics,
+      performanceTolerance,
+      minFeedbackSamples,
+      performanceFor,
       name,
       version,
       owner,
@@ -184,6 +189,12 @@ export class ModelDeployment extends Chart {
             scrapeInterval,
             selectorLabels,
             dashboard,
+            alertWebhookUrl,
+            // The release's build was gated on its own metrics: live quality is held to them.
+            gateMetrics: release?.metrics ?? gateMetrics,
+            performanceTolerance,
+            minFeedbackSamples,
+            performanceFor,
           })
         : undefined;
     return { release, model, serving, monitor };

@@ -1,6 +1,7 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
+import { RETRAIN_ALERTS } from '../lib/vocabulary/metrics.js';
 import { Environment } from './environment.js';
 import { TektonEventListener, TektonTriggerBinding, type EventListenerTrigger, type TriggerInterceptor } from './imports/tekton.js';
 import { Platform } from './platform.js';
@@ -46,6 +47,12 @@ export interface PipelineTriggersProps {
    */
   readonly retrainOnDrift?: boolean;
   /**
+   * Retrain when live performance from ground truth falls below the build's gate metrics: a
+   * firing SlipwayModelPerformance alert for a pipeline's model starts it with trigger `performance`.
+   * @default true
+   */
+  readonly retrainOnPerformance?: boolean;
+  /**
    * Namespace of the listener; it must be the pipelines' namespace.
    * @default - the environment's namespace, else the first pipeline's
    */
@@ -77,6 +84,7 @@ export class PipelineTriggers extends Chart {
     const secrets = { github: props.githubWebhookSecret ?? 'github-webhook', gitlab: props.gitlabWebhookSecret ?? 'gitlab-webhook' };
     const secretKey = props.webhookSecretKey ?? 'token';
     const retrainOnDrift = props.retrainOnDrift ?? true;
+    const retrainOnPerformance = props.retrainOnPerformance ?? true;
     this.listenerName = name;
     this.listenerNamespace = namespace;
     this.url = `http://el-${name}.${namespace}.svc.cluster.local:8080`;
@@ -94,7 +102,7 @@ export class PipelineTriggers extends Chart {
     );
     const models = props.pipelines.map((p) => p.modelName);
     v.check(new Set(models).size === models.length, 'pipelines', `expected one pipeline per model, got ${JSON.stringify(models)}`);
-    v.check(providers.length > 0 || retrainOnDrift, 'gitProviders', 'expected at least one Git provider, or retrainOnDrift, so that something starts the pipelines');
+    v.check(providers.length > 0 || retrainOnDrift || retrainOnPerformance, 'gitProviders', 'expected at least one Git provider, retrainOnDrift or retrainOnPerformance, so that something starts the pipelines');
     providers.forEach((p, i) => v.check(p === 'github' || p === 'gitlab', `gitProviders[${i}]`, `expected "github" or "gitlab", got ${JSON.stringify(p)}`));
     for (const provider of providers) {
       const field = provider === 'github' ? 'githubWebhookSecret' : 'gitlabWebhookSecret';
@@ -171,15 +179,16 @@ export class PipelineTriggers extends Chart {
           template: { ref: pipeline.triggerTemplateName },
         });
       }
-      if (retrainOnDrift) {
+      const reasons = [...(retrainOnDrift ? (['drift'] as const) : []), ...(retrainOnPerformance ? (['performance'] as const) : [])];
+      for (const reason of reasons) {
         triggers.push({
-          name: `${pipeline.modelName}-drift`,
-          interceptors: [{ name: 'filter-firing-drift', ref: { name: 'cel', kind: 'ClusterInterceptor' }, params: [{ name: 'filter', value: driftFilter(pipeline.modelName) }] }],
+          name: `${pipeline.modelName}-${reason}`,
+          interceptors: [{ name: `filter-firing-${reason}`, ref: { name: 'cel', kind: 'ClusterInterceptor' }, params: [{ name: 'filter', value: alertFilter(pipeline.modelName, RETRAIN_ALERTS[reason]) }] }],
           // The alert names the model, not a commit: retrain from the head of the branch.
           bindings: [
             { name: 'revision', value: pipeline.sourceBranch },
             { name: 'source-url', value: pipeline.sourceRepository },
-            { name: 'reason', value: 'drift' },
+            { name: 'reason', value: reason },
           ],
           template: { ref: pipeline.triggerTemplateName },
         });
@@ -223,7 +232,18 @@ export function pushFilter(pipeline: TrainingPipeline, provider: GitProvider): s
   return clauses.join(' && ');
 }
 
-/** Drift filter: a firing Alertmanager notification with an alert for this model. */
+/**
+ * Alert filter: a firing Alertmanager notification with a firing `alertname` alert for this
+ * model. Other alerts of the model (latency, errors) never start a retrain.
+ */
+export function alertFilter(model: string, alertname: string): string {
+  return (
+    `body.status == 'firing' && body.alerts.exists(a, a.status == 'firing' && has(a.labels.alertname) && a.labels.alertname == ${celString(alertname)}` +
+    ` && has(a.labels.model) && a.labels.model == ${celString(model)})`
+  );
+}
+
+/** Drift filter: a firing SlipwayModelDrift alert for this model (Alertmanager's or the runtime's own). */
 export function driftFilter(model: string): string {
-  return `body.status == 'firing' && body.alerts.exists(a, a.status == 'firing' && has(a.labels.model) && a.labels.model == ${celString(model)})`;
+  return alertFilter(model, RETRAIN_ALERTS.drift);
 }

@@ -16,8 +16,9 @@ export const IMAGE_MODEL_REPOSITORY = '/models';
 export const MODEL_FILE = 'model.onnx';
 export const BASELINE_FILE = 'baseline.json';
 
-export type BuildTrigger = 'push' | 'drift' | 'manual';
-export const BUILD_TRIGGERS: readonly BuildTrigger[] = ['push', 'drift', 'manual'];
+/** `performance`: live accuracy from ground truth fell below the build's own gate metrics. */
+export type BuildTrigger = 'push' | 'drift' | 'performance' | 'manual';
+export const BUILD_TRIGGERS: readonly BuildTrigger[] = ['push', 'drift', 'performance', 'manual'];
 
 export interface BuildSource {
   readonly repository: string;
