@@ -2,7 +2,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { DRIFT_METRICS } from '../../vocabulary/metrics.js';
 import { needsAttention, type DriftReport } from '../compare.js';
 
-function gauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge {
+export function sharedGauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge {
   // Several models share one registry: the first monitor creates the gauge, others reuse it.
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge;
@@ -21,17 +21,16 @@ export class DriftGauges {
     const output = ['model', 'version', 'output'];
     const modelOnly = ['model', 'version'];
     this.g = {
-      featurePsi: gauge(registry, m.featurePsi, 'Population stability index of a model input feature over the live window vs the baseline.', feature),
-      featureKs: gauge(registry, m.featureKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model input over the live window vs the baseline.', feature),
-      featureJs: gauge(registry, m.featureJs, 'Jensen-Shannon distance (base 2) of a model input over the live window vs the baseline.', feature),
-      featureMissingRate: gauge(registry, m.featureMissingRate, 'Share of sampled rows whose value of a model input is missing (NaN) in the live window.', feature),
-      outputPsi: gauge(registry, m.outputPsi, 'Population stability index of a model output over the live window vs the baseline.', output),
-      outputKs: gauge(registry, m.outputKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model output over the live window vs the baseline.', output),
-      outputJs: gauge(registry, m.outputJs, 'Jensen-Shannon distance (base 2) of a model output over the live window vs the baseline.', output),
-      detected: gauge(registry, m.detected, '1 when any monitored input or output of the model drifts, or a data-quality finding (missing rate, non-finite values) holds, in the live window.', modelOnly),
-      driftShare: gauge(registry, m.driftShare, 'Share of checked model inputs that drift in the live window (the dataset verdict compares it to the drift share).', modelOnly),
-      qualityFindings: gauge(registry, m.qualityFindings, 'Data-quality findings (warnings) in the live window: missing-rate growth, non-finite values, constant columns.', modelOnly),
-      accuracy: gauge(registry, m.accuracy, 'Share of correct predictions among recent requests with ground-truth feedback.', modelOnly),
+      featurePsi: sharedGauge(registry, m.featurePsi, 'Population stability index of a model input feature over the live window vs the baseline.', feature),
+      featureKs: sharedGauge(registry, m.featureKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model input over the live window vs the baseline.', feature),
+      featureJs: sharedGauge(registry, m.featureJs, 'Jensen-Shannon distance (base 2) of a model input over the live window vs the baseline.', feature),
+      featureMissingRate: sharedGauge(registry, m.featureMissingRate, 'Share of sampled rows whose value of a model input is missing (NaN) in the live window.', feature),
+      outputPsi: sharedGauge(registry, m.outputPsi, 'Population stability index of a model output over the live window vs the baseline.', output),
+      outputKs: sharedGauge(registry, m.outputKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model output over the live window vs the baseline.', output),
+      outputJs: sharedGauge(registry, m.outputJs, 'Jensen-Shannon distance (base 2) of a model output over the live window vs the baseline.', output),
+      detected: sharedGauge(registry, m.detected, '1 when any monitored input or output of the model drifts, or a data-quality finding (missing rate, non-finite values) holds, in the live window.', modelOnly),
+      driftShare: sharedGauge(registry, m.driftShare, 'Share of checked model inputs that drift in the live window (the dataset verdict compares it to the drift share).', modelOnly),
+      qualityFindings: sharedGauge(registry, m.qualityFindings, 'Data-quality findings (warnings) in the live window: missing-rate growth, non-finite values, constant columns.', modelOnly),
     };
     this.g.detected.set(this.base, 0);
   }
@@ -61,15 +60,11 @@ export class DriftGauges {
     g.qualityFindings.set(this.base, report.quality.findings.filter((f) => f.severity === 'warning').length);
   }
 
-  setAccuracy(value: number): void {
-    this.g.accuracy.set(this.base, value);
-  }
-
   /** Removes this model version's series from the shared gauges. */
   remove(features: readonly string[], outputs: readonly string[]): void {
     const g = this.g;
     for (const feature of features) for (const m of [g.featurePsi, g.featureKs, g.featureJs, g.featureMissingRate]) m.remove({ ...this.base, feature });
     for (const output of outputs) for (const m of [g.outputPsi, g.outputKs, g.outputJs]) m.remove({ ...this.base, output });
-    for (const m of [g.detected, g.driftShare, g.qualityFindings, g.accuracy]) m.remove(this.base);
+    for (const m of [g.detected, g.driftShare, g.qualityFindings]) m.remove(this.base);
   }
 }
