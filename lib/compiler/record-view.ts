@@ -3,8 +3,9 @@
 // through here, without schema validation, so a record broken by hand is still listed; every
 // lineage field is optional.
 import { migrateLegacyRecord } from './releases.js';
+import { BUILD_TRIGGERS, type BuildTrigger } from '../vocabulary/build.js';
 
-export type Trigger = 'push' | 'drift' | 'manual';
+export type Trigger = BuildTrigger;
 
 export interface RecordView {
   readonly environment: string;
@@ -41,7 +42,7 @@ export function viewRecord(value: unknown): RecordView {
   if (r.metrics && typeof r.metrics === 'object') {
     for (const [k, v] of Object.entries(r.metrics as Record<string, unknown>)) if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
   }
-  const trigger: Trigger | undefined = r.trigger === 'push' || r.trigger === 'drift' || r.trigger === 'manual' ? r.trigger : undefined;
+  const trigger: Trigger | undefined = (BUILD_TRIGGERS as readonly unknown[]).includes(r.trigger) ? (r.trigger as Trigger) : undefined;
   const approvedBy = Array.isArray(r.approvedBy) ? r.approvedBy.filter((a): a is string => typeof a === 'string') : typeof r.approvedBy === 'string' ? [r.approvedBy] : [];
   return {
     environment,
