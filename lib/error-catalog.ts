@@ -154,6 +154,9 @@ export const ERROR_CATALOG = {
   NOTEBOOK_PARAMETER_INVALID: { id: 'SLIPWAY_E0803', cause: 'A notebook parameter has an invalid name or value.', fix: 'Use Python identifiers as names and JSON-representable values.' },
   NOTEBOOK_EXECUTOR_MISSING: { id: 'SLIPWAY_E0804', cause: "Neither papermill nor Jupyter's executor (with Debian's python3) is installed.", fix: 'Install the Debian packages jupyter-nbconvert python3-nbclient python3-ipykernel (or papermill).' },
   NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
+
+  // E12xx: model quality (issue 20)
+  RELEASE_FIXES_INVALID: { id: 'SLIPWAY_E1201', cause: '`slipway release --fixes` names no version, or the version being released itself.', fix: 'Pass the version(s) of the model this release fixes, e.g. --fixes 1.3.0; slipway kpis counts them as failed and this release as rework.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogedCode = keyof typeof ERROR_CATALOG;

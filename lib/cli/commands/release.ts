@@ -56,7 +56,7 @@ function recordOf(flags: ReleaseFlags): Release {
 function fixesTrailers(fixes: readonly string[], record: Release): Trailer[] {
   const bad = fixes.filter((v) => !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(v) || v === record.version);
   if (bad.length > 0) {
-    throw new SlipwayError('INVALID_ARGUMENT', `--fixes: expected versions of ${record.model} released before ${record.version}, got ${bad.map((v) => JSON.stringify(v)).join(', ')}`);
+    throw new SlipwayError('RELEASE_FIXES_INVALID', `--fixes: expected versions of ${record.model} released before ${record.version}, got ${bad.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   return [...new Set(fixes)].map((value) => ({ key: FIXES_TRAILER, value }));
 }
