@@ -156,6 +156,9 @@ export const ERROR_CATALOG = {
   NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
 
   // E12xx: model quality (issue 20)
+  CHALLENGER_INVALID: { id: 'SLIPWAY_E1202', cause: 'A challenger command names no challenger, the champion itself, or a metric the runtime does not measure live.', fix: 'Record a challenger with slipway release --challenger --build build.json; compare on accuracy, precision, recall, auc, roc_auc, mae or rmse.' },
+  CHALLENGER_NOT_BETTER: { id: 'SLIPWAY_E1203', cause: 'The challenger does not beat the champion by the margin on its live metric, or either has too few labels; nothing was written.', fix: 'Wait for more labelled traffic, or keep the champion; the message gives both values and sample counts.' },
+  CHALLENGER_EVIDENCE_MISSING: { id: 'SLIPWAY_E1204', cause: 'Prometheus could not be queried, or holds no live metric for the champion or challenger version.', fix: 'Check --prometheus-url, that both versions are scraped, and that callers send feedback labels.' },
   RELEASE_FIXES_INVALID: { id: 'SLIPWAY_E1201', cause: '`slipway release --fixes` names no version, or the version being released itself.', fix: 'Pass the version(s) of the model this release fixes, e.g. --fixes 1.3.0; slipway kpis counts them as failed and this release as rework.' },
 } as const satisfies Record<string, CatalogEntry>;
 

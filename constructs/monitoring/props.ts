@@ -125,6 +125,8 @@ export interface ResolvedMonitorProps {
   readonly performanceTolerance: number;
   readonly minFeedbackSamples: number;
   readonly performanceFor: string;
+  /** The serving mirrors to a challenger: the rules must leave the challenger's series out. */
+  readonly challenger: boolean;
 }
 
 const FEATURE_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
@@ -157,6 +159,7 @@ export function resolveMonitorProps(scope: Construct, props: DriftMonitorProps):
     performanceTolerance: props.performanceTolerance ?? 0.05,
     minFeedbackSamples: props.minFeedbackSamples ?? 200,
     performanceFor: props.performanceFor ?? '15m',
+    challenger: serving.resolved.mirrorUrl !== undefined,
   };
 
   const v = new PropValidator(scope, 'DriftMonitor');

@@ -1,4 +1,4 @@
-import { DRIFT_METRICS, LIVE_GATE_METRICS, PERFORMANCE_METRICS, RETRAIN_ALERTS, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
+import { CHALLENGER_ROLE, DRIFT_METRICS, LIVE_GATE_METRICS, PERFORMANCE_METRICS, RETRAIN_ALERTS, ROLE_LABEL, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
 import type { ResolvedMonitorProps } from './props.js';
 
 /** One alerting rule, in the Prometheus rule file format. */
@@ -22,7 +22,9 @@ const DRIFT_STATISTICS = [
   { key: 'jsDistance', metric: DRIFT_METRICS.featureJs, alert: 'SlipwayFeatureDriftJs', title: 'Jensen–Shannon distance' },
 ] as const;
 
-const selectorOf = (r: ResolvedMonitorProps) => `model="${r.model}",namespace="${r.namespace}"`;
+// A challenger served beside the champion exports the same series; its ServiceMonitor labels them
+// slipway_role="challenger", and the model's alerts watch the champion only.
+const selectorOf = (r: ResolvedMonitorProps) => `model="${r.model}",namespace="${r.namespace}"${r.challenger ? `,${ROLE_LABEL}!="${CHALLENGER_ROLE}"` : ''}`;
 const alertLabels = (r: ResolvedMonitorProps, severity: string) => ({ severity, model: r.model, namespace: r.namespace });
 
 /** Per-feature drift alerts (one rule per statistic, plus one per overridden feature) and the model's retrain alert. */

@@ -72,3 +72,10 @@ export const RETRAIN_ALERTS = {
   drift: 'SlipwayModelDrift',
   performance: 'SlipwayModelPerformance',
 } as const;
+
+/**
+ * Target label the challenger's ServiceMonitor adds to everything scraped from it: the
+ * model's alert rules watch the champion only (`slipway_role!="challenger"`).
+ */
+export const ROLE_LABEL = 'slipway_role';
+export const CHALLENGER_ROLE = 'challenger';

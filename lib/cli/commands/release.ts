@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Trailer } from '../../compiler/commit-message.js';
+import { releaseChallenger } from '../../compiler/challenger.js';
 import { FIXES_TRAILER } from '../../compiler/kpis.js';
 import { previewRelease, release } from '../../compiler/release-ops.js';
 import { readBuildFile, releaseOf } from '../../compiler/releases.js';
@@ -19,6 +20,7 @@ interface ReleaseFlags extends ConfigRepoFlags {
   baselineUri?: string;
   imageDigest?: string;
   fixes: string[];
+  challenger?: boolean;
   dryRun?: boolean;
 }
 
@@ -76,10 +78,16 @@ export function register(program: Command): void {
       .option('--baseline-uri <uri>', "shorthand: where baseline.json is (default: where the model is, when that is 'image')")
       .option('--image-digest <digest>', 'shorthand: runtime image digest, sha256:<64 hex>')
       .option('--fixes <version>', 'this release fixes that version (repeatable): recorded as a Fixes trailer, counted by slipway kpis as a failure of that version and as rework', collect, [] as string[])
+      .option('--challenger', "record the build as the challenger beside the environment's champion: it serves mirrored traffic until slipway promote --challenger")
       .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
     { push: true, approval: true },
   ).action(async (flags: ReleaseFlags) => {
     const record = recordOf(flags);
+    if (flags.challenger) {
+      if (flags.dryRun || flags.fixes.length > 0) throw new SlipwayError('CHALLENGER_INVALID', '--challenger: --dry-run and --fixes apply to champion releases only');
+      printResult(await releaseChallenger(record, flags.env, synthOptions(flags)));
+      return;
+    }
     const options = { ...synthOptions(flags), ...(flags.fixes.length > 0 ? { trailers: fixesTrailers(flags.fixes, record) } : {}) };
     if (flags.dryRun) printDiff(await previewRelease(record, options));
     else printResult(await release(record, options));
