@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { FRAUD_FEATURES } from '../../lib/onnx/examples.js';
+import { mlpModel } from '../../lib/onnx/builders.js';
+import { FRAUD_FEATURES, fraudDetectorModel } from '../../lib/onnx/examples.js';
 import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
 import { Service, WebhookReceiver, freePort, startAlertmanager, startProcess, startPrometheus, waitFor } from './support/services.js';
 
@@ -19,8 +20,10 @@ import { Service, WebhookReceiver, freePort, startAlertmanager, startProcess, st
  * through the feedback endpoint drives the live ROC AUC; when the labels turn (concept drift),
  * it falls below the build's own gate, SlipwayModelPerformance fires, Alertmanager delivers it to
  * the EventListener's address, its performance trigger accepts it, and the TriggerTemplate's
- * PipelineRun carries trigger=performance into the retrained build's release. Only `for:`
- * durations and the route's group waits are shortened.
+ * PipelineRun carries trigger=performance into the retrained build, which goes in as the
+ * challenger: the champion mirrors its traffic and feedback to it, and `slipway promote
+ * --challenger` reads both live AUCs from Prometheus and promotes it, the numbers in the record
+ * and the model card. Only `for:` durations and the route's group waits are shortened.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -30,6 +33,22 @@ const MODEL = 'fraud-detector';
 const EVENT_LISTENER = 'http://el-slipway-training.ml-ci.svc.cluster.local:8080';
 /** The build's gate metric: the example model scores a live ROC AUC near 0.77 on the current population. */
 const GATE_AUC = 0.78;
+/** Where the champion's Deployment mirrors to: the challenger's Service. */
+const CHALLENGER_SERVICE = 'http://fraud-detector-challenger.ml-staging.svc:8080';
+
+/**
+ * The retrained model once the labels turned: the example network with its output classes
+ * swapped, which is what refitting its output layer to the turned labels arrives at.
+ */
+function turnedModel(): Uint8Array {
+  const original = fraudDetectorModel();
+  const layers = original.layers.map((layer, i) => {
+    if (i !== original.layers.length - 1) return layer;
+    const weight = Float32Array.from(layer.weight, (_, k) => layer.weight[k % 2 === 0 ? k + 1 : k - 1]!);
+    return { ...layer, weight, bias: Float32Array.of(layer.bias[1]!, layer.bias[0]!) };
+  });
+  return mlpModel({ sizes: [6, 4, 2], layers, softmax: true, inputName: 'features', outputName: 'probability' }).bytes;
+}
 
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -100,7 +119,7 @@ function renderTemplate(template: Record<string, any>, params: Record<string, st
   return JSON.parse(JSON.stringify(template.spec.resourcetemplates[0]).replace(/\$\(tt\.params\.([a-z0-9-]+)\)/g, (_, name: string) => values[name] ?? ''));
 }
 
-describe('model quality: live performance from feedback fires the repository\'s performance alert and retrains with trigger=performance', () => {
+describe('model quality: the performance alert retrains with trigger=performance, and the retrained challenger is promoted on live evidence', () => {
   const work = mkdtempSync(join(tmpdir(), 'slipway-quality-'));
   const configRepo = join(work, 'config-repo');
   const receiver = new WebhookReceiver();
@@ -109,6 +128,8 @@ describe('model quality: live performance from feedback fires the repository\'s 
   let prometheus: Service;
   const modelBytes = readFileSync(join(ROOT, 'examples/model-repository/fraud-detector/1/model.onnx'));
   const baselineBytes = readFileSync(join(ROOT, 'examples/model-repository/fraud-detector/1/baseline.json'));
+  const challengerModel = turnedModel();
+  let runTriggerSeen: string | undefined;
 
   beforeAll(async () => {
     await receiver.start();
@@ -148,7 +169,7 @@ describe('model quality: live performance from feedback fires the repository\'s 
     const port = await freePort();
     const metricsPort = await freePort();
     runtime = startProcess('runtime', `http://127.0.0.1:${port}`, process.execPath, [
-      BIN, 'serve', '--model-repository', join(work, 'models'), '--port', String(port), '--metrics-port', String(metricsPort),
+      BIN, 'serve', '--model-repository', join(work, 'models'), '--port', String(port), '--metrics-port', String(metricsPort), '--grpc-port', '0',
     ], { ...process.env, SLIPWAY_DRIFT_SAMPLE_RATE: '1', SLIPWAY_DRIFT_INTERVAL_SECONDS: '1' });
     services.push(runtime);
     await waitFor('the runtime to be ready', async () => {
@@ -219,16 +240,93 @@ describe('model quality: live performance from feedback fires the repository\'s 
     const runTrigger = run.spec.params.find((p: { name: string }) => p.name === 'trigger').value as string;
     expect(runTrigger).toBe('performance');
 
-    // WHEN the retrained build (its record carries the run's trigger) is released
+    // WHEN the retrained build (its record carries the run's trigger) goes in as the challenger
+    runTriggerSeen = runTrigger;
+    const versionDir = join(work, 'challenger-models', MODEL, '1.4.0');
+    mkdirSync(versionDir, { recursive: true });
+    writeFileSync(join(versionDir, 'model.onnx'), challengerModel);
+    copyFileSync(join(ROOT, 'examples/model-repository/fraud-detector/1/baseline.json'), join(versionDir, 'baseline.json'));
     const retrained = join(work, 'build-1.4.0.json');
     writeFileSync(retrained, JSON.stringify({
-      model: MODEL, version: '1.4.0', modelSha256: sha256('retrained model'), modelLocation: 'image', imageDigest: `sha256:${sha256('runtime image 1.4.0')}`,
-      metrics: { auc: 0.8 }, trigger: runTrigger,
+      model: MODEL, version: '1.4.0', modelSha256: sha256(challengerModel), modelLocation: 'image', baselineSha256: sha256(baselineBytes), baselineLocation: 'image',
+      imageDigest: `sha256:${sha256('runtime image 1.4.0')}`, metrics: { auc: GATE_AUC }, trigger: runTrigger,
     }));
-    await slipway('release', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--build', retrained);
-    // THEN the release record and the KPIs say why it was built
-    expect(parse(readFileSync(join(configRepo, 'releases/staging/fraud-detector.yaml'), 'utf8'))).toMatchObject({ version: '1.4.0', trigger: 'performance' });
+    await slipway('release', '--challenger', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--build', retrained);
+    // THEN the record keeps the champion and names the challenger, which the repository serves beside it
+    expect(parse(readFileSync(join(configRepo, 'releases/staging/fraud-detector.yaml'), 'utf8'))).toMatchObject({ version: '1.3.0', challenger: { version: '1.4.0', trigger: 'performance' } });
+    const deployments = manifests(configRepo, 'staging', 'Deployment');
+    const champion = deployments.find((d) => d.metadata.name === MODEL)!;
+    expect(champion.spec.template.spec.containers[0].env).toContainEqual({ name: 'SLIPWAY_MIRROR_URL', value: CHALLENGER_SERVICE });
+    expect(deployments.find((d) => d.metadata.name === `${MODEL}-challenger`)!.spec.template.metadata.annotations['slipway.dev/model-sha256']).toBe(sha256(challengerModel));
+  }, 120_000);
+
+  it('mirrors traffic to the challenger, and promote --challenger makes it champion on the evidence in Prometheus, into the record and the model card', async () => {
+    // GIVEN the champion restarted as its Deployment now runs it (mirroring to the challenger's Service), and the challenger serving
+    const challengerPort = await freePort();
+    const challengerMetrics = await freePort();
+    const challenger = startProcess('challenger', `http://127.0.0.1:${challengerPort}`, process.execPath, [
+      BIN, 'serve', '--model-repository', join(work, 'challenger-models'), '--port', String(challengerPort), '--metrics-port', String(challengerMetrics), '--grpc-port', '0',
+    ], { ...process.env, SLIPWAY_DRIFT_INTERVAL_SECONDS: '1' });
+    services.push(challenger);
+    await runtime.stop();
+    const port = await freePort();
+    const metricsPort = await freePort();
+    runtime = startProcess('champion', `http://127.0.0.1:${port}`, process.execPath, [
+      BIN, 'serve', '--model-repository', join(work, 'models'), '--port', String(port), '--metrics-port', String(metricsPort), '--grpc-port', '0',
+    ], { ...process.env, SLIPWAY_DRIFT_INTERVAL_SECONDS: '1', SLIPWAY_MIRROR_URL: challenger.url });
+    services.push(runtime);
+    for (const r of [runtime, challenger]) {
+      await waitFor(`${r.name} to be ready`, async () => {
+        if (r.exited) throw new Error(`${r.name} exited:\n${r.log}`);
+        return (await fetch(`${r.url}/v2/health/ready`)).ok ? true : undefined;
+      }, 30_000, 200);
+    }
+    // AND a Prometheus scraping both, the challenger with the target label its ServiceMonitor adds
+    const monitor = manifests(configRepo, 'staging', 'ServiceMonitor').find((m) => m.metadata.name === `${MODEL}-challenger`)!;
+    const relabel = monitor.spec.endpoints[0].relabelings[0] as { targetLabel: string; replacement: string };
+    await prometheus.stop();
+    prometheus = await startPrometheus({
+      dir: join(work, 'prometheus-challenger'),
+      alertmanagerUrl: 'http://127.0.0.1:9',
+      targets: [
+        { address: `127.0.0.1:${metricsPort}`, labels: { namespace: 'ml-staging' } },
+        { address: `127.0.0.1:${challengerMetrics}`, labels: { namespace: 'ml-staging', [relabel.targetLabel]: relabel.replacement } },
+      ],
+      ruleGroups: [],
+    });
+    services.push(prometheus);
+
+    // WHEN labelled traffic (the turned population) reaches the champion only
+    await labelledTraffic(runtime.url, labelled('fraud-current.csv'), 'mirrored', true);
+    // THEN callers got the champion's answers, and both versions measured the same 1000 labels
+    const samples = (version: string) => promValue(prometheus, `slipway_model_feedback_samples{model="${MODEL}",version="${version}"}`);
+    await waitFor('both versions to have a full labelled window', async () => ((await samples('1.3.0')) === 1000 && (await samples('1.4.0')) === 1000 ? true : undefined), 30_000);
+    expect(await promValue(prometheus, `max(slipway_model_roc_auc{model="${MODEL}",version="1.4.0",slipway_role="challenger"})`)).toBeGreaterThan(0.73);
+
+    // WHEN promotion asks for more than the challenger wins by
+    const head = (await exec('git', ['-C', configRepo, 'rev-parse', 'HEAD'])).stdout;
+    const refused = await exec(process.execPath, [BIN, 'promote', '--challenger', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--prometheus-url', prometheus.url, '--metric', 'auc', '--margin', '0.9'], { cwd: ROOT }).catch((e: { code: number; stderr: string }) => e);
+    // THEN it exits 1 naming both values, and writes nothing
+    expect((refused as { code: number }).code).toBe(1);
+    expect((refused as { stderr: string }).stderr).toMatch(/fraud-detector 1\.4\.0 stays the challenger in 'staging': the challenger does not beat the champion by the margin: auc champion 0\.\d+ \(1000 labels\), challenger 0\.\d+ \(1000 labels\), margin 0\.9/);
+    expect((await exec('git', ['-C', configRepo, 'rev-parse', 'HEAD'])).stdout).toBe(head);
+
+    // WHEN it is promoted with a margin it beats
+    const promoted = await slipway('promote', '--challenger', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--prometheus-url', prometheus.url, '--metric', 'auc', '--margin', '0.05');
+    expect(promoted.stdout).toMatch(/^challenger wins on auc: 0\.\d+ \(1000 labels\) vs champion 1\.3\.0 0\.\d+ \(1000 labels\), margin 0\.05$/m);
+    // THEN the record is the challenger's build with the decision and its numbers, and no challenger remains
+    const record = parse(readFileSync(join(configRepo, 'releases/staging/fraud-detector.yaml'), 'utf8'));
+    expect(record).toMatchObject({ version: '1.4.0', trigger: runTriggerSeen, modelSha256: sha256(challengerModel), challengerDecision: { replaced: '1.3.0', metric: 'auc', margin: 0.05, samples: { champion: 1000, challenger: 1000 }, source: prometheus.url } });
+    expect(record.challengerDecision.challenger - record.challengerDecision.champion).toBeGreaterThan(0.05);
+    expect(record.challenger).toBeUndefined();
+    expect((await exec('git', ['-C', configRepo, 'log', '-1', '--format=%s'])).stdout.trim()).toBe(`promote: ${MODEL} 1.4.0 (challenger) over 1.3.0 in staging`);
+    // AND the model card shows the evidence, the challenger Deployment is gone, and the KPIs count a performance retrain
+    const card = readFileSync(join(configRepo, 'releases/staging/fraud-detector.md'), 'utf8');
+    expect(card).toContain('Promoted as the challenger over 1.3.0: live auc beat the champion\'s by more than 0.05.');
+    expect(card).toMatch(/\| challenger \(promoted\) \| 1\.4\.0 \| 0\.\d+ \| 1000 \|/);
+    expect(manifests(configRepo, 'staging', 'Deployment').map((d) => d.metadata.name)).not.toContain(`${MODEL}-challenger`);
     const kpis = JSON.parse((await slipway('kpis', '--repo', configRepo, '--format', 'json')).stdout) as { retrains: Array<{ model: string; trigger: string; count: number }> };
     expect(kpis.retrains).toContainEqual({ model: MODEL, trigger: 'performance', count: 1 });
-  }, 120_000);
+    await exec('git', ['-C', configRepo, 'fsck', '--strict']);
+  }, 180_000);
 });
