@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DriftMonitor, Model, ModelServing } from '../constructs/index.js';
 import { FEEDBACK_DEFAULTS } from '../lib/drift/defaults.js';
 import { KPI_METRICS } from '../lib/compiler/kpi-report.js';
+import { MIRROR_METRIC } from '../lib/runtime/mirror.js';
 import { DRIFT_METRICS, PERFORMANCE_METRICS, RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
 import { RUNTIME_IMAGE, modelProps } from './support/fixtures.js';
 import { givenChart } from './support/synth.js';
@@ -14,7 +15,7 @@ describe('docs/monitoring.md', () => {
   it('names every gauge the runtime exports', () => {
     const names = [...Object.values(RUNTIME_METRICS), ...Object.values(DRIFT_METRICS), ...Object.values(PERFORMANCE_METRICS)];
     expect(names.filter((n) => !doc.includes(`\`${n}`))).toEqual([]);
-    expect([KPI_METRICS.changeFailureRatio, KPI_METRICS.reworkRatio].filter((n) => !doc.includes(n))).toEqual([]);
+    expect([KPI_METRICS.changeFailureRatio, KPI_METRICS.reworkRatio, MIRROR_METRIC].filter((n) => !doc.includes(n))).toEqual([]);
   });
 
   it('names every alert DriftMonitor renders, and every prop default of the monitor', () => {
