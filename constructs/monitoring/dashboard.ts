@@ -1,3 +1,4 @@
+import { DRIFT_STATISTICS } from '../../lib/drift/statistics/index.js';
 import { DRIFT_METRICS, PERFORMANCE_METRICS, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
 
 /** The per-model Grafana dashboard: serving, drift and quality (live and estimated). */
@@ -28,9 +29,8 @@ export function modelDashboard(model: string, namespace: string): Record<string,
       panel(2, 'Latency p50 / p99', `histogram_quantile(0.99, sum by (le) (rate(${RUNTIME_METRICS.requestDuration}_bucket{${selector}}[5m])))`, 'p99', 's', 12, 0),
       panel(3, 'In-flight requests', `sum(${RUNTIME_METRICS.inFlight}{${selector}})`, 'in flight', 'short', 0, 8),
       panel(4, 'Mean batch size', `sum(rate(${RUNTIME_METRICS.batchSize}_sum{${selector}}[5m])) / sum(rate(${RUNTIME_METRICS.batchSize}_count{${selector}}[5m]))`, 'batch', 'short', 12, 8),
-      panel(5, 'Feature drift: PSI', `max by (feature) (${DRIFT_METRICS.featurePsi}{${selector}})`, '{{feature}}', 'short', 0, 16),
-      panel(6, 'Feature drift: KS statistic', `max by (feature) (${DRIFT_METRICS.featureKs}{${selector}})`, '{{feature}}', 'short', 12, 16),
-      panel(7, 'Feature drift: Jensen–Shannon distance', `max by (feature) (${DRIFT_METRICS.featureJs}{${selector}})`, '{{feature}}', 'short', 0, 24),
+      // One panel per statistic of the registry: 5 (PSI), 6 (KS statistic), 7 (Jensen–Shannon distance).
+      ...DRIFT_STATISTICS.map((stat, i) => panel(5 + i, `Feature drift: ${stat.title}`, `max by (feature) (${stat.featureMetric}{${selector}})`, '{{feature}}', 'short', i % 2 === 0 ? 0 : 12, 16 + Math.floor(i / 2) * 8)),
       panel(8, 'Drift detected', `max(${DRIFT_METRICS.detected}{${selector}})`, 'drift', 'bool', 12, 24),
       panel(9, 'Live accuracy and ROC AUC (ground truth)', `max by (version) (${p.accuracy}{${selector}}) or max by (version) (${p.rocAuc}{${selector}})`, '{{version}}', 'percentunit', 0, 32),
       panel(10, 'Estimated accuracy (CBPE, no labels)', `max by (version) (${p.estimatedAccuracy}{${selector}})`, '{{version}}', 'percentunit', 12, 32),

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { ALERT_DEFAULTS, DEFAULT_THRESHOLDS } from '../../lib/drift/defaults.js';
+import { ALERT_DEFAULTS } from '../../lib/drift/defaults.js';
+import { DRIFT_STATISTICS } from '../../lib/drift/statistics/index.js';
 import { SIMPLE_DURATION } from '../../lib/vocabulary/durations.js';
 import { GATE_METRIC } from '../../lib/vocabulary/gates.js';
 import type { ModelServing } from '../model-serving.js';
@@ -134,11 +135,8 @@ const FEATURE_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 /** Applies defaults and checks every prop, reporting all problems at once. */
 export function resolveMonitorProps(scope: Construct, props: DriftMonitorProps): ResolvedMonitorProps {
   const serving = props.serving;
-  const thresholds = {
-    psi: props.thresholds?.psi ?? DEFAULT_THRESHOLDS.psi,
-    ksStatistic: props.thresholds?.ksStatistic ?? DEFAULT_THRESHOLDS.ksStatistic,
-    jsDistance: props.thresholds?.jsDistance ?? DEFAULT_THRESHOLDS.jsDistance,
-  };
+  // Every statistic of the registry, at the given threshold or its default.
+  const thresholds = Object.fromEntries(DRIFT_STATISTICS.map((s) => [s.name, props.thresholds?.[s.name] ?? s.defaultThreshold])) as Required<DriftThresholds>;
   const alertWebhookUrl = props.alertWebhookUrl ?? serving.resolved.driftWebhookUrl;
   const resolved: ResolvedMonitorProps = {
     serving,

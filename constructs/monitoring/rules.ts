@@ -1,3 +1,4 @@
+import { DRIFT_STATISTICS, type DriftStatistic } from '../../lib/drift/statistics/index.js';
 import { CHALLENGER_ROLE, DRIFT_METRICS, LIVE_GATE_METRICS, PERFORMANCE_METRICS, RETRAIN_ALERTS, ROLE_LABEL, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
 import type { ResolvedMonitorProps } from './props.js';
 
@@ -16,27 +17,21 @@ export interface RuleGroup {
   readonly rules: readonly AlertRule[];
 }
 
-const DRIFT_STATISTICS = [
-  { key: 'psi', metric: DRIFT_METRICS.featurePsi, alert: 'SlipwayFeatureDriftPsi', title: 'PSI' },
-  { key: 'ksStatistic', metric: DRIFT_METRICS.featureKs, alert: 'SlipwayFeatureDriftKs', title: 'KS statistic' },
-  { key: 'jsDistance', metric: DRIFT_METRICS.featureJs, alert: 'SlipwayFeatureDriftJs', title: 'Jensen–Shannon distance' },
-] as const;
-
 // A challenger served beside the champion exports the same series; its ServiceMonitor labels them
 // slipway_role="challenger", and the model's alerts watch the champion only.
 const selectorOf = (r: ResolvedMonitorProps) => `model="${r.model}",namespace="${r.namespace}"${r.challenger ? `,${ROLE_LABEL}!="${CHALLENGER_ROLE}"` : ''}`;
 const alertLabels = (r: ResolvedMonitorProps, severity: string) => ({ severity, model: r.model, namespace: r.namespace });
 
-/** Per-feature drift alerts (one rule per statistic, plus one per overridden feature) and the model's retrain alert. */
+/** Per-feature drift alerts (one rule per statistic of the registry, plus one per overridden feature) and the model's retrain alert. */
 export function driftRules(r: ResolvedMonitorProps): AlertRule[] {
   const selector = selectorOf(r);
   const overridden = Object.keys(r.featureThresholds).sort();
   const rules: AlertRule[] = [];
   for (const stat of DRIFT_STATISTICS) {
     const exclude = overridden.length ? `,feature!~"${overridden.map(escapeRegex).join('|')}"` : '';
-    rules.push(driftRule(stat, `${selector}${exclude}`, r.thresholds[stat.key], r.driftFor, alertLabels(r, 'warning')));
+    rules.push(driftRule(stat, `${selector}${exclude}`, r.thresholds[stat.name], r.driftFor, alertLabels(r, 'warning')));
     for (const feature of overridden) {
-      const threshold = r.featureThresholds[feature]![stat.key] ?? r.thresholds[stat.key];
+      const threshold = r.featureThresholds[feature]![stat.name] ?? r.thresholds[stat.name];
       // The feature label keeps the override rule distinct from the default one.
       rules.push(driftRule(stat, `${selector},feature="${feature}"`, threshold, r.driftFor, { ...alertLabels(r, 'warning'), feature }));
     }
@@ -54,10 +49,10 @@ export function driftRules(r: ResolvedMonitorProps): AlertRule[] {
   return rules;
 }
 
-function driftRule(stat: (typeof DRIFT_STATISTICS)[number], selector: string, threshold: number, forDuration: string, labels: Record<string, string>): AlertRule {
+function driftRule(stat: DriftStatistic, selector: string, threshold: number, forDuration: string, labels: Record<string, string>): AlertRule {
   return {
     alert: stat.alert,
-    expr: `max by (namespace, model, feature) (${stat.metric}{${selector}}) >= ${threshold}`,
+    expr: `max by (namespace, model, feature) (${stat.featureMetric}{${selector}}) >= ${threshold}`,
     for: forDuration,
     labels,
     annotations: {
