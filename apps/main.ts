@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App } from 'cdk8s';
-import { Environment, ModelDeployment, Platform } from '../constructs/index.js';
+import { Environment, ModelDeployment, Platform, PlatformDashboard } from '../constructs/index.js';
 import addContinuousTraining from './ci.js';
 
 /**
@@ -19,7 +19,8 @@ export const allowUnvalidatedKinds = [
 /**
  * The example platform: a tabular fraud detector on CPUs (from a spec file) and an image
  * classifier on GPUs with a canary rollout (in TypeScript), each in staging and prod, and a
- * CI environment whose Tekton pipelines retrain them on source pushes and drift alerts.
+ * CI environment whose Tekton pipelines retrain them on source pushes, drift and performance
+ * alerts (routed by each model's AlertmanagerConfig), and a platform dashboard.
  *
  * `slipway synth` calls this with release records in the app's context; `npx cdk8s synth`
  * runs this file directly.
@@ -75,6 +76,8 @@ export default function build(app: App): Platform {
       driftWebhookUrl: triggers.url,
     });
   }
+  // One dashboard over every environment, in the Grafana of the production cluster.
+  new PlatformDashboard(environments.prod, 'platform-dashboard');
   return platform;
 }
 

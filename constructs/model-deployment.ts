@@ -4,6 +4,9 @@ import { DriftMonitor, type DriftMonitorProps, type DriftThresholds } from './dr
 import { Environment } from './environment.js';
 import { Model, type ModelProps } from './model.js';
 import { ModelServing, type ModelServingProps } from './model-serving.js';
+import { CHALLENGER_ROLE, ROLE_LABEL } from '../lib/vocabulary/metrics.js';
+import { HTTP_PORT } from '../lib/vocabulary/ports.js';
+import { ServiceMonitor } from './imports/prometheus-operator.js';
 import { IMAGE_DIGEST, withDigest } from './private/image.js';
 import { PropValidator, collectProblems } from './private/validation.js';
 import { loadModelDeploymentSpec } from './private/spec-file.js';
@@ -90,6 +93,8 @@ export class ModelDeployment extends Chart {
   readonly model: Model;
   readonly serving: ModelServing;
   readonly monitor?: DriftMonitor;
+  /** The challenger's serving, when the release carries a challenger build. */
+  readonly challenger?: ModelServing;
   /** The release record that chose this build, when `slipway synth` supplied one. */
   readonly release?: Release;
 
@@ -102,12 +107,13 @@ export class ModelDeployment extends Chart {
     this.model = parts.model;
     this.serving = parts.serving;
     this.monitor = parts.monitor;
+    if (parts.challenger) this.challenger = parts.challenger;
   }
 
   private compose(
     props: ModelDeploymentProps,
     environment: Environment | undefined,
-  ): { release?: Release; model: Model; serving: ModelServing; monitor?: DriftMonitor } {
+  ): { release?: Release; model: Model; serving: ModelServing; monitor?: DriftMonitor; challenger?: ModelServing } {
 
     const release = environment ? findRelease(this, environment.name, props.name) : undefined;
     if (release) {
@@ -128,6 +134,11 @@ export class ModelDeployment extends Chart {
       scrapeInterval,
       selectorLabels,
       dashboard,
+      alertWebhookUrl,
+      gateMetrics,
+      performanceTolerance,
+      minFeedbackSamples,
+      performanceFor,
       name,
       version,
       owner,
@@ -165,10 +176,13 @@ export class ModelDeployment extends Chart {
         : { version, artifactUri, artifactSha256, baselineUri, baselineSha256 }),
     });
 
+    const namespace = Chart.of(this).namespace ?? 'default';
     const serving = new ModelServing(this, 'Serving', {
       ...servingProps,
       model,
       image: release ? withDigest(image, release.imageDigest) : image,
+      // The champion mirrors its traffic and feedback to the challenger's Service.
+      ...(release?.challenger ? { mirrorUrl: `http://${name}-challenger.${namespace}.svc:${HTTP_PORT}` } : {}),
     });
 
     // KServe's own runtime exports no slipway drift metrics: monitoring it would alert on nothing.
@@ -177,6 +191,8 @@ export class ModelDeployment extends Chart {
       v.report('monitoring', "kserve.runtime 'kserve' exports no drift metrics; set monitoring: false, or serve with kserve.runtime 'slipway'");
       v.throwIfInvalid();
     }
+    const challenger = release?.challenger ? this.composeChallenger(release, servingProps, image, serving) : undefined;
+
     const monitor =
       (monitoring ?? true)
         ? new DriftMonitor(this, 'Monitor', {
@@ -190,8 +206,56 @@ export class ModelDeployment extends Chart {
             scrapeInterval,
             selectorLabels,
             dashboard,
+            alertWebhookUrl,
+            // The release's build was gated on its own metrics: live quality is held to them.
+            gateMetrics: release?.metrics ?? gateMetrics,
+            performanceTolerance,
+            minFeedbackSamples,
+            performanceFor,
           })
         : undefined;
-    return { release, model, serving, monitor };
+    return { release, model, serving, monitor, ...(challenger ? { challenger } : {}) };
+  }
+
+  /**
+   * The challenger build of the release, served as `<name>-challenger`: the same model name (so
+   * mirrored requests address it alike) at its own version, reachable by the champion's pods
+   * only, scraped with `slipway_role="challenger"` so its gauges sit beside the champion's.
+   */
+  private composeChallenger(release: Release, servingProps: Omit<ModelServingProps, 'model' | 'image'>, image: string, champion: ModelServing): ModelServing {
+    const build = release.challenger!;
+    const m = champion.model;
+    const model = new Model(this, 'ChallengerModel', {
+      name: m.name,
+      owner: m.owner,
+      format: m.format,
+      inputs: m.inputs,
+      outputs: m.outputs,
+      labels: m.labels,
+      ...(m.description !== undefined ? { description: m.description } : {}),
+      version: build.version,
+      artifactUri: build.modelLocation,
+      artifactSha256: build.modelSha256,
+      baselineUri: build.baselineLocation,
+      baselineSha256: build.baselineSha256,
+    });
+    const { canary: _canary, allowedNamespaces: _ns, minReplicas: _min, maxReplicas: _max, driftWebhookUrl: _hook, mirrorUrl: _mirror, ...rest } = servingProps;
+    const serving = new ModelServing(this, 'ChallengerServing', {
+      ...rest,
+      name: `${champion.name}-challenger`,
+      model,
+      image: withDigest(image, build.imageDigest),
+      minReplicas: 1,
+      maxReplicas: 1,
+      allowedPodLabels: champion.selector,
+    });
+    new ServiceMonitor(this, 'ChallengerServiceMonitor', {
+      metadata: { name: serving.name, labels: { ...serving.labels, 'app.kubernetes.io/component': 'monitoring' } },
+      spec: {
+        selector: { matchLabels: serving.selector },
+        endpoints: [{ port: 'metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s', relabelings: [{ targetLabel: ROLE_LABEL, replacement: CHALLENGER_ROLE }] }],
+      },
+    });
+    return serving;
   }
 }

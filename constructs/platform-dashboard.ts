@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { Environment } from './environment.js';
 import { k8s } from 'cdk8s-plus-28';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from './private/validation.js';
-import { DRIFT_METRICS, RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
+import { DRIFT_METRICS, PERFORMANCE_METRICS, RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
 
 export interface PlatformDashboardProps {
   /**
@@ -39,7 +39,7 @@ interface Resolved {
 /**
  * One Grafana dashboard for the whole platform, beside the per-model ones of DriftMonitor:
  * which version of each model serves where, error ratio, p99 latency, drift state and
- * accuracy per model, and the delivery KPIs `slipway kpis --format openmetrics` exports.
+ * accuracy per model, and the delivery KPIs `slipway kpis --format openmetrics` exports (rework rate included).
  * An application of its own (a Chart) in the environment that runs Grafana.
  */
 export class PlatformDashboard extends Chart {
@@ -64,6 +64,8 @@ export class PlatformDashboard extends Chart {
         name: resolved.name,
         labels: {
           'app.kubernetes.io/name': resolved.name,
+          'app.kubernetes.io/instance': `${resolved.name}-${environment.name}`,
+          'app.kubernetes.io/version': 'dashboard-1',
           'app.kubernetes.io/component': 'monitoring',
           'app.kubernetes.io/part-of': resolved.platform,
           'app.kubernetes.io/managed-by': 'slipway',
@@ -130,7 +132,9 @@ function platformDashboard(r: Resolved): Record<string, unknown> {
         { expr: 'max by (environment, model) (slipway_kpi_lead_time_median_seconds)', legend: 'lead time' },
         { expr: 'max by (environment, model) (slipway_kpi_change_failure_ratio)', legend: 'change failure rate' },
         { expr: 'max by (environment, model) (slipway_kpi_time_to_restore_median_seconds)', legend: 'time to restore' },
+        { expr: 'max by (environment, model) (slipway_kpi_rework_ratio)', legend: 'rework rate' },
       ], 'short', { x: 12, y: 16, w: 12, h: 8 }),
+      panel(7, 'timeseries', 'Estimated accuracy by model (CBPE, before labels)', [{ expr: `max by (namespace, model, version) (${PERFORMANCE_METRICS.estimatedAccuracy}{${ns}})`, legend: '{{namespace}} {{model}} {{version}}' }], 'percentunit', { x: 0, y: 24, w: 12, h: 8 }),
     ],
   };
 }

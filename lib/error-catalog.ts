@@ -170,6 +170,12 @@ export const ERROR_CATALOG = {
   FLEET_SITE_IN_NO_WAVE: { id: 'SLIPWAY_E1012', cause: 'Sites of the fleet are in no wave, so a rollout would never reach them.', fix: 'End the waves with { percent: 100 } (or a selector covering the rest).' },
   FLEET_INVALID_GROUPS: { id: 'SLIPWAY_E1013', cause: 'A site of the fleet matches no group, or more than one.', fix: "Change the groups' selectors so each site matches exactly one." },
 
+  // E12xx: model quality
+  CHALLENGER_INVALID: { id: 'SLIPWAY_E1202', cause: 'A challenger command names no challenger, the champion itself, or a metric the runtime does not measure live.', fix: 'Record a challenger with slipway release --challenger --build build.json; compare on accuracy, precision, recall, auc, roc_auc, mae or rmse.' },
+  CHALLENGER_NOT_BETTER: { id: 'SLIPWAY_E1203', cause: 'The challenger does not beat the champion by the margin on its live metric, or either has too few labels; nothing was written.', fix: 'Wait for more labelled traffic, or keep the champion; the message gives both values and sample counts.' },
+  CHALLENGER_EVIDENCE_MISSING: { id: 'SLIPWAY_E1204', cause: 'Prometheus could not be queried, or holds no live metric for the champion or challenger version.', fix: 'Check --prometheus-url, that both versions are scraped, and that callers send feedback labels.' },
+  RELEASE_FIXES_INVALID: { id: 'SLIPWAY_E1201', cause: '`slipway release --fixes` names no version, or the version being released itself.', fix: 'Pass the version(s) of the model this release fixes, e.g. --fixes 1.3.0; slipway kpis counts them as failed and this release as rework.' },
+
   // E13xx: platforms people already run (TypeScript versions, KServe, Kubeflow Trainer and Kueue)
   TYPESCRIPT_UNSUPPORTED: { id: 'SLIPWAY_E1301', cause: "The project's typescript package is a major version the pre-synth type-check does not support.", fix: 'Install TypeScript 5, 6 or 7 (npm install --save-dev typescript@latest), or pass --no-type-check.' },
   TRAIN_JOB_FAILED: { id: 'SLIPWAY_E1321', cause: 'The TrainJob the train step created reported Failed, or completed without writing metrics.json as a JSON object into the shared workspace.', fix: "Read the trainer pods' logs (the message names the kubectl command); the trainer must write model.onnx and metrics.json into $OUTPUT_DIR." },

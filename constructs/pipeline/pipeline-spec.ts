@@ -74,7 +74,7 @@ export function renderPipelineSpec(r: ResolvedPipelineProps): TektonPipelineSpec
       { name: 'source-url', type: 'string', description: 'Git URL of the source repository.', default: r.sourceRepository },
       { name: 'revision', type: 'string', description: 'Branch, tag or commit to train.', default: r.sourceBranch },
       { name: 'version', type: 'string', description: 'Model version; empty derives it from the commit.', default: '' },
-      { name: 'trigger', type: 'string', description: 'What started the run (push, drift or manual), recorded in the build.', default: 'manual' },
+      { name: 'trigger', type: 'string', description: 'What started the run (push, drift, performance or manual), recorded in the build.', default: 'manual' },
       ...Object.entries(r.trainingParameters).map(([key, value]) => ({ name: trainParam(key), type: 'string' as const, description: `Training parameter ${key}.`, default: value })),
     ],
     workspaces: [
@@ -146,6 +146,6 @@ export function triggerTemplateParams(r: ResolvedPipelineProps) {
     { name: 'revision', description: 'Branch, tag or commit to train.', default: r.sourceBranch },
     { name: 'source-url', description: 'Git URL of the source repository.', default: r.sourceRepository },
     { name: 'version', description: 'Model version; empty derives it from the commit.', default: '' },
-    { name: 'reason', description: 'Why the run started: push, drift or manual.', default: 'manual' },
+    { name: 'reason', description: 'Why the run started: push, drift, performance or manual.', default: 'manual' },
   ];
 }

@@ -26,6 +26,7 @@ export interface PodTemplateInput {
   readonly storageInitializerImage: string;
   readonly modelStorageSize: string;
   readonly driftWebhookUrl?: string;
+  readonly mirrorUrl?: string;
 }
 
 /**
@@ -175,6 +176,7 @@ export function renderPodTemplate(input: PodTemplateInput): k8s.PodTemplateSpec 
     { name: 'SLIPWAY_EXECUTION_PROVIDER', value: gpu ? 'cuda' : 'cpu' },
     { name: EXPECTED_SHA256_ENV, value: JSON.stringify(expectedSha256(model)) },
     ...(input.driftWebhookUrl ? [{ name: 'SLIPWAY_DRIFT_WEBHOOK_URL', value: input.driftWebhookUrl }] : []),
+    ...(input.mirrorUrl ? [{ name: 'SLIPWAY_MIRROR_URL', value: input.mirrorUrl }] : []),
   ];
 
   const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({

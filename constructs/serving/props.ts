@@ -133,6 +133,13 @@ export interface ModelServingProps {
    */
   readonly driftWebhookUrl?: string;
   /**
+   * Base URL of a challenger's runtime: every inference and its feedback are mirrored there,
+   * answers discarded (`SLIPWAY_MIRROR_URL`). ModelDeployment sets it when its release carries a
+   * challenger.
+   * @default - no mirroring
+   */
+  readonly mirrorUrl?: string;
+  /**
    * Size limit of the emptyDir that holds fetched model files (unused for `image` builds).
    * @default '10Gi'
    */
@@ -177,6 +184,7 @@ export interface ResolvedServingProps {
   readonly monitoringNamespace: string;
   readonly prometheusUrl: string;
   readonly driftWebhookUrl?: string;
+  readonly mirrorUrl?: string;
   readonly modelStorageSize: string;
   readonly storageInitializerImage: string;
   readonly kserve?: ResolvedKServe;
@@ -222,6 +230,7 @@ export function resolveServingProps(scope: Construct, props: ModelServingProps):
     monitoringNamespace,
     prometheusUrl: props.prometheusUrl ?? `http://prometheus-operated.${monitoringNamespace}.svc:9090`,
     ...(props.driftWebhookUrl !== undefined ? { driftWebhookUrl: props.driftWebhookUrl } : {}),
+    ...(props.mirrorUrl !== undefined ? { mirrorUrl: props.mirrorUrl } : {}),
     modelStorageSize: props.modelStorageSize ?? '10Gi',
     storageInitializerImage: props.storageInitializerImage ?? DEFAULT_STORAGE_INITIALIZER_IMAGE,
     ...(kserve ? { kserve } : {}),
@@ -275,6 +284,9 @@ function check(v: PropValidator, r: ResolvedServingProps, props: ModelServingPro
   v.check(r.targetInFlightRequests > 0, 'targetInFlightRequests', `expected a number > 0, got ${r.targetInFlightRequests}`);
   if (r.driftWebhookUrl !== undefined) {
     v.check(/^https?:\/\/\S+$/.test(r.driftWebhookUrl), 'driftWebhookUrl', `expected an http(s) URL, got ${JSON.stringify(r.driftWebhookUrl)}`);
+  }
+  if (r.mirrorUrl !== undefined) {
+    v.check(/^https?:\/\/\S+$/.test(r.mirrorUrl), 'mirrorUrl', `expected an http(s) URL, got ${JSON.stringify(r.mirrorUrl)}`);
   }
   if (r.canary) {
     v.check(r.canary.steps.length > 0, 'canary.steps', 'expected at least one step, got none');

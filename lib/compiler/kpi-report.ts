@@ -15,6 +15,8 @@ export const KPI_METRICS = {
   changeFailures: 'slipway_kpi_change_failures',
   changeFailureRatio: 'slipway_kpi_change_failure_ratio',
   timeToRestoreMedian: 'slipway_kpi_time_to_restore_median_seconds',
+  reworkDeployments: 'slipway_kpi_rework_deployments',
+  reworkRatio: 'slipway_kpi_rework_ratio',
   leadTimeToProd: 'slipway_kpi_lead_time_to_production_seconds',
   retrains: 'slipway_kpi_retrains',
   driftToProd: 'slipway_kpi_drift_retrain_to_production_seconds',
@@ -53,11 +55,20 @@ const pct = (r: number | undefined) => (r === undefined ? '-' : `${(r * 100).toF
 const med = (s: Summary) => formatDuration(s.median);
 
 export function renderKpiTable(r: KpiReport): string {
-  const out: string[] = [`Delivery KPIs from ${r.from} to ${r.to} (main ${r.head?.slice(0, 12) ?? '-'}; production = ${r.prodEnvironment}; failure window ${formatDuration(r.failureWindowSeconds)})`, ''];
+  const out: string[] = [`Delivery KPIs from ${r.from} to ${r.to} (main ${r.head?.slice(0, 12) ?? '-'}; production = ${r.prodEnvironment}; failed = rolled back or fixed by a later release)`, ''];
   out.push(
     formatTable(
-      ['ENVIRONMENT', 'MODEL', 'DEPLOYMENTS', 'PER WEEK', 'LEAD TIME (MEDIAN)', 'CHANGE FAILURE RATE', 'TIME TO RESTORE (MEDIAN)'],
-      r.series.map((s) => [s.environment, s.model, String(s.deployments), String(s.deploymentsPerWeek), med(s.leadTimeSeconds), `${pct(s.changeFailureRate)} (${s.failures})`, med(s.timeToRestoreSeconds)]),
+      ['ENVIRONMENT', 'MODEL', 'DEPLOYMENTS', 'PER WEEK', 'LEAD TIME (MEDIAN)', 'CHANGE FAILURE RATE', 'TIME TO RESTORE (MEDIAN)', 'REWORK RATE'],
+      r.series.map((s) => [
+        s.environment,
+        s.model,
+        String(s.deployments),
+        String(s.deploymentsPerWeek),
+        med(s.leadTimeSeconds),
+        `${pct(s.changeFailureRate)} (${s.failures})`,
+        med(s.timeToRestoreSeconds),
+        `${pct(s.reworkRate)} (${s.reworkDeployments})`,
+      ]),
     ),
     '',
   );
@@ -108,13 +119,15 @@ export function renderOpenMetrics(r: KpiReport): string {
     'Median lead time for changes: source commit time to the release commit.',
     r.series.filter((s) => s.leadTimeSeconds.median !== undefined).map((s) => [sl(s), s.leadTimeSeconds.median!]),
   );
-  family(KPI_METRICS.changeFailures, 'Deployments rolled back, or replaced within the failure window.', r.series.map((s) => [sl(s), s.failures]));
+  family(KPI_METRICS.changeFailures, 'Deployments rolled back, or replaced by a version released as their fix.', r.series.map((s) => [sl(s), s.failures]));
   family(KPI_METRICS.changeFailureRatio, 'Change failure rate: failed deployments over deployments.', r.series.filter((s) => s.changeFailureRate !== undefined).map((s) => [sl(s), s.changeFailureRate!]));
   family(
     KPI_METRICS.timeToRestoreMedian,
-    'Median time to restore: failed deployment to the rollback or next deployment.',
+    'Median time to restore: failed deployment to its rollback or fix.',
     r.series.filter((s) => s.timeToRestoreSeconds.median !== undefined).map((s) => [sl(s), s.timeToRestoreSeconds.median!]),
   );
+  family(KPI_METRICS.reworkDeployments, 'Deployments of versions released as fixes (Fixes: trailer).', r.series.map((s) => [sl(s), s.reworkDeployments]));
+  family(KPI_METRICS.reworkRatio, 'Rework rate: deployments of fixes over deployments.', r.series.filter((s) => s.reworkRate !== undefined).map((s) => [sl(s), s.reworkRate!]));
   family(KPI_METRICS.leadTimeToProd, 'Source commit time to the first production deployment of the version.', r.leadTimeToProd.map((l) => [{ model: l.model, version: l.version }, l.seconds]));
   family(KPI_METRICS.retrains, 'New model versions in the window by the trigger of their build.', r.retrains.map((t) => [{ model: t.model, trigger: t.trigger }, t.count]));
   family(KPI_METRICS.driftToProd, 'Drift-triggered build to its first production deployment.', r.driftToProd.map((d) => [{ model: d.model, version: d.version }, d.seconds]));
@@ -149,7 +162,7 @@ export function renderKpiHtml(r: KpiReport): string {
   const rows = r.series
     .map(
       (s) =>
-        `<tr><td>${escapeHtml(s.environment)}</td><td>${escapeHtml(s.model)}</td><td>${s.deployments}</td><td>${s.deploymentsPerWeek}</td><td>${med(s.leadTimeSeconds)}</td><td>${pct(s.changeFailureRate)} (${s.failures})</td><td>${med(s.timeToRestoreSeconds)}</td></tr>`,
+        `<tr><td>${escapeHtml(s.environment)}</td><td>${escapeHtml(s.model)}</td><td>${s.deployments}</td><td>${s.deploymentsPerWeek}</td><td>${med(s.leadTimeSeconds)}</td><td>${pct(s.changeFailureRate)} (${s.failures})</td><td>${med(s.timeToRestoreSeconds)}</td><td>${pct(s.reworkRate)} (${s.reworkDeployments})</td></tr>`,
     )
     .join('\n');
   const small = (head: string[], body: string[][]) =>
@@ -159,9 +172,9 @@ export function renderKpiHtml(r: KpiReport): string {
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><h1>${escapeHtml(title)}</h1>
-<p class="meta">From the config repository at ${escapeHtml(r.head?.slice(0, 12) ?? '-')}; production is ${escapeHtml(r.prodEnvironment)}; a deployment replaced within ${formatDuration(r.failureWindowSeconds)} or rolled back counts as failed.</p>
-<h2>Deployments, lead time, change failure rate, time to restore</h2>
-<table><thead><tr><th>environment</th><th>model</th><th>deployments</th><th>per week</th><th>lead time (median)</th><th>change failure rate</th><th>time to restore (median)</th></tr></thead>
+<p class="meta">From the config repository at ${escapeHtml(r.head?.slice(0, 12) ?? '-')}; production is ${escapeHtml(r.prodEnvironment)}; a deployment rolled back, or replaced by a version released as its fix, counts as failed; deployments of fixes are rework.</p>
+<h2>Deployments, lead time, change failure rate, time to restore, rework rate</h2>
+<table><thead><tr><th>environment</th><th>model</th><th>deployments</th><th>per week</th><th>lead time (median)</th><th>change failure rate</th><th>time to restore (median)</th><th>rework rate</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

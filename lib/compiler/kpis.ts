@@ -4,8 +4,11 @@ import { ConfigRepo } from './config-repo.js';
 import { type ReleaseEvent, releaseLog } from './history.js';
 import { type RecordView, sameBuild } from './record-view.js';
 
-// Delivery KPIs (DORA's four keys, adapted to models) computed only from the config
+// Delivery KPIs (DORA's five keys, adapted to models) computed only from the config
 // repository: its first-parent history on main and the release records at each commit.
+// A deployment failed when it was rolled back or when a later version marked as its fix
+// (`slipway release --fixes <version>`: a `Fixes: <version>` trailer) replaced it; a deployment
+// of such a fix is rework.
 // "Now" is the commit time of main's head, so the same repository always gives the same
 // figures. Definitions: docs/config-repo.md#delivery-kpis.
 
@@ -17,9 +20,10 @@ export interface KpiOptions {
   readonly models?: readonly string[];
   /** The environment that counts as production. @default 'prod' */
   readonly prodEnvironment?: string;
-  /** A deployment replaced by the next one within this time counts as failed. @default '24h' */
-  readonly failureWindow?: string;
 }
+
+/** Trailer of a release commit naming a version the released one fixes (repeatable). */
+export const FIXES_TRAILER = 'Fixes';
 
 export interface Deployment {
   readonly environment: string;
@@ -31,9 +35,11 @@ export interface Deployment {
   readonly kind: 'release' | 'promotion' | 'change';
   /** Source commit time to this release commit, when the record names the source commit time. */
   readonly leadTimeSeconds?: number;
-  /** Rolled back, or replaced within the failure window. */
+  /** Rolled back, or replaced by a version released as its fix. */
   readonly failed: boolean;
-  readonly failure?: { readonly reason: 'rolled back' | 'replaced'; readonly restoredAt: string; readonly timeToRestoreSeconds: number; readonly by: string };
+  readonly failure?: { readonly reason: 'rolled back' | 'fixed'; readonly restoredAt: string; readonly timeToRestoreSeconds: number; readonly by: string };
+  /** This version was released as the fix of these versions: unplanned work (rework). */
+  readonly fixes?: readonly string[];
 }
 
 export interface Summary {
@@ -51,6 +57,10 @@ export interface SeriesKpis {
   readonly failures: number;
   readonly changeFailureRate?: number;
   readonly timeToRestoreSeconds: Summary;
+  /** Deployments of fixes. */
+  readonly reworkDeployments: number;
+  /** DORA's rework rate: deployments of fixes over deployments. */
+  readonly reworkRate?: number;
 }
 
 export interface KpiReport {
@@ -60,7 +70,6 @@ export interface KpiReport {
   readonly to: string;
   readonly windowSeconds: number;
   readonly prodEnvironment: string;
-  readonly failureWindowSeconds: number;
   readonly series: readonly SeriesKpis[];
   readonly deployments: readonly Deployment[];
   /** Source commit time to the first deployment of that version in production. */
@@ -105,7 +114,6 @@ export function summarize(values: readonly number[]): Summary {
 /** Computes the KPIs of `options.repo`; reads only Git. */
 export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
   const windowSeconds = parseDurationSeconds(options.since ?? '90d', '--since');
-  const failureWindowSeconds = parseDurationSeconds(options.failureWindow ?? '24h', '--failure-window');
   const prod = options.prodEnvironment ?? 'prod';
   const repo = await ConfigRepo.open(options.repo);
   const events = await releaseLog(repo);
@@ -124,6 +132,17 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     const key = `${e.environment}/${e.model}`;
     series.set(key, [...(series.get(key) ?? []), e]);
   }
+
+  // What each version was released to fix, from the trailers of the commits that released it.
+  const fixesOf = new Map<string, Set<string>>();
+  for (const e of events) {
+    if (!e.record || e.kind === 'rollback') continue;
+    const fixed = e.trailers.filter((t) => t.key.toLowerCase() === FIXES_TRAILER.toLowerCase()).flatMap((t) => t.value.split(/[\s,]+/).filter(Boolean));
+    if (fixed.length === 0) continue;
+    const key = `${e.model}\0${e.record.version}`;
+    fixesOf.set(key, new Set([...(fixesOf.get(key) ?? []), ...fixed]));
+  }
+  const fixesFor = (model: string, version: string) => [...(fixesOf.get(`${model}\0${version}`) ?? [])].sort();
 
   const deployments: Deployment[] = [];
   const perSeries: SeriesKpis[] = [];
@@ -150,14 +169,21 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
       const next = changes[i + 1];
       const committedAt = timeOf(record.source?.committedAt);
       let failure: Deployment['failure'];
-      if (next && (next.event.kind === 'rollback' || next.event.time - event.time <= failureWindowSeconds)) {
+      // Rolled back at once, or replaced later by a version released as this one's fix.
+      const restoredBy =
+        next?.event.kind === 'rollback'
+          ? next
+          : changes.slice(i + 1).find((c) => c.event.kind !== 'rollback' && fixesFor(model, c.record.version).includes(record.version));
+      if (restoredBy) {
+        const rolledBack = restoredBy.event.kind === 'rollback';
         failure = {
-          reason: next.event.kind === 'rollback' ? 'rolled back' : 'replaced',
-          restoredAt: iso(next.event.time),
-          timeToRestoreSeconds: next.event.time - event.time,
-          by: `${next.event.kind} to ${next.record.version}`,
+          reason: rolledBack ? 'rolled back' : 'fixed',
+          restoredAt: iso(restoredBy.event.time),
+          timeToRestoreSeconds: restoredBy.event.time - event.time,
+          by: `${restoredBy.event.kind} to ${restoredBy.record.version}`,
         };
       }
+      const fixes = fixesFor(model, record.version);
       mine.push({
         environment,
         model,
@@ -168,6 +194,7 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
         ...(committedAt !== undefined ? { leadTimeSeconds: event.time - committedAt } : {}),
         failed: failure !== undefined,
         ...(failure ? { failure } : {}),
+        ...(fixes.length > 0 ? { fixes } : {}),
       });
     }
     const counted = mine.filter((d) => inWindow(timeOf(d.at)!));
@@ -184,6 +211,8 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
       failures: failures.length,
       changeFailureRate: round(failures.length / counted.length),
       timeToRestoreSeconds: summarize(failures.map((d) => d.failure!.timeToRestoreSeconds)),
+      reworkDeployments: counted.filter((d) => d.fixes).length,
+      reworkRate: round(counted.filter((d) => d.fixes).length / counted.length),
     });
   }
 
@@ -230,7 +259,6 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     to: iso(to),
     windowSeconds,
     prodEnvironment: prod,
-    failureWindowSeconds,
     series: perSeries,
     deployments,
     leadTimeToProd,

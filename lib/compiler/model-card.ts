@@ -56,5 +56,20 @@ export function renderModelCard(record: RecordView, props: ModelFacts | undefine
   const metrics = Object.entries(record.metrics).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (metrics.length === 0) lines.push('No gate metrics recorded for this build.');
   else lines.push('| Metric | Value |', '| --- | ---: |', ...metrics.map(([k, v]) => `| ${cell(k)} | ${v} |`));
+  const decision = record.challengerDecision;
+  if (decision || record.challengerVersion) lines.push('', '## Champion/challenger', '');
+  if (record.challengerVersion) lines.push(`Challenger ${cell(record.challengerVersion)} serves beside this build on mirrored traffic; its answers are discarded.`);
+  if (decision) {
+    if (record.challengerVersion) lines.push('');
+    lines.push(
+      `Promoted as the challenger over ${cell(decision.replaced)}: live ${cell(decision.metric)} beat the champion's by more than ${decision.margin}.`,
+      '',
+      '| | Version | Live value | Labels |',
+      '| --- | --- | ---: | ---: |',
+      `| champion (replaced) | ${cell(decision.replaced)} | ${decision.champion} | ${decision.samples?.champion ?? '-'} |`,
+      `| challenger (promoted) | ${cell(record.version)} | ${decision.challenger} | ${decision.samples?.challenger ?? '-'} |`,
+    );
+    if (decision.source) lines.push('', `Measured by ${cell(decision.source)}.`);
+  }
   return `${lines.join('\n')}\n`;
 }

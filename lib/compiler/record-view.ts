@@ -3,8 +3,9 @@
 // through here, without schema validation, so a record broken by hand is still listed; every
 // lineage field is optional.
 import { migrateLegacyRecord } from './releases.js';
+import { BUILD_TRIGGERS, type BuildTrigger, type ChallengerDecision } from '../vocabulary/build.js';
 
-export type Trigger = 'push' | 'drift' | 'manual';
+export type Trigger = BuildTrigger;
 
 export interface RecordView {
   readonly environment: string;
@@ -22,6 +23,10 @@ export interface RecordView {
   readonly pipelineRun?: string;
   readonly builtAt?: string;
   readonly approvedBy: readonly string[];
+  /** Version of the challenger served beside this build. */
+  readonly challengerVersion?: string;
+  /** Why this build, once the challenger, replaced the champion. */
+  readonly challengerDecision?: ChallengerDecision;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -41,7 +46,7 @@ export function viewRecord(value: unknown): RecordView {
   if (r.metrics && typeof r.metrics === 'object') {
     for (const [k, v] of Object.entries(r.metrics as Record<string, unknown>)) if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
   }
-  const trigger: Trigger | undefined = r.trigger === 'push' || r.trigger === 'drift' || r.trigger === 'manual' ? r.trigger : undefined;
+  const trigger: Trigger | undefined = (BUILD_TRIGGERS as readonly unknown[]).includes(r.trigger) ? (r.trigger as Trigger) : undefined;
   const approvedBy = Array.isArray(r.approvedBy) ? r.approvedBy.filter((a): a is string => typeof a === 'string') : typeof r.approvedBy === 'string' ? [r.approvedBy] : [];
   return {
     environment,
@@ -57,6 +62,8 @@ export function viewRecord(value: unknown): RecordView {
     metrics,
     ...opt('trigger', trigger),
     ...opt('pipelineRun', str(r.pipelineRun)),
+    ...opt('challengerVersion', r.challenger && typeof r.challenger === 'object' ? str((r.challenger as Record<string, unknown>).version) : undefined),
+    ...opt('challengerDecision', isDecision(r.challengerDecision) ? r.challengerDecision : undefined),
     ...opt('builtAt', str(r.builtAt)),
     approvedBy,
   };
@@ -69,4 +76,10 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 /** Whether two records describe the same build (ignoring environment and approvals). */
 export function sameBuild(a: RecordView, b: RecordView): boolean {
   return a.version === b.version && a.modelSha256 === b.modelSha256 && a.imageDigest === b.imageDigest;
+}
+
+function isDecision(v: unknown): v is ChallengerDecision {
+  if (!v || typeof v !== 'object') return false;
+  const d = v as Record<string, unknown>;
+  return typeof d.replaced === 'string' && typeof d.metric === 'string' && typeof d.champion === 'number' && typeof d.challenger === 'number' && typeof d.margin === 'number';
 }

@@ -81,6 +81,10 @@ function semanticProblems(value: unknown): RecordProblem[] {
     const problem = locationCredentialProblem(location);
     if (problem) problems.push({ pointer: `/${field}`, message: problem });
   }
+  // A challenger is a whole build: its locations are held to the same rules.
+  if (record.challenger && typeof record.challenger === 'object') {
+    problems.push(...semanticProblems(record.challenger).map((p) => ({ ...p, pointer: `/challenger${p.pointer}` })));
+  }
   const repository = (record.source as { repository?: unknown } | undefined)?.repository;
   if (typeof repository === 'string') {
     const problem = locationCredentialProblem(repository);

@@ -2,7 +2,7 @@ import { DEFAULT_DRIFT_SHARE, DEFAULT_THRESHOLDS } from './defaults.js';
 import { valueHistogram, wassersteinDistance, type ValueHistogram } from './histogram.js';
 import { CategoricalAccumulator, type CategoricalProfile, type FeatureProfile, type NumericProfile, type ThresholdConfig, type Thresholds } from './profile.js';
 import { RankSketch, type WeightedDistribution } from './sketch.js';
-import { chiSquare, jensenShannon, ksPValue, ksStatistic, psi } from './stats.js';
+import { chiSquare, jensenShannon, ksPValue, ksStatistic, psi } from './statistics/index.js';
 
 export { DEFAULT_THRESHOLDS } from './defaults.js';
 /** Label of the categorical bin that collects categories outside the profile's top K. */

@@ -60,12 +60,16 @@ export const ALERT_DEFAULTS = Object.freeze({
   timeoutMs: 5000,
 });
 
-/** Ground-truth feedback (rolling accuracy). */
+/** Ground-truth feedback (live performance) and the label-free estimate. */
 export const FEEDBACK_DEFAULTS = Object.freeze({
-  /** Scored rows the accuracy is computed over. */
+  /** Labelled rows the live metrics are computed over. */
   windowRows: 1000,
   /** Most requests whose predictions wait for feedback. */
   maxPendingRequests: 10_000,
+  /** Most prediction rows waiting for feedback, all requests together. */
+  maxPendingRows: 100_000,
+  /** Recent predictions the label-free estimate (CBPE) covers. */
+  estimateRows: 5000,
   /** How long a prediction waits for its feedback, in seconds. */
   pendingSeconds: 86_400,
 });

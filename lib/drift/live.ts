@@ -3,14 +3,15 @@ import { resolveDriftShare, resolveThresholds, summarize, needsAttention, type D
 import { DEFAULT_THRESHOLDS, LIVE_DEFAULTS } from './defaults.js';
 import { AlertState, alertPayload, sendWebhook, type DriftAlertOptions } from './live/alert.js';
 import { evaluateColumn, yieldToEventLoop } from './live/evaluate.js';
-import { argmaxLabels, FeedbackAccuracy, type FeedbackOptions } from './live/feedback.js';
+import { FeedbackJoin, type FeedbackOptions, type LivePerformance } from './live/feedback.js';
 import { DriftGauges } from './live/gauges.js';
+import { PerformanceGauges } from './live/performance-gauges.js';
 import { History, historyPoint, type HistoryPoint } from './live/history.js';
 import { RowSampler, SampleWindow } from './live/window.js';
 import type { BaselineProfile, FeatureProfile, ThresholdConfig } from './profile.js';
 
 export { alertFingerprint, alertPayload, DRIFT_ALERT_NAME, type DriftAlertOptions } from './live/alert.js';
-export { argmaxLabels } from './live/feedback.js';
+export type { LivePerformance } from './live/feedback.js';
 export { DRIFT_METRICS } from '../vocabulary/metrics.js';
 export type { HistoryPoint } from './live/history.js';
 
@@ -35,7 +36,7 @@ export interface LiveDriftOptions {
   readonly historySize?: number;
   readonly thresholds?: ThresholdConfig;
   readonly alert?: DriftAlertOptions;
-  /** Rolling accuracy over ground-truth feedback. */
+  /** Live performance from ground-truth feedback, and the label-free estimate (CBPE). */
   readonly feedback?: FeedbackOptions;
   /** Milliseconds since the epoch; injectable for tests. @default Date.now */
   readonly clock?: () => number;
@@ -54,6 +55,8 @@ export interface LiveSnapshot extends DriftReport {
   readonly driftingSince: string | null;
   /** Rolling accuracy from feedback, beside the training accuracy when the baseline has it. */
   readonly accuracy: { readonly value: number | null; readonly labeled: number; readonly reference?: number } | null;
+  /** Windowed metrics from feedback joined with predictions, and the CBPE estimate; null without feedback. */
+  readonly livePerformance: LivePerformance | null;
 }
 
 export interface LiveHistory {
@@ -84,7 +87,8 @@ export class LiveDriftMonitor {
   private readonly onError: (error: Error) => void;
   private readonly gauges: DriftGauges;
   private readonly alertState: AlertState;
-  private readonly feedback: FeedbackAccuracy | undefined;
+  private readonly feedback: FeedbackJoin | undefined;
+  private readonly performanceGauges: PerformanceGauges | undefined;
   private readonly history: History<HistoryPoint>;
   private last: LiveSnapshot;
   private evaluating: Promise<LiveSnapshot> | undefined;
@@ -103,8 +107,9 @@ export class LiveDriftMonitor {
     const windowRows = options.windowRows ?? LIVE_DEFAULTS.windowRows;
     this.inputs = new SampleWindow(windowRows, this.baseline.featureOrder.length);
     this.outputs = this.baseline.outputs ? new SampleWindow(windowRows, this.baseline.outputs.order.length) : undefined;
-    this.feedback = options.feedback ? new FeedbackAccuracy(options.feedback, this.clock) : undefined;
+    this.feedback = options.feedback ? new FeedbackJoin(options.feedback, this.clock) : undefined;
     this.gauges = new DriftGauges(options.registry, this.model, this.version);
+    this.performanceGauges = options.feedback ? new PerformanceGauges(options.registry, this.model, this.version) : undefined;
     this.alertState = new AlertState(options.alert ?? {});
     this.history = new History(options.historySize ?? LIVE_DEFAULTS.historySize);
     this.last = this.emptySnapshot();
@@ -121,12 +126,13 @@ export class LiveDriftMonitor {
   }
 
   /**
-   * Request path: output rows in the baseline's outputs.order. With a request id and
-   * feedback enabled, each row's argmax is kept as the prediction to score later.
+   * Request path: output rows in the baseline's outputs.order. With feedback enabled, class
+   * probabilities feed the label-free estimate, and with a request id each row's prediction
+   * (argmax, or the value of a one-column output) waits for its label.
    */
   recordOutputs(data: ArrayLike<number>, rows: number, cols: number, requestId?: string): void {
     if (this.outputs) this.record(this.outputs, data, rows, cols, 'output');
-    if (requestId !== undefined && this.feedback) this.feedback.recordPredictions(requestId, argmaxLabels(data, rows, cols));
+    if (this.feedback && !this.closed) this.feedback.recordPredictions(requestId, data, rows, cols);
   }
 
   private record(window: SampleWindow, data: ArrayLike<number>, rows: number, cols: number, what: string): void {
@@ -145,8 +151,7 @@ export class LiveDriftMonitor {
   /** Scores a request's predictions against observed labels; false when the id is unknown or expired. */
   recordFeedback(requestId: string, observed: ArrayLike<number | string> | number | string): boolean {
     if (!this.feedback?.recordFeedback(requestId, observed)) return false;
-    const value = this.feedback.value;
-    if (value !== null) this.gauges.setAccuracy(value);
+    this.performanceGauges?.publish(this.feedback.metrics());
     return true;
   }
 
@@ -204,6 +209,7 @@ export class LiveDriftMonitor {
     // Below minRows the window itself is too small: statistics shown, nothing flagged.
     const report: DriftReport = insufficientData ? { ...summary, drifted: false, verdict: 'insufficient data' } : summary;
     this.gauges.publish(report);
+    if (this.feedback) this.performanceGauges?.publish(this.feedback.metrics());
     const attention = needsAttention(report);
     const since = this.alertState.observe(now, attention);
     const evaluatedAt = new Date(now).toISOString();
@@ -217,6 +223,7 @@ export class LiveDriftMonitor {
       window: this.windowInfo(),
       driftingSince: since === undefined ? null : new Date(since).toISOString(),
       accuracy: this.accuracy(),
+      livePerformance: this.feedback?.metrics() ?? null,
     };
     this.history.push(historyPoint(report, evaluatedAt, this.feedback?.value ?? null));
     if (attention) await this.maybeAlert(now, this.last);
@@ -266,6 +273,7 @@ export class LiveDriftMonitor {
       window: this.windowInfo(),
       driftingSince: null,
       accuracy: this.accuracy(),
+      livePerformance: this.feedback?.metrics() ?? null,
     };
   }
 
@@ -275,5 +283,6 @@ export class LiveDriftMonitor {
     if (this.timer) clearInterval(this.timer);
     await this.evaluating?.catch(() => undefined);
     this.gauges.remove(this.baseline.featureOrder, this.baseline.outputs?.order ?? []);
+    this.performanceGauges?.remove();
   }
 }

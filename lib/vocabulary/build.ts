@@ -16,8 +16,9 @@ export const IMAGE_MODEL_REPOSITORY = '/models';
 export const MODEL_FILE = 'model.onnx';
 export const BASELINE_FILE = 'baseline.json';
 
-export type BuildTrigger = 'push' | 'drift' | 'manual';
-export const BUILD_TRIGGERS: readonly BuildTrigger[] = ['push', 'drift', 'manual'];
+/** `performance`: live accuracy from ground truth fell below the build's own gate metrics. */
+export type BuildTrigger = 'push' | 'drift' | 'performance' | 'manual';
+export const BUILD_TRIGGERS: readonly BuildTrigger[] = ['push', 'drift', 'performance', 'manual'];
 
 export interface BuildSource {
   readonly repository: string;
@@ -46,11 +47,28 @@ export interface BuildRecord {
   readonly builtAt?: string;
 }
 
+/** Why a challenger replaced the champion: both live values and the margin it had to win by. */
+export interface ChallengerDecision {
+  /** Version of the champion it replaced. */
+  readonly replaced: string;
+  readonly metric: string;
+  readonly champion: number;
+  readonly challenger: number;
+  readonly margin: number;
+  readonly samples: { readonly champion: number; readonly challenger: number };
+  /** Where the numbers came from. */
+  readonly source?: string;
+}
+
 /** A build recorded for one environment. */
 export interface Release extends BuildRecord {
   readonly environment: string;
   /** Added by the approvals work (issue 14). */
   readonly approvedBy?: readonly string[];
+  /** A challenger build served beside this one, receiving mirrored traffic. */
+  readonly challenger?: BuildRecord;
+  /** Present when this build was the challenger and won. */
+  readonly challengerDecision?: ChallengerDecision;
 }
 
 /**

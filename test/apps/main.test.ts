@@ -88,6 +88,7 @@ describe('example platform (apps/main.ts)', () => {
     const serving = all.filter(({ chart }) => !chart.startsWith('acme-ml/ci/'));
     const names = new Set(serving.map(({ manifest }) => manifest.metadata.name));
     expect([...names].sort()).toEqual([
+      'acme-ml-platform-dashboard',
       'fraud-detector',
       'fraud-detector-dashboard',
       'image-classifier',
@@ -105,6 +106,7 @@ describe('example platform (apps/main.ts)', () => {
       'acme-ml-ci-triggers',
       'acme-ml-prod-fraud-detector',
       'acme-ml-prod-image-classifier',
+      'acme-ml-prod-platform-dashboard',
       'acme-ml-staging-fraud-detector',
       'acme-ml-staging-image-classifier',
     ]);

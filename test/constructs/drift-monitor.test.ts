@@ -88,11 +88,106 @@ describe('DriftMonitor', () => {
     expect(find(manifests, 'PrometheusRule').metadata.labels?.release).toBe('kube-prometheus-stack');
   });
 
+  it('routes the retraining alerts of its model to the webhook with an AlertmanagerConfig', () => {
+    // GIVEN the EventListener's URL
+    const { manifests, monitor: m } = monitor({ alertWebhookUrl: 'http://el-slipway-training.ml-ci.svc.cluster.local:8080', selectorLabels: { release: 'kps' } });
+    // THEN one AlertmanagerConfig routes SlipwayModelDrift and SlipwayModelPerformance of this model in this namespace to it
+    const route = find(manifests, 'AlertmanagerConfig');
+    expect(upstreamProblem(route)).toBeUndefined();
+    expect(route.apiVersion).toBe('monitoring.coreos.com/v1alpha1');
+    expect(route.metadata).toMatchObject({ name: 'fraud-detector', namespace: 'ml-staging', labels: { release: 'kps' } });
+    expect(route.spec.route.matchers).toEqual([
+      { name: 'alertname', matchType: '=~', value: 'SlipwayModelDrift|SlipwayModelPerformance' },
+      { name: 'model', matchType: '=', value: 'fraud-detector' },
+      { name: 'namespace', matchType: '=', value: 'ml-staging' },
+    ]);
+    expect(route.spec.receivers).toEqual([{ name: 'retrain', webhookConfigs: [{ url: 'http://el-slipway-training.ml-ci.svc.cluster.local:8080', sendResolved: false }] }]);
+    expect(m.alertRoute).toBeDefined();
+  });
+
+  it('takes the route from the serving\'s drift webhook, and emits none without a webhook', () => {
+    const chart = givenChart();
+    const serving = new ModelServing(chart, 'Serving', { model: new Model(chart, 'Model', modelProps()), image: RUNTIME_IMAGE, driftWebhookUrl: 'http://el.ci.svc:8080' });
+    const m = new DriftMonitor(chart, 'Monitor', { serving });
+    expect(find(synth(chart), 'AlertmanagerConfig').spec.receivers[0].webhookConfigs[0].url).toBe('http://el.ci.svc:8080');
+    expect(m.alertRoute).toBeDefined();
+    expect(monitor().manifests.some((o) => o.kind === 'AlertmanagerConfig')).toBe(false);
+  });
+
+  it('alerts when a live metric falls below the build\'s gate value minus the tolerance, over enough labels', () => {
+    // GIVEN the metrics the build was gated on, one the runtime cannot measure live
+    const { manifests, monitor: m } = monitor({ gateMetrics: { auc: 0.93, recall_at_1pct_fpr: 0.6, rmse: 2 }, minFeedbackSamples: 300, performanceFor: '30m' });
+    // THEN one performance rule per live metric: AUC below 0.88, RMSE above 2.1 (5% worse)
+    const group = m.ruleGroups.find((g) => g.name === 'fraud-detector.performance')!;
+    expect(group.rules.map((r) => [r.labels.metric, r.expr])).toEqual([
+      ['auc', 'max by (namespace, model, version) (slipway_model_roc_auc{model="fraud-detector",namespace="ml-staging"}) < 0.88 and on (namespace, model, version) max by (namespace, model, version) (slipway_model_feedback_samples{model="fraud-detector",namespace="ml-staging"}) >= 300'],
+      ['rmse', 'max by (namespace, model, version) (slipway_model_rmse{model="fraud-detector",namespace="ml-staging"}) > 2.1 and on (namespace, model, version) max by (namespace, model, version) (slipway_model_feedback_samples{model="fraud-detector",namespace="ml-staging"}) >= 300'],
+    ]);
+    expect(group.rules.every((r) => r.alert === 'SlipwayModelPerformance' && r.for === '30m' && r.labels.trigger === 'performance')).toBe(true);
+    // AND promtool accepts them
+    const result = promtoolCheckRules(find(manifests, 'PrometheusRule'));
+    expect(result.status, result.output).toBe(0);
+    // AND without gate metrics there is no performance group
+    expect(monitor().monitor.ruleGroups.map((g) => g.name)).toEqual(['fraud-detector.drift', 'fraud-detector.serving']);
+  });
+
+  it('fires the performance alert in promtool\'s rule tests only below the gate and over enough labels', () => {
+    const { manifests } = monitor({ gateMetrics: { accuracy: 0.9 }, minFeedbackSamples: 200, performanceFor: '5m' });
+    const rules = join(work, `perf-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(rules, stringify({ groups: find(manifests, 'PrometheusRule').spec.groups }));
+    const series = (metric: string, version: string, values: string) => ({ series: `${metric}{model="fraud-detector",namespace="ml-staging",version="${version}"}`, values });
+    const tests = join(work, `perf-test-${Math.random().toString(36).slice(2)}.yaml`);
+    const labels = { alertname: 'SlipwayModelPerformance', severity: 'warning', model: 'fraud-detector', namespace: 'ml-staging', version: '', metric: 'accuracy', retrain: 'true', trigger: 'performance' };
+    writeFileSync(tests, stringify({
+      rule_files: [rules],
+      evaluation_interval: '1m',
+      tests: [{
+        interval: '1m',
+        input_series: [
+          // v1: 0.8 accuracy over 500 labels (below 0.85); v2: 0.8 over 100 labels; v3: 0.87 over 500 labels
+          series('slipway_model_accuracy', 'v1', '0.8x10'),
+          series('slipway_model_feedback_samples', 'v1', '500x10'),
+          series('slipway_model_accuracy', 'v2', '0.8x10'),
+          series('slipway_model_feedback_samples', 'v2', '100x10'),
+          series('slipway_model_accuracy', 'v3', '0.87x10'),
+          series('slipway_model_feedback_samples', 'v3', '500x10'),
+        ],
+        alert_rule_test: [
+          { eval_time: '3m', alertname: 'SlipwayModelPerformance', exp_alerts: [] },
+          {
+            eval_time: '6m',
+            alertname: 'SlipwayModelPerformance',
+            exp_alerts: [{
+              exp_labels: { ...labels, version: 'v1' },
+              exp_annotations: {
+                summary: "Model fraud-detector performs below its build's accuracy",
+                description: 'Live accuracy of fraud-detector v1 in ml-staging is 0.8000 from ground-truth feedback; the build was gated at 0.9 (alert < 0.85, tolerance 0.05) for 5m; retraining is due.',
+                gate_value: '0.9',
+              },
+            }],
+          },
+        ],
+      }],
+    }));
+    const result = spawnSync('promtool', ['test', 'rules', tests], { encoding: 'utf8' });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+  });
+
   it('fails when thresholds or durations are invalid, naming each field', () => {
     const attempt = () => monitor({ thresholds: { ksStatistic: 1.5 }, featureThresholds: { amount: { psi: -1 } }, driftFor: '10 minutes' });
     expect(attempt).toThrow(/DriftMonitor at 'acme-ml\/staging\/app\/Monitor' has invalid props:/);
     expect(attempt).toThrow(/- thresholds\.ksStatistic: expected a number in \(0, 1\], got 1\.5/);
     expect(attempt).toThrow(/- featureThresholds\.amount\.psi: expected a number > 0, got -1/);
     expect(attempt).toThrow(/- driftFor: expected a duration such as "30s", "15m" or "1h", got "10 minutes"/);
+  });
+
+  it('fails when the alert route or performance props are invalid, naming each field', () => {
+    const attempt = () => monitor({ alertWebhookUrl: 'el-slipway:8080', gateMetrics: { 'a b': 1, auc: Number.NaN }, performanceTolerance: 1.5, minFeedbackSamples: 0, performanceFor: 'soon' });
+    expect(attempt).toThrow(/- alertWebhookUrl: expected an http\(s\) URL, got "el-slipway:8080"/);
+    expect(attempt).toThrow(/- gateMetrics\.a b: expected a metrics\.json key/);
+    expect(attempt).toThrow(/- gateMetrics\.auc: expected a finite number, got null/);
+    expect(attempt).toThrow(/- performanceTolerance: expected a number in \[0, 1\), got 1\.5/);
+    expect(attempt).toThrow(/- minFeedbackSamples: expected a whole number >= 1, got 0/);
+    expect(attempt).toThrow(/- performanceFor: expected a duration/);
   });
 });

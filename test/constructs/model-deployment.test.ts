@@ -85,6 +85,40 @@ describe('ModelDeployment', () => {
     expect(deployment.spec.template.spec.initContainers).toBeUndefined();
   });
 
+  it('serves a challenger build beside the champion: mirrored traffic, reachable by the champion only, scraped apart, left out of the alerts', () => {
+    // GIVEN a staging release with a challenger build, gated on accuracy
+    const app = Testing.app();
+    app.node.setContext(RELEASES_CONTEXT_KEY, [{
+      environment: 'staging', model: 'fraud-detector', version: '1.4.0', modelSha256: SHA_B, modelLocation: 'image', imageDigest: `sha256:${'d'.repeat(64)}`, metrics: { accuracy: 0.9 },
+      challenger: { model: 'fraud-detector', version: '1.5.0', modelSha256: SHA_A, modelLocation: 'image', imageDigest: `sha256:${'f'.repeat(64)}` },
+    }] satisfies Release[]);
+    const staging = new Environment(new Platform(app, 'acme-ml', { repoURL: 'https://github.com/acme/ml-config.git' }), 'staging');
+    // WHEN the model is deployed
+    const deployment = new ModelDeployment(staging, 'fraud-detector', deploymentProps({ driftWebhookUrl: 'http://el.ml-ci.svc:8080' }));
+    const manifests = synth(deployment);
+    // THEN every object passes its upstream schema
+    expect(manifests.map(upstreamProblem).filter(Boolean)).toEqual([]);
+    // AND the champion mirrors to the challenger's Service, which serves the challenger's build under the same model name
+    const champion = find(manifests, 'Deployment', 'fraud-detector');
+    const challenger = find(manifests, 'Deployment', 'fraud-detector-challenger');
+    expect(champion.spec.template.spec.containers[0].env).toContainEqual({ name: 'SLIPWAY_MIRROR_URL', value: `http://fraud-detector-challenger.${deployment.namespace}.svc:8080` });
+    expect(challenger.spec.template.spec.containers[0].image).toBe(`ghcr.io/acme/runtime@sha256:${'f'.repeat(64)}`);
+    expect(challenger.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain('SLIPWAY_MIRROR_URL');
+    expect(challenger.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain('SLIPWAY_DRIFT_WEBHOOK_URL');
+    expect(challenger.spec.template.metadata.annotations['slipway.dev/model-sha256']).toBe(SHA_A);
+    expect(JSON.parse(challenger.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'SLIPWAY_EXPECTED_SHA256').value)).toEqual({ 'fraud-detector': { 'model.onnx': SHA_A } });
+    // AND only the champion's pods may call it
+    const policy = find(manifests, 'NetworkPolicy', 'fraud-detector-challenger');
+    expect(policy.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: deployment.serving.selector } }]);
+    // AND its ServiceMonitor marks its series as the challenger's, which the model's alerts leave out
+    const monitor = find(manifests, 'ServiceMonitor', 'fraud-detector-challenger');
+    expect(monitor.spec.endpoints[0].relabelings).toEqual([{ targetLabel: 'slipway_role', replacement: 'challenger' }]);
+    const rules = find(manifests, 'PrometheusRule').spec.groups.flatMap((g: { rules: Array<{ alert: string; expr: string }> }) => g.rules);
+    expect(rules.every((r: { expr: string }) => r.expr.includes('slipway_role!="challenger"'))).toBe(true);
+    expect(rules.map((r: { alert: string }) => r.alert)).toContain('SlipwayModelPerformance');
+    expect(deployment.challenger?.model.version).toBe('1.5.0');
+  });
+
   it("never falls back to the props' baseline when the released build has none", () => {
     const app = Testing.app();
     app.node.setContext(RELEASES_CONTEXT_KEY, [

@@ -91,6 +91,7 @@ describe('PipelineTriggers', () => {
       'fraud-detector-github-push',
       'fraud-detector-gitlab-push',
       'fraud-detector-drift',
+      'fraud-detector-performance',
     ]);
     expect(triggers.url).toBe('http://el-slipway-training.ml-ci.svc.cluster.local:8080');
   });
@@ -187,6 +188,11 @@ describe('PipelineTriggers', () => {
       expect(passes(alertmanager('firing', [alert('resolved', { model: 'fraud-detector' }), alert('firing', {})]))).toBe(false);
     });
 
+    it('ignores the model\'s other alerts (latency, errors, performance)', () => {
+      expect(passes(alertmanager('firing', [alert('firing', { model: 'fraud-detector', alertname: 'SlipwayHighLatencyP99' })]))).toBe(false);
+      expect(passes(alertmanager('firing', [alert('firing', { model: 'fraud-detector', alertname: 'SlipwayModelPerformance' })]))).toBe(false);
+    });
+
     it('retrains from the head of the branch', () => {
       expect(drift.bindings).toEqual([
         { name: 'revision', value: 'main' },
@@ -197,8 +203,20 @@ describe('PipelineTriggers', () => {
     });
   });
 
+  describe('performance retraining from Alertmanager, evaluated with CEL', () => {
+    const performance = trigger(synth(givenTriggers().triggers), 'fraud-detector-performance');
+    const passes = (body: unknown) => evaluate(celFilter(performance), { body }) as boolean;
+
+    it('starts on a firing SlipwayModelPerformance for the model, with reason performance', () => {
+      expect(passes(alertmanager('firing', [alert('firing', { model: 'fraud-detector', alertname: 'SlipwayModelPerformance', metric: 'auc' })]))).toBe(true);
+      expect(passes(alertmanager('firing', [alert('firing', { model: 'fraud-detector' })]))).toBe(false);
+      expect(passes(alertmanager('firing', [alert('firing', { model: 'image-classifier', alertname: 'SlipwayModelPerformance' })]))).toBe(false);
+      expect(performance.bindings).toContainEqual({ name: 'reason', value: 'performance' });
+    });
+  });
+
   it('accepts only the chosen Git hosts and can leave drift out', () => {
-    const manifests = synth(givenTriggers({ gitProviders: ['gitlab'], retrainOnDrift: false }).triggers);
+    const manifests = synth(givenTriggers({ gitProviders: ['gitlab'], retrainOnDrift: false, retrainOnPerformance: false }).triggers);
     expect(find(manifests, 'EventListener').spec.triggers.map((t: { name: string }) => t.name)).toEqual(['fraud-detector-gitlab-push']);
     expect(manifests.some((m) => m.metadata.name === 'slipway-training-github-push')).toBe(false);
   });
@@ -213,9 +231,9 @@ describe('PipelineTriggers', () => {
   });
 
   it('fails when nothing could start a pipeline or a secret name is invalid', () => {
-    const message = failure({ gitProviders: [], retrainOnDrift: false, name: 'Triggers' });
+    const message = failure({ gitProviders: [], retrainOnDrift: false, retrainOnPerformance: false, name: 'Triggers' });
     expect(message).toContain("PipelineTriggers at 'acme-ml/ci/triggers' has invalid props");
-    expect(message).toContain('gitProviders: expected at least one Git provider, or retrainOnDrift');
+    expect(message).toContain('gitProviders: expected at least one Git provider, retrainOnDrift or retrainOnPerformance');
     expect(message).toContain('name: expected a DNS-1123 label');
     expect(failure({ githubWebhookSecret: 'GitHub_Secret' })).toContain('githubWebhookSecret: expected a DNS-1123 label');
   });

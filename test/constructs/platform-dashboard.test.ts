@@ -38,6 +38,7 @@ describe('PlatformDashboard', () => {
       'Drift state by model',
       'Accuracy by model (from feedback)',
       'Delivery KPIs (slipway kpis --format openmetrics)',
+      'Estimated accuracy by model (CBPE, before labels)',
     ]);
     expect(dashboard.panels[1]!.targets[0]!.expr).toContain('namespace=~"ml-prod|ml-staging"');
   });

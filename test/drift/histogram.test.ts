@@ -3,7 +3,7 @@ import { numericReport, resolveThresholds } from '../../lib/drift/compare.js';
 import { valueHistogram, wassersteinDistance } from '../../lib/drift/histogram.js';
 import { NumericAccumulator, type NumericProfile } from '../../lib/drift/profile.js';
 import { mulberry32 } from '../../lib/drift/random.js';
-import { distributionOfSorted } from '../../lib/drift/stats.js';
+import { distributionOfSorted } from '../../lib/drift/statistics/index.js';
 
 const profileOf = (values: readonly number[]): NumericProfile => {
   const acc = new NumericAccumulator();

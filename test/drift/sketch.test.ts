@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NumericAccumulator, QUANTILE_STEPS } from '../../lib/drift/profile.js';
 import { mulberry32, normalSource } from '../../lib/drift/random.js';
 import { RankSketch } from '../../lib/drift/sketch.js';
-import { distributionOfSorted, ksStatistic } from '../../lib/drift/stats.js';
+import { distributionOfSorted, ksStatistic } from '../../lib/drift/statistics/index.js';
 
 /** Two-sample KS on raw data as scipy computes it: ECDFs compared at every pooled point. */
 function exactKs(a: Float64Array, b: Float64Array): number {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { chiSquare, jensenShannon, ksPValue, psi, regularizedGammaQ, smirnovSf } from '../../lib/drift/stats.js';
+import { chiSquare, jensenShannon, ksPValue, psi, regularizedGammaQ, smirnovSf } from '../../lib/drift/statistics/index.js';
 
 // Grids computed by test/fixtures/drift/reference.py with scipy (kstwo.sf as ks_2samp's
 // asymptotic mode calls it, chi2.sf, special.smirnov). Tolerance: 1e-9 relative, or

@@ -8,14 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mlpModel } from '../../lib/onnx/builders.js';
 import { FRAUD_FEATURES, fraudDetectorModel } from '../../lib/onnx/examples.js';
+import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
 import { Service, WebhookReceiver, freePort, startAlertmanager, startProcess, startPrometheus, waitFor } from './support/services.js';
 
 /*
  * The whole loop on one machine, as a platform team would try it: compile the example platform
  * into a config repository, serve the example model with its baseline, let a real Prometheus
- * evaluate the PrometheusRule from that repository and a real Alertmanager deliver its alert,
- * then release a retrained model and promote it. Only the `for:` durations of the rules are
- * shortened (minutes to seconds) so the test fits in its time budget.
+ * evaluate the PrometheusRule from that repository and a real Alertmanager deliver its alert
+ * along the repository's AlertmanagerConfig route,
+ * then release a retrained model and promote it. Only the `for:` durations of the rules and the
+ * route's group waits are shortened (to seconds) so the test fits in its time budget.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -23,6 +25,8 @@ const BIN = join(ROOT, 'bin/slipway.mjs');
 const exec = promisify(execFile);
 const MODEL = 'fraud-detector';
 const VERSION = '1.3.0';
+/** The example platform's EventListener (apps/ci.ts), where the repository routes retraining alerts. */
+const EVENT_LISTENER = 'http://el-slipway-training.ml-ci.svc.cluster.local:8080';
 
 async function slipway(...args: string[]): Promise<{ stdout: string; stderr: string }> {
   return exec(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CI: 'true' }, maxBuffer: 16 * 1024 * 1024 });
@@ -125,7 +129,11 @@ describe('the closed loop: serve, drift, alert, release, promote', () => {
       ...g,
       rules: g.rules.map((r) => ({ ...r, for: '2s' })),
     }));
-    const alertmanager = await startAlertmanager(join(work, 'alertmanager'), `${receiver.url}/alertmanager`);
+    // AND a real Alertmanager routes as the repository's AlertmanagerConfig says (translated as the operator does)
+    const alertmanager = await startAlertmanager(
+      join(work, 'alertmanager'),
+      operatorAlertmanagerYaml(alertmanagerConfigsIn(configRepo, 'staging'), { webhookUrls: { [EVENT_LISTENER]: `${receiver.url}/alertmanager` }, groupWait: '1s', groupInterval: '1s' }),
+    );
     services.push(alertmanager);
     prometheus = await startPrometheus({
       dir: join(work, 'prometheus'),

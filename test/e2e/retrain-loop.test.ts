@@ -12,6 +12,7 @@ import { FRAUD_FEATURES } from '../../lib/onnx/examples.js';
 import { runLikeCluster, type RunningContainer } from '../../lib/pipeline/podman.js';
 import { CONTAINERS_CONF, containerToolsMissing } from '../image/support.js';
 import { describeWithTools } from '../support/tools.js';
+import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
 import { Service, freePort, startAlertmanager, startPrometheus, waitFor } from './support/services.js';
 
 /*
@@ -19,11 +20,12 @@ import { Service, freePort, startAlertmanager, startPrometheus, waitFor } from '
  * from the example notebook (Jupyter), packages it (buildah), smoke-tests the image (podman) and
  * releases it into a config repository; the released image (from the release record) serves
  * under podman as the rendered Deployment runs it; a real Prometheus evaluates the DriftMonitor
- * rules from that repository and a real Alertmanager delivers SlipwayModelDrift to a receiver
+ * rules from that repository and a real Alertmanager, routed by the repository's AlertmanagerConfig,
+ * delivers SlipwayModelDrift to a receiver
  * that accepts exactly what the EventListener's CEL filter accepts and starts the pipeline with
  * trigger=drift on the current (drifted) data; the retrained image serves with its new baseline
- * and the alert resolves. Only the rules' `for:` durations and the runtime's drift window are
- * shortened so the loop fits in CI.
+ * and the alert resolves. Only the rules' `for:` durations, the route's group waits and the runtime's
+ * drift window are shortened so the loop fits in CI.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -213,7 +215,15 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
       });
     });
     await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
-    const alertmanager = await startAlertmanager(join(work, 'alertmanager'), `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`);
+    // Alertmanager routes as the repository's AlertmanagerConfig says, translated as prometheus-operator does
+    const alertmanager = await startAlertmanager(
+      join(work, 'alertmanager'),
+      operatorAlertmanagerYaml(alertmanagerConfigsIn(configRepo, 'staging'), {
+        webhookUrls: { 'http://el-slipway-training.ml-ci.svc.cluster.local:8080': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` },
+        groupWait: '1s',
+        groupInterval: '1s',
+      }),
+    );
     services.push(alertmanager);
     const ruleFile = parse(readFileSync(join(configRepo, 'environments/staging/fraud-detector/prometheusrule-fraud-detector.yaml'), 'utf8'));
     prometheus = await startPrometheus({

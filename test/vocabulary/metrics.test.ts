@@ -4,7 +4,7 @@ import { Environment, ModelDeployment, Platform } from '../../constructs/index.j
 import { readBaseline } from '../../lib/drift/baseline-file.js';
 import { LiveDriftMonitor } from '../../lib/drift/live.js';
 import { RuntimeMetrics } from '../../lib/runtime/metrics.js';
-import { DRIFT_METRICS, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
+import { DRIFT_METRICS, PERFORMANCE_METRICS, RUNTIME_METRICS } from '../../lib/vocabulary/metrics.js';
 import { deploymentProps } from '../support/fixtures.js';
 import { synth } from '../support/synth.js';
 import { Testing } from 'cdk8s';
@@ -30,20 +30,20 @@ describe('metric names', () => {
     const kinds = new Set(manifests.map((m) => m.kind));
     expect([...kinds]).toEqual(expect.arrayContaining(['PrometheusRule', 'ConfigMap', 'ScaledObject', 'AnalysisTemplate']));
     // THEN each name it queries is one the runtime or the drift monitor registers
-    const known = new Set<string>([...Object.values(RUNTIME_METRICS), ...Object.values(DRIFT_METRICS)]);
+    const known = new Set<string>([...Object.values(RUNTIME_METRICS), ...Object.values(DRIFT_METRICS), ...Object.values(PERFORMANCE_METRICS)]);
     const queried = queriedMetrics(JSON.stringify(manifests));
     expect(queried.size).toBeGreaterThan(6);
     expect([...queried].filter((name) => !known.has(name))).toEqual([]);
   });
 
-  it('include the drift gauges under the names the drift module registers', async () => {
-    // GIVEN the live drift monitor of the example model, with feedback (accuracy)
+  it('include the drift and performance gauges under the names the drift module registers', async () => {
+    // GIVEN the live drift monitor of the example model, with feedback (live performance and CBPE)
     const registry = new Registry();
     const baseline = await readBaseline('examples/model-repository/fraud-detector/1/baseline.json');
     const monitor = new LiveDriftMonitor({ model: 'fraud-detector', baseline, registry, intervalSeconds: 0, feedback: {} });
     try {
-      // THEN what it registers is exactly the drift vocabulary
-      expect((await registry.getMetricsAsJSON()).map((m) => m.name).sort()).toEqual(Object.values(DRIFT_METRICS).sort());
+      // THEN what it registers is exactly the drift and performance vocabulary
+      expect((await registry.getMetricsAsJSON()).map((m) => m.name).sort()).toEqual([...new Set([...Object.values(DRIFT_METRICS), ...Object.values(PERFORMANCE_METRICS)])].sort());
     } finally {
       await monitor.close();
     }

@@ -7,23 +7,21 @@ import { collect } from '../config-repo-flags.js';
 export function register(program: Command): void {
   program
     .command('kpis')
-    .description('Delivery KPIs (deployment frequency, lead time, change failure rate, time to restore, retrains, gate metrics) from the config repository history alone.')
+    .description('Delivery KPIs (deployment frequency, lead time, change failure rate, time to restore, rework rate, retrains, gate metrics) from the config repository history alone.')
     .option('--repo <dir>', 'config repository', './config-repo')
     .option('--since <duration>', 'window ending at main\'s head commit, e.g. 90d, 12w, 36h', '90d')
     .option('--env <name>', 'only this environment (repeatable)', collect, [] as string[])
     .option('--model <name>', 'only this model (repeatable)', collect, [] as string[])
     .option('--prod-env <name>', 'the environment that counts as production', 'prod')
-    .option('--failure-window <duration>', 'a deployment replaced within this time counts as failed', '24h')
     .addOption(new Option('--format <format>', 'output format').choices([...KPI_FORMATS]).default('table'))
     .option('--out <file>', 'write to this file instead of stdout')
-    .action(async (flags: { repo: string; since: string; env: string[]; model: string[]; prodEnv: string; failureWindow: string; format: KpiFormat; out?: string }) => {
+    .action(async (flags: { repo: string; since: string; env: string[]; model: string[]; prodEnv: string; format: KpiFormat; out?: string }) => {
       const report = await computeKpis({
         repo: flags.repo,
         since: flags.since,
         environments: flags.env,
         models: flags.model,
         prodEnvironment: flags.prodEnv,
-        failureWindow: flags.failureWindow,
       });
       const text = renderKpis(report, flags.format);
       if (!flags.out) {

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
+import type { Trailer } from '../../compiler/commit-message.js';
+import { releaseChallenger } from '../../compiler/challenger.js';
+import { FIXES_TRAILER } from '../../compiler/kpis.js';
 import { previewRelease, release } from '../../compiler/release-ops.js';
 import { readBuildFile, releaseOf } from '../../compiler/releases.js';
 import { SlipwayError } from '../../errors.js';
 import { IMAGE_LOCATION, type Release } from '../../vocabulary/build.js';
 import { printDiff } from './diff.js';
-import { type ConfigRepoFlags, printResult, synthOptions, withConfigRepoFlags } from '../config-repo-flags.js';
+import { type ConfigRepoFlags, collect, printResult, synthOptions, withConfigRepoFlags } from '../config-repo-flags.js';
 
 interface ReleaseFlags extends ConfigRepoFlags {
   env: string;
@@ -16,6 +19,8 @@ interface ReleaseFlags extends ConfigRepoFlags {
   baselineSha256?: string;
   baselineUri?: string;
   imageDigest?: string;
+  fixes: string[];
+  challenger?: boolean;
   dryRun?: boolean;
 }
 
@@ -49,6 +54,15 @@ function recordOf(flags: ReleaseFlags): Release {
   } as Release;
 }
 
+/** `--fixes`: versions, never the released one; one trailer each. */
+function fixesTrailers(fixes: readonly string[], record: Release): Trailer[] {
+  const bad = fixes.filter((v) => !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(v) || v === record.version);
+  if (bad.length > 0) {
+    throw new SlipwayError('RELEASE_FIXES_INVALID', `--fixes: expected versions of ${record.model} released before ${record.version}, got ${bad.map((v) => JSON.stringify(v)).join(', ')}`);
+  }
+  return [...new Set(fixes)].map((value) => ({ key: FIXES_TRAILER, value }));
+}
+
 export function register(program: Command): void {
   withConfigRepoFlags(
     program
@@ -63,11 +77,19 @@ export function register(program: Command): void {
       .option('--baseline-sha256 <hex>', 'shorthand: sha256 of baseline.json')
       .option('--baseline-uri <uri>', "shorthand: where baseline.json is (default: where the model is, when that is 'image')")
       .option('--image-digest <digest>', 'shorthand: runtime image digest, sha256:<64 hex>')
+      .option('--fixes <version>', 'this release fixes that version (repeatable): recorded as a Fixes trailer, counted by slipway kpis as a failure of that version and as rework', collect, [] as string[])
+      .option('--challenger', "record the build as the challenger beside the environment's champion: it serves mirrored traffic until slipway promote --challenger")
       .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
     { push: true, approval: true },
   ).action(async (flags: ReleaseFlags) => {
     const record = recordOf(flags);
-    if (flags.dryRun) printDiff(await previewRelease(record, synthOptions(flags)));
-    else printResult(await release(record, synthOptions(flags)));
+    if (flags.challenger) {
+      if (flags.dryRun || flags.fixes.length > 0) throw new SlipwayError('CHALLENGER_INVALID', '--challenger: --dry-run and --fixes apply to champion releases only');
+      printResult(await releaseChallenger(record, flags.env, synthOptions(flags)));
+      return;
+    }
+    const options = { ...synthOptions(flags), ...(flags.fixes.length > 0 ? { trailers: fixesTrailers(flags.fixes, record) } : {}) };
+    if (flags.dryRun) printDiff(await previewRelease(record, options));
+    else printResult(await release(record, options));
   });
 }

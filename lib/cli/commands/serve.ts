@@ -6,6 +6,7 @@ import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
+import { mirroringFactory } from '../../runtime/mirror.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
 
 function integer(flag: string, min: number, max: number) {
@@ -55,6 +56,7 @@ function shutdownWhenOrphaned(parent: number): void {
 interface ServeFlags {
   modelRepository?: string;
   model: string[];
+  mirrorUrl?: string;
   host: string;
   port: number;
   metricsPort?: number;
@@ -131,6 +133,7 @@ export function register(program: Command): void {
     .addOption(new Option('--drift-interval-seconds <s>', 'seconds between drift evaluations, off the request path').env('SLIPWAY_DRIFT_INTERVAL_SECONDS').default(30).argParser(integer('--drift-interval-seconds', 1, 86_400)))
     .addOption(new Option('--drift-sustain-seconds <s>', 'how long drift must last before the webhook fires').env('SLIPWAY_DRIFT_SUSTAIN_SECONDS').default(900).argParser(integer('--drift-sustain-seconds', 0, 30 * 86_400)))
     .addOption(new Option('--drift-cooldown-seconds <s>', 'least time between two webhooks for one model').env('SLIPWAY_DRIFT_COOLDOWN_SECONDS').default(21_600).argParser(integer('--drift-cooldown-seconds', 0, 30 * 86_400)))
+    .addOption(new Option('--mirror-url <url>', "champion/challenger: mirror every inference and its feedback to the challenger's runtime at this base URL, discarding its answers").env('SLIPWAY_MIRROR_URL'))
     .addOption(
       new Option('--expected-sha256 <json>', 'sha256 the files must have, {"<model>":{"model.onnx":"<hex>","baseline.json":"<hex>"}}; a mismatch keeps the model unready')
         .env(EXPECTED_SHA256_ENV),
@@ -145,7 +148,7 @@ export function register(program: Command): void {
       // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
       // ground truth (POST …/feedback → slipway_model_accuracy).
       const webhookUrl = flags.driftWebhookUrl || undefined;
-      const observers: ObserverFactory = (model) =>
+      const driftObservers: ObserverFactory = (model) =>
         driftObserverFactory({
           registry: model.registry,
           feedback: {},
@@ -157,6 +160,10 @@ export function register(program: Command): void {
           ...(webhookUrl ? { webhookUrl } : {}),
           onError: (err) => logger.log('error', 'drift_failed', { model: model.name, reason: err.message }),
         })(model);
+      const mirrorUrl = flags.mirrorUrl || undefined;
+      const observers: ObserverFactory = mirrorUrl
+        ? mirroringFactory(driftObservers, { url: mirrorUrl, onError: (err) => logger.log('error', 'mirror_failed', { reason: err.message }) })
+        : driftObservers;
       const { server, loaded } = await serve({
         // An empty SLIPWAY_MODEL_REPOSITORY means unset, not the current directory.
         ...(flags.modelRepository ? { modelRepository: flags.modelRepository } : {}),

@@ -1,6 +1,6 @@
 import { binIndex, compareCategorical, numericReport, type FeatureReport } from '../compare.js';
 import { CategoricalAccumulator, type FeatureProfile, type Thresholds } from '../profile.js';
-import { distributionOfSorted } from '../stats.js';
+import { distributionOfSorted } from '../statistics/index.js';
 import type { SampleWindow } from './window.js';
 
 /** One window column against its profile, with the same statistics as `slipway drift`. */

@@ -1,8 +1,9 @@
 import { Gauge, type Registry } from 'prom-client';
 import { DRIFT_METRICS } from '../../vocabulary/metrics.js';
 import { needsAttention, type DriftReport } from '../compare.js';
+import { DRIFT_STATISTICS, type DriftStatistic } from '../statistics/index.js';
 
-function gauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge {
+export function sharedGauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge {
   // Several models share one registry: the first monitor creates the gauge, others reuse it.
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge;
@@ -12,6 +13,8 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
 /** The drift gauges of one model version: every series carries `model` and `version`. */
 export class DriftGauges {
   private readonly g;
+  /** Per statistic of the registry: its feature gauge and its output gauge. */
+  private readonly statistics: ReadonlyArray<{ readonly stat: DriftStatistic; readonly feature: Gauge; readonly output: Gauge }>;
   private readonly base: { model: string; version: string };
 
   constructor(registry: Registry, model: string, version: string) {
@@ -20,18 +23,16 @@ export class DriftGauges {
     const feature = ['model', 'version', 'feature'];
     const output = ['model', 'version', 'output'];
     const modelOnly = ['model', 'version'];
+    this.statistics = DRIFT_STATISTICS.map((stat) => ({
+      stat,
+      feature: sharedGauge(registry, stat.featureMetric, stat.help.feature, feature),
+      output: sharedGauge(registry, stat.outputMetric, stat.help.output, output),
+    }));
     this.g = {
-      featurePsi: gauge(registry, m.featurePsi, 'Population stability index of a model input feature over the live window vs the baseline.', feature),
-      featureKs: gauge(registry, m.featureKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model input over the live window vs the baseline.', feature),
-      featureJs: gauge(registry, m.featureJs, 'Jensen-Shannon distance (base 2) of a model input over the live window vs the baseline.', feature),
-      featureMissingRate: gauge(registry, m.featureMissingRate, 'Share of sampled rows whose value of a model input is missing (NaN) in the live window.', feature),
-      outputPsi: gauge(registry, m.outputPsi, 'Population stability index of a model output over the live window vs the baseline.', output),
-      outputKs: gauge(registry, m.outputKs, 'Two-sample Kolmogorov-Smirnov statistic of a numeric model output over the live window vs the baseline.', output),
-      outputJs: gauge(registry, m.outputJs, 'Jensen-Shannon distance (base 2) of a model output over the live window vs the baseline.', output),
-      detected: gauge(registry, m.detected, '1 when any monitored input or output of the model drifts, or a data-quality finding (missing rate, non-finite values) holds, in the live window.', modelOnly),
-      driftShare: gauge(registry, m.driftShare, 'Share of checked model inputs that drift in the live window (the dataset verdict compares it to the drift share).', modelOnly),
-      qualityFindings: gauge(registry, m.qualityFindings, 'Data-quality findings (warnings) in the live window: missing-rate growth, non-finite values, constant columns.', modelOnly),
-      accuracy: gauge(registry, m.accuracy, 'Share of correct predictions among recent requests with ground-truth feedback.', modelOnly),
+      featureMissingRate: sharedGauge(registry, m.featureMissingRate, 'Share of sampled rows whose value of a model input is missing (NaN) in the live window.', feature),
+      detected: sharedGauge(registry, m.detected, '1 when any monitored input or output of the model drifts, or a data-quality finding (missing rate, non-finite values) holds, in the live window.', modelOnly),
+      driftShare: sharedGauge(registry, m.driftShare, 'Share of checked model inputs that drift in the live window (the dataset verdict compares it to the drift share).', modelOnly),
+      qualityFindings: sharedGauge(registry, m.qualityFindings, 'Data-quality findings (warnings) in the live window: missing-rate growth, non-finite values, constant columns.', modelOnly),
     };
     this.g.detected.set(this.base, 0);
   }
@@ -44,32 +45,30 @@ export class DriftGauges {
     const g = this.g;
     for (const [feature, r] of Object.entries(report.features)) {
       const labels = { ...this.base, feature };
-      set(g.featurePsi, labels, r.psi);
-      set(g.featureJs, labels, r.jensenShannon);
-      if (r.type === 'numeric') set(g.featureKs, labels, r.ks.statistic);
+      for (const s of this.statistics) {
+        const value = s.stat.value(r);
+        // A statistic the column type does not have (KS of a categorical) leaves its series alone.
+        if (value !== null || s.stat.appliesTo === 'all') set(s.feature, labels, value);
+      }
       // Published whatever the other statistics: a feature that went 100% missing has no PSI, but this reads 1.
       g.featureMissingRate.set(labels, r.missingRate.current);
     }
     for (const [output, r] of Object.entries(report.outputs ?? {})) {
       const labels = { ...this.base, output };
-      set(g.outputPsi, labels, r.psi);
-      set(g.outputJs, labels, r.jensenShannon);
-      if (r.type === 'numeric') set(g.outputKs, labels, r.ks.statistic);
+      for (const s of this.statistics) {
+        const value = s.stat.value(r);
+        if (value !== null || s.stat.appliesTo === 'all') set(s.output, labels, value);
+      }
     }
     g.detected.set(this.base, needsAttention(report) ? 1 : 0);
     g.driftShare.set(this.base, report.dataset.share);
     g.qualityFindings.set(this.base, report.quality.findings.filter((f) => f.severity === 'warning').length);
   }
 
-  setAccuracy(value: number): void {
-    this.g.accuracy.set(this.base, value);
-  }
-
   /** Removes this model version's series from the shared gauges. */
   remove(features: readonly string[], outputs: readonly string[]): void {
-    const g = this.g;
-    for (const feature of features) for (const m of [g.featurePsi, g.featureKs, g.featureJs, g.featureMissingRate]) m.remove({ ...this.base, feature });
-    for (const output of outputs) for (const m of [g.outputPsi, g.outputKs, g.outputJs]) m.remove({ ...this.base, output });
-    for (const m of [g.detected, g.driftShare, g.qualityFindings, g.accuracy]) m.remove(this.base);
+    for (const feature of features) for (const m of [...this.statistics.map((s) => s.feature), this.g.featureMissingRate]) m.remove({ ...this.base, feature });
+    for (const output of outputs) for (const s of this.statistics) s.output.remove({ ...this.base, output });
+    for (const m of [this.g.detected, this.g.driftShare, this.g.qualityFindings]) m.remove(this.base);
   }
 }

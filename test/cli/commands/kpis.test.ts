@@ -65,7 +65,7 @@ describe('slipway kpis', () => {
   it('prints the table by default and fails on a bad --since with exit code 1', async () => {
     const table = await slipway('kpis', '--repo', repo, '--env', 'prod');
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/\nprod +fraud-detector +3 +0\.2333 +1d 2h +33\.3% \(1\) +2h\n/);
+    expect(table.stdout).toMatch(/\nprod +fraud-detector +3 +0\.2333 +1d 2h +33\.3% \(1\) +2h +33\.3% \(1\)\n/);
     const bad = await slipway('kpis', '--repo', repo, '--since', 'forever');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--since: expected a duration such as 90d, 12w or 24h, got "forever"/);

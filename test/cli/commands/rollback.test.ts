@@ -52,4 +52,36 @@ describe('slipway rollback / release approvals / history', () => {
     expect(approved.code, approved.stderr).toBe(0);
     expect(git(repo, 'log', '-1', '--format=%(trailers:key=Approved-by,valueonly)').trim()).toBe('bob');
   });
+
+  it('records release --fixes as a Fixes trailer that kpis counts as a failure of the fixed version and as rework', async () => {
+    const repo = join(work, 'fixes');
+    const app = ['--repo', repo, '--app', GOVERNED];
+    expect((await slipway('synth', ...app)).code).toBe(0);
+    expect((await slipway(...releaseArgs('staging', '1.4.0', 'a'), ...app)).code).toBe(0);
+    expect((await slipway(...releaseArgs('staging', '1.5.0', 'b'), ...app)).code).toBe(0);
+    // WHEN 1.5.1 is released as the fix of 1.5.0
+    const fixed = await slipway(...releaseArgs('staging', '1.5.1', 'c'), '--fixes', '1.5.0', ...app);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    // THEN the commit carries the trailer, and kpis counts 1.5.0 failed (not 1.4.0, replaced just as fast) and 1.5.1 as rework
+    expect(git(repo, 'log', '-1', '--format=%(trailers:key=Fixes,valueonly)').trim()).toBe('1.5.0');
+    const kpis = await slipway('kpis', '--repo', repo, '--format', 'json');
+    const report = JSON.parse(kpis.stdout) as { series: Array<Record<string, unknown>>; deployments: Array<{ version: string; failed: boolean; failure?: { reason: string }; fixes?: string[] }> };
+    expect(report.deployments.map((d) => [d.version, d.failed, d.failure?.reason, d.fixes])).toEqual([
+      ['1.4.0', false, undefined, undefined],
+      ['1.5.0', true, 'fixed', undefined],
+      ['1.5.1', false, undefined, ['1.5.0']],
+    ]);
+    expect(report.series[0]).toMatchObject({ failures: 1, changeFailureRate: 0.3333, reworkDeployments: 1, reworkRate: 0.3333 });
+  });
+
+  it('fails when --fixes names the released version itself, writing nothing', async () => {
+    const repo = join(work, 'fixes-self');
+    const app = ['--repo', repo, '--app', GOVERNED];
+    expect((await slipway('synth', ...app)).code).toBe(0);
+    const before = snapshotDir(repo);
+    const res = await slipway(...releaseArgs('staging', '1.4.0', 'a'), '--fixes', '1.4.0', ...app);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('--fixes: expected versions of fraud-detector released before 1.4.0, got "1.4.0"');
+    expect(snapshotDir(repo)).toEqual(before);
+  });
 });

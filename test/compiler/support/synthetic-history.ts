@@ -10,7 +10,7 @@ export const at = (hours: number): string => new Date(T0 + hours * 3_600_000).to
 /**
  * A config repository history written commit by commit with the git CLI at chosen commit
  * times: release records in the build-record shape of CONTRACTS.md (lineage, metrics,
- * trigger) and one legacy record, with releases, promotions, rollbacks and a failed release.
+ * trigger) and one legacy record, with releases, promotions, rollbacks and a failed release fixed by the next one.
  */
 export function writeSyntheticHistory(repo: string): void {
   execFileSync('git', ['init', '-q', '-b', 'main', repo]);
@@ -52,7 +52,8 @@ export function writeSyntheticHistory(repo: string): void {
   commit(50, 'promote: fraud-detector 1.1.0 from staging to prod', { [prod]: { environment: 'prod', ...v11, approvedBy: ['alice'] } });
   commit(52, 'rollback: fraud-detector in prod from 1.1.0 to 1.0.0', { [prod]: { environment: 'prod', ...v10 } });
   commit(73, 'release: fraud-detector 1.2.0 to staging', { [staging]: { environment: 'staging', ...v12 } });
-  commit(80, 'release: fraud-detector 1.3.0 to staging', { [staging]: { environment: 'staging', ...v13 } });
+  // 1.3.0 is released as the fix of 1.2.0 (slipway release --fixes 1.2.0).
+  commit(80, 'release: fraud-detector 1.3.0 to staging\n\nstaging: fraud-detector\n\nFixes: 1.2.0', { [staging]: { environment: 'staging', ...v13 } });
   commit(120, 'promote: fraud-detector 1.3.0 from staging to prod', { [prod]: { environment: 'prod', ...v13, approvedBy: ['bob'] } });
   commit(168, 'synth: 1 application changed in prod', { 'README.md': 'config repository\n' });
 }

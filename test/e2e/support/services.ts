@@ -115,17 +115,15 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Servi
   return ready(service, '/-/ready');
 }
 
-/** A real Alertmanager (Debian package `prometheus-alertmanager`) routing every alert to one webhook. */
-export async function startAlertmanager(dir: string, webhookUrl: string): Promise<Service> {
+/**
+ * A real Alertmanager (Debian package `prometheus-alertmanager`) with the given configuration:
+ * the one prometheus-operator generates from the config repository's AlertmanagerConfig objects
+ * (support/alertmanager-config.ts), never a route written by the test.
+ */
+export async function startAlertmanager(dir: string, config: Record<string, unknown>): Promise<Service> {
   const port = await freePort();
   mkdirSync(join(dir, 'data'), { recursive: true });
-  writeFileSync(
-    join(dir, 'alertmanager.yaml'),
-    stringify({
-      route: { receiver: 'retrain', group_by: ['alertname', 'model'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
-      receivers: [{ name: 'retrain', webhook_configs: [{ url: webhookUrl, send_resolved: false }] }],
-    }),
-  );
+  writeFileSync(join(dir, 'alertmanager.yaml'), stringify(config));
   const service = startProcess('alertmanager', `http://127.0.0.1:${port}`, 'prometheus-alertmanager', [
     `--config.file=${join(dir, 'alertmanager.yaml')}`,
     `--storage.path=${join(dir, 'data')}`,
