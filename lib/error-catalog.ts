@@ -154,6 +154,16 @@ export const ERROR_CATALOG = {
   NOTEBOOK_PARAMETER_INVALID: { id: 'SLIPWAY_E0803', cause: 'A notebook parameter has an invalid name or value.', fix: 'Use Python identifiers as names and JSON-representable values.' },
   NOTEBOOK_EXECUTOR_MISSING: { id: 'SLIPWAY_E0804', cause: "Neither papermill nor Jupyter's executor (with Debian's python3) is installed.", fix: 'Install the Debian packages jupyter-nbconvert python3-nbclient python3-ipykernel (or papermill).' },
   NOTEBOOK_FAILED: { id: 'SLIPWAY_E0805', cause: 'A cell of the notebook raised, so the run stopped.', fix: 'Read the traceback tail in the message; run the notebook in Jupyter with the same parameters.' },
+
+  // E11xx: supply chain (issue 19): keys, signatures, provenance, the OCI registry
+  SUPPLY_CHAIN_KEY_INVALID: { id: 'SLIPWAY_E1101', cause: 'The signing key or a trusted public key is missing, unreadable or not an ECDSA P-256 PEM key.', fix: 'Create a pair with `slipway pipeline keygen`; pass the private key with --key / SLIPWAY_SIGNING_KEY_FILE and the public key with --trusted-keys / SLIPWAY_TRUSTED_KEYS.' },
+  SUPPLY_CHAIN_UNSIGNED: { id: 'SLIPWAY_E1102', cause: 'A signature or attestation the build must carry (image.sigstore.json, provenance.sigstore.json, model.sig) is missing.', fix: 'Run the pipeline with signing (its package task signs and attests); never release a build packaged without it.' },
+  SUPPLY_CHAIN_SIGNATURE_INVALID: { id: 'SLIPWAY_E1103', cause: 'A signature does not verify: the signed payload or the signature was changed, or the bundle is malformed.', fix: 'Treat the build as tampered with: rebuild it with the pipeline; the message names the bundle.' },
+  SUPPLY_CHAIN_UNTRUSTED_KEY: { id: 'SLIPWAY_E1104', cause: 'A signature was made by a key that is not among the trusted keys.', fix: 'Sign with the platform key, or add its public key to the trusted keys deliberately.' },
+  SUPPLY_CHAIN_MISMATCH: { id: 'SLIPWAY_E1105', cause: 'A valid signature or provenance is about something other than this build (another image digest, model sha256, commit or PipelineRun).', fix: 'Release the build the signatures were made for; the message lists each difference.' },
+  REGISTRY_AUTH_FAILED: { id: 'SLIPWAY_E1110', cause: 'The image registry refused the credentials (HTTP 401/403).', fix: 'Fix the auth file (REGISTRY_AUTH_FILE / --registry-auth-file); credentials never go on the command line.' },
+  REGISTRY_UNREACHABLE: { id: 'SLIPWAY_E1111', cause: 'The image registry cannot be reached or its TLS certificate is not trusted.', fix: 'Start the registry, or pass the folder holding its CA (--registry-cert-dir).' },
+  REGISTRY_PUSH_FAILED: { id: 'SLIPWAY_E1112', cause: 'Pushing an image or a signature to the registry failed for another reason; nothing was recorded.', fix: "Read the tool's message quoted in the error and run the pipeline again." },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type CatalogedCode = keyof typeof ERROR_CATALOG;
