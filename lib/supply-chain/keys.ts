@@ -8,10 +8,9 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SlipwayError } from '../errors.js';
 
-/** Environment variables a signing step and a verifying runtime read. */
-export const SIGNING_KEY_ENV = 'SLIPWAY_SIGNING_KEY';
-export const SIGNING_KEY_FILE_ENV = 'SLIPWAY_SIGNING_KEY_FILE';
-export const TRUSTED_KEYS_ENV = 'SLIPWAY_TRUSTED_KEYS';
+import { SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV, TRUSTED_KEYS_ENV, publicKeyBlocks, trustedKeysProblem } from '../vocabulary/supply-chain.js';
+
+export { SIGNING_KEY_ENV, SIGNING_KEY_FILE_ENV, TRUSTED_KEYS_ENV } from '../vocabulary/supply-chain.js';
 
 export interface SigningKey {
   readonly privateKey: KeyObject;
@@ -62,17 +61,11 @@ export function loadSigningKey(file: string | undefined, env: NodeJS.ProcessEnv 
 
 /** Trusted public keys by key id, from PEM text holding one or more PUBLIC KEY blocks. */
 export function parseTrustedKeys(pem: string, where: string): ReadonlyMap<string, KeyObject> {
-  const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
-  if (blocks.length === 0) throw new SlipwayError('SUPPLY_CHAIN_KEY_INVALID', `${where}: expected one or more PEM public keys (-----BEGIN PUBLIC KEY-----)`, 2);
+  const problem = trustedKeysProblem(pem);
+  if (problem) throw new SlipwayError('SUPPLY_CHAIN_KEY_INVALID', `${where}: ${problem}`, 2);
   const keys = new Map<string, KeyObject>();
-  for (const block of blocks) {
-    let key: KeyObject;
-    try {
-      key = createPublicKey({ key: block, format: 'pem' });
-    } catch (err) {
-      throw new SlipwayError('SUPPLY_CHAIN_KEY_INVALID', `${where}: a public key does not parse: ${(err as Error).message}`, 2);
-    }
-    checkCurve(key, where);
+  for (const block of publicKeyBlocks(pem)) {
+    const key = createPublicKey({ key: block, format: 'pem' });
     keys.set(keyIdOf(key), key);
   }
   return keys;
@@ -96,4 +89,11 @@ export function generateKeyPair(privateOut: string, publicOut: string): SigningK
   const key = parseSigningKey(pem, privateOut);
   writeFileSync(publicOut, key.publicKeyPem, { flag: 'wx' });
   return key;
+}
+
+/** Trusted keys from a --trusted-keys file, else $SLIPWAY_TRUSTED_KEYS (PEM), else none. */
+export function trustedKeysFrom(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, KeyObject> | undefined {
+  if (file) return readTrustedKeys(file);
+  const pem = env[TRUSTED_KEYS_ENV];
+  return pem ? parseTrustedKeys(pem, `$${TRUSTED_KEYS_ENV}`) : undefined;
 }

@@ -16,8 +16,7 @@ export const MODEL_SIGNING_PREDICATE = 'https://model_signing/signature/v1.0';
 export const IMAGE_SIGNATURE_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 export const SLSA_PROVENANCE_PREDICATE = 'https://slsa.dev/provenance/v1';
 export const SLIPWAY_BUILD_TYPE = 'https://slipway.dev/TrainingPipeline/v1';
-/** The model signature's file name beside model.onnx, as model_signing names it. */
-export const MODEL_SIGNATURE_FILE = 'model.sig';
+export { MODEL_SIGNATURE_FILE } from '../vocabulary/supply-chain.js';
 
 export interface ModelSigningPredicate {
   readonly serialization: { readonly method: 'files'; readonly hash_type: 'sha256'; readonly allow_symlinks: false };

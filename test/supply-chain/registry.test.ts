@@ -70,7 +70,7 @@ describeWithTools('a real OCI registry: TLS from a throwaway CA, htpasswd auth, 
     const pushed = buildah('push', '--cert-dir', registry.certDir, '--authfile', bad, IMAGE, `docker://${registry.host}/acme/hello:2`);
     expect(pushed.status).not.toBe(0);
     expect(registryFailureCode(pushed.stderr)).toBe('REGISTRY_AUTH_FAILED');
-    const err = await attach(`${registry.host}/acme/hello`, digest, [], { certDir: registry.certDir, authFile: bad }).catch((e: unknown) => e as Error & { code: string });
+    const err = (await attach(`${registry.host}/acme/hello`, digest, [], { certDir: registry.certDir, authFile: bad }).catch((e: unknown) => e)) as Error & { code: string };
     expect(err).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', message: expect.stringContaining(`refused the credentials of ${bad}`) });
     expect(err.message).not.toContain(password());
     expect(registry.log()).not.toContain(password());
