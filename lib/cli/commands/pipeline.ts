@@ -88,7 +88,11 @@ export function register(program: Command): void {
     .option('--revision <rev>', 'branch, tag or commit to fetch with git (a folder too)')
     .option('--param <name=value>', 'pipeline parameter (trigger, version, train-<name> …); repeatable', collectParam, {})
     .option('--env <name>', 'environment to release to; default: the pipeline\'s')
-    .action(async (model: string, flags: { local?: boolean; app: string; repo: string; source?: string; revision?: string; param: Record<string, string>; env?: string }) => {
+    .option('--registry <host:port>', "push to this registry instead of the image repository's (by the same path), and pull the tested image from it")
+    .option('--registry-cert-dir <dir>', 'folder of CA certificates (ca.crt) to trust for --registry')
+    .option('--registry-auth-file <file>', 'containers auth file with the credentials for --registry (never a password on the command line)', process.env.REGISTRY_AUTH_FILE)
+    .option('--signing-key <file>', 'PEM signing key for a pipeline that signs its builds; default: $SLIPWAY_SIGNING_KEY_FILE')
+    .action(async (model: string, flags: { local?: boolean; app: string; repo: string; source?: string; revision?: string; param: Record<string, string>; env?: string; registry?: string; registryCertDir?: string; registryAuthFile?: string; signingKey?: string }) => {
       if (!flags.local) {
         throw new SlipwayError('CLI_INVALID_FLAG', 'slipway pipeline run: pass --local (in a cluster, the TriggerTemplate\'s PipelineRun starts the pipeline)', 2);
       }
@@ -110,6 +114,10 @@ export function register(program: Command): void {
           ...(flags.revision ? { revision: flags.revision } : {}),
           params: flags.param,
           ...(flags.env ? { environment: flags.env } : {}),
+          ...(flags.registry
+            ? { registry: { host: flags.registry, ...(flags.registryCertDir ? { certDir: flags.registryCertDir } : {}), ...(flags.registryAuthFile ? { authFile: flags.registryAuthFile } : {}) } }
+            : {}),
+          ...(flags.signingKey ? { signingKeyFile: flags.signingKey } : {}),
           reporter,
           signal: abort.signal,
         });
