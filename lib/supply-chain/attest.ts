@@ -13,6 +13,7 @@ import { sha256File } from '../runtime/integrity.js';
 import { BASELINE_FILE, MODEL_FILE, type BuildRecord } from '../vocabulary/build.js';
 import { bundleDigest, signStatement, verifyStatement, type Bundle } from './dsse.js';
 import type { SigningKey } from './keys.js';
+import { CYCLONEDX_PREDICATE, ML_BOM_BUNDLE, ML_BOM_FILE, mlBom, mlBomStatement, type MlBomOptions } from './ml-bom.js';
 import {
   IMAGE_SIGNATURE_PREDICATE,
   MODEL_SIGNATURE_FILE,
@@ -58,25 +59,36 @@ export async function signModelFolder(model: string, folder: string, key: Signin
 export interface AttestOptions extends Omit<ProvenanceOptions, 'build'> {
   readonly build: BuildRecord;
   readonly key: SigningKey;
-  /** Folder receiving image.sigstore.json and provenance.sigstore.json. */
+  /** Folder receiving image.sigstore.json, provenance.sigstore.json and the ML-BOM. */
   readonly outDir: string;
+  /** The model's signature, described in the ML-BOM's model card. @default not described */
+  readonly signature?: MlBomOptions['signature'];
 }
 
 export interface Attestations {
   readonly imageSignature: { readonly path: string; readonly digest: string };
   readonly provenance: { readonly path: string; readonly digest: string };
+  readonly mlBom: { readonly path: string; readonly bundle: string; readonly digest: string };
 }
 
-/** Signs the pushed image digest and its SLSA provenance. */
+/** Signs the pushed image digest, its SLSA provenance and its CycloneDX ML-BOM. */
 export async function attestBuild(options: AttestOptions): Promise<Attestations> {
-  const { build, key, outDir, ...provenance } = options;
+  const { build, key, outDir, signature, ...provenance } = options;
   const image = await signStatement(imageSignatureStatement(options.imageRepository, build.imageDigest), key);
   const attestation = await signStatement(provenanceStatement({ ...provenance, build }), key);
+  const bom = mlBom({ build, imageRepository: options.imageRepository, ...(signature ? { signature } : {}) });
+  const bomBundle = await signStatement(mlBomStatement(bom, options.imageRepository, build.imageDigest), key);
   const imagePath = join(outDir, IMAGE_SIGNATURE_BUNDLE);
   const provenancePath = join(outDir, PROVENANCE_BUNDLE);
   writeBundle(imagePath, image);
   writeBundle(provenancePath, attestation);
-  return { imageSignature: { path: imagePath, digest: bundleDigest(image) }, provenance: { path: provenancePath, digest: bundleDigest(attestation) } };
+  writeFileSync(join(outDir, ML_BOM_FILE), `${JSON.stringify(bom, null, 2)}\n`);
+  writeBundle(join(outDir, ML_BOM_BUNDLE), bomBundle);
+  return {
+    imageSignature: { path: imagePath, digest: bundleDigest(image) },
+    provenance: { path: provenancePath, digest: bundleDigest(attestation) },
+    mlBom: { path: join(outDir, ML_BOM_FILE), bundle: join(outDir, ML_BOM_BUNDLE), digest: bundleDigest(bomBundle) },
+  };
 }
 
 function readBundle(path: string, what: string): unknown {
@@ -122,5 +134,12 @@ export function verifyBuild(options: VerifyBuildOptions): { readonly keyIds: rea
   failIfProblems(provenanceProblems(provenance.statement, build), `the provenance ${provenancePath}`);
   const files = { [MODEL_FILE]: build.modelSha256, ...(build.baselineSha256 ? { [BASELINE_FILE]: build.baselineSha256 } : {}) };
   const model = verifyModelSignature(join(dir, MODEL_SIGNATURE_FILE), files, trusted);
-  return { keyIds: [...new Set([image.keyId, provenance.keyId, model.keyId])] };
+  const bomPath = join(dir, ML_BOM_BUNDLE);
+  const bom = verifyStatement<{ components?: Array<{ type: string; hashes?: Array<{ content: string }> }> }>(readBundle(bomPath, 'the ML-BOM attestation'), trusted, CYCLONEDX_PREDICATE, `the ML-BOM attestation ${bomPath}`);
+  const bomModel = bom.statement.predicate?.components?.find((c) => c.type === 'machine-learning-model')?.hashes?.[0]?.content;
+  failIfProblems(
+    [...imageSubjectProblems(bom.statement, build, 'the ML-BOM'), ...(bomModel === build.modelSha256 ? [] : [`the ML-BOM lists model sha256 ${bomModel ?? 'none'}, the build records ${build.modelSha256}`])],
+    `the ML-BOM attestation ${bomPath}`,
+  );
+  return { keyIds: [...new Set([image.keyId, provenance.keyId, model.keyId, bom.keyId])] };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { IMAGE_SIGNATURE_BUNDLE, PROVENANCE_BUNDLE } from './attest.js';
 import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './dsse.js';
+import { CYCLONEDX_PREDICATE, ML_BOM_BUNDLE } from './ml-bom.js';
 import { attach, type Descriptor, type RegistryAccess } from './registry.js';
 import { IMAGE_SIGNATURE_PREDICATE, MODEL_SIGNATURE_FILE, MODEL_SIGNING_PREDICATE, SLSA_PROVENANCE_PREDICATE } from './statements.js';
 
@@ -13,9 +14,10 @@ const ATTACHED = [
   [IMAGE_SIGNATURE_BUNDLE, IMAGE_SIGNATURE_PREDICATE],
   [PROVENANCE_BUNDLE, SLSA_PROVENANCE_PREDICATE],
   [MODEL_SIGNATURE_FILE, MODEL_SIGNING_PREDICATE],
+  [ML_BOM_BUNDLE, CYCLONEDX_PREDICATE],
 ] as const;
 
-/** Attaches the build's three bundles (written beside build.json) to its image as OCI referrers. */
+/** Attaches the build's four bundles (written beside build.json) to its image as OCI referrers. */
 export async function attachAttestations(repository: string, imageDigest: string, dir: string, access: RegistryAccess): Promise<Descriptor[]> {
   const attachments = ATTACHED.map(([file, predicateType]) => {
     let bytes: Buffer;

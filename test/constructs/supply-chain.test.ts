@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Environment, ModelServing, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
+import { Environment, Model, ModelServing, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
 import { crdValidator } from '../support/crd-schema.js';
-import { RUNTIME_IMAGE } from '../support/fixtures.js';
+import { RUNTIME_IMAGE, modelProps } from '../support/fixtures.js';
 import { find, givenChart, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { tektonLint, tektonReferenceProblems } from '../support/tekton.js';
 
@@ -111,16 +111,18 @@ describe('TrainingPipeline: signed builds', () => {
 });
 
 describe('ModelServing: trustedKeys', () => {
-  const model = { name: 'fraud-detector', version: '1.4.0', artifactUri: 'image', artifactSha256: 'a'.repeat(64), owner: 'ml@acme.example', inputs: [{ name: 'features', datatype: 'FP32' as const, shape: [-1, 6] }], outputs: [{ name: 'probability', datatype: 'FP32' as const, shape: [-1, 2] }] };
+  const serve = (trustedKeys: string) => {
+    const chart = givenChart();
+    new ModelServing(chart, 'Serving', { model: new Model(chart, 'Model', modelProps()), image: RUNTIME_IMAGE, trustedKeys });
+    return synth(chart);
+  };
 
   it('hands the runtime the trusted keys, so it verifies the model signature before it is ready', () => {
-    const chart = givenChart();
-    new ModelServing(chart, 'serving', { model, image: RUNTIME_IMAGE, trustedKeys: TRUSTED });
-    const deployment = find(synth(chart), 'Deployment');
+    const deployment = find(serve(TRUSTED), 'Deployment');
     expect(deployment.spec.template.spec.containers[0].env).toContainEqual({ name: 'SLIPWAY_TRUSTED_KEYS', value: TRUSTED });
   });
 
   it('fails when trustedKeys is not a PEM public key', () => {
-    expect(() => new ModelServing(givenChart(), 'serving', { model, image: RUNTIME_IMAGE, trustedKeys: 'not a key' })).toThrow(/trustedKeys: expected one or more PEM public keys/);
+    expect(() => serve('not a key')).toThrow(/trustedKeys: expected one or more PEM public keys/);
   });
 });

@@ -215,7 +215,7 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     expect(v1.version).toMatch(new RegExp(`-${head.slice(0, 7)}$`));
     const attached = await referrers(`${registry.host}/acme/fraud-detector-runtime`, v1.imageDigest, registry);
     expect(attached.map((a) => a.annotations?.['dev.sigstore.bundle.predicateType']).sort()).toEqual([
-      'https://model_signing/signature/v1.0', 'https://sigstore.dev/cosign/sign/v1', 'https://slsa.dev/provenance/v1',
+      'https://cyclonedx.org/bom', 'https://model_signing/signature/v1.0', 'https://sigstore.dev/cosign/sign/v1', 'https://slsa.dev/provenance/v1',
     ]);
     // AND the release step verified them before it committed; no credential reached the logs or the config repository
     expect(ran.stdout).toMatch(new RegExp(`^step package/attest +ok `, 'm'));

@@ -133,6 +133,8 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
                 r.runtimeImage,
                 '--builder-id',
                 `https://slipway.dev/pipeline/${r.namespace}/${r.name}-training`,
+                '--signature',
+                JSON.stringify({ inputs: r.inputs, outputs: r.outputs }),
                 '--attach',
               ],
               SMALL,

@@ -222,21 +222,30 @@ export function register(program: Command): void {
 
   pipeline
     .command('attest')
-    .description('package: sign the pushed image digest and its SLSA v1 provenance (from build.json), and attach both to the image in the registry.')
+    .description('package: sign the pushed image digest, its SLSA v1 provenance and CycloneDX 1.6 ML-BOM (from build.json), and attach them to the image in the registry.')
     .requiredOption('--build <file>', 'build.json written by record-build; the bundles are written beside it')
     .requiredOption('--image-repository <repository>', 'repository the image was pushed to (no tag, no digest)')
     .option('--key <file>', 'PEM signing key; default: $SLIPWAY_SIGNING_KEY_FILE or $SLIPWAY_SIGNING_KEY')
     .option('--builder-id <uri>', 'SLSA builder id', 'https://slipway.dev/pipeline/local')
     .option('--runtime-image <image>', 'the runtime image the build was built FROM')
-    .option('--attach', 'attach image.sigstore.json, provenance.sigstore.json and model.sig to the image as OCI referrers')
+    .option('--signature <json>', "the model's signature {inputs, outputs}, described in the ML-BOM's model card")
+    .option('--attach', 'attach image.sigstore.json, provenance.sigstore.json, ml-bom.sigstore.json and model.sig to the image as OCI referrers')
     .option('--registry-auth-file <file>', 'containers auth file for --attach', process.env.REGISTRY_AUTH_FILE)
     .option('--registry-cert-dir <dir>', 'folder of CA certificates (ca.crt) to trust for --attach')
-    .action(async (flags: { build: string; imageRepository: string; key?: string; builderId: string; runtimeImage?: string; attach?: boolean; registryAuthFile?: string; registryCertDir?: string }) => {
+    .action(async (flags: { build: string; imageRepository: string; key?: string; builderId: string; runtimeImage?: string; signature?: string; attach?: boolean; registryAuthFile?: string; registryCertDir?: string }) => {
       const key = loadSigningKey(flags.key);
       const build = readBuildFile(flags.build);
       const outDir = dirname(flags.build);
-      await attestBuild({ build, key, outDir, imageRepository: flags.imageRepository, builderId: flags.builderId, ...(flags.runtimeImage ? { runtimeImage: flags.runtimeImage } : {}) });
-      out('package')(`signed image ${flags.imageRepository}@${build.imageDigest} and its SLSA provenance with key ${key.keyId}`);
+      await attestBuild({
+        build,
+        key,
+        outDir,
+        imageRepository: flags.imageRepository,
+        builderId: flags.builderId,
+        ...(flags.runtimeImage ? { runtimeImage: flags.runtimeImage } : {}),
+        ...(flags.signature ? { signature: parseSignature(flags.signature) } : {}),
+      });
+      out('package')(`signed image ${flags.imageRepository}@${build.imageDigest}, its SLSA provenance and its CycloneDX ML-BOM with key ${key.keyId}`);
       if (flags.attach) {
         const attached = await attachAttestations(flags.imageRepository, build.imageDigest, outDir, { ...(flags.registryAuthFile ? { authFile: flags.registryAuthFile } : {}), ...(flags.registryCertDir ? { certDir: flags.registryCertDir } : {}) });
         out('package')(`attached to ${flags.imageRepository}@${build.imageDigest}: ${attached.map((a) => a.digest).join(', ')}`);
