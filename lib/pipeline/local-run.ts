@@ -579,7 +579,8 @@ async function startSidecar(run: Run, sidecar: TektonStepSpec, vars: ReadonlyMap
     // The image the test runs is the one in the registry, pulled by digest as the cluster would.
     image = `${registry.local}${image.slice(registry.cluster.length)}`;
     await exec('podman', ['pull', '--quiet', ...toolAccessArgs(registry), image]).catch((err: Error) => {
-      throw new SlipwayError(registryFailureCode(err.message), `pulling ${image} from the registry: ${err.message}`);
+      const code = registryFailureCode(err.message);
+      throw new SlipwayError(code, `pulling ${image} from the registry: ${err.message}`);
     });
   }
   const args = (sidecar.args ?? []).map((a) => substitute(a, vars, `${where} args`));
@@ -686,7 +687,8 @@ async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string,
       // A push the registry refused: say so with the registry's code (the tool's words are in the log).
       if (ctx.registry && args.includes('push') && err instanceof SlipwayError && err.code === 'PIPELINE_STEP_FAILED') {
         const said = readFileSync(ctx.log, 'utf8');
-        throw new SlipwayError(registryFailureCode(said), `buildah push to ${ctx.registry.host} failed: ${said.trim().split('\n').at(-1) ?? ''}`);
+        const code = registryFailureCode(said);
+        throw new SlipwayError(code, `buildah push to ${ctx.registry.host} failed: ${said.trim().split('\n').at(-1) ?? ''}`);
       }
       throw err;
     }
