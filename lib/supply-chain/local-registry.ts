@@ -78,6 +78,8 @@ export interface StartRegistryOptions {
   readonly username?: string;
   /** @default random */
   readonly password?: string;
+  /** Serve reads only (distribution's maintenance mode): every push is refused. @default false */
+  readonly readOnly?: boolean;
 }
 
 export async function startLocalRegistry(options: StartRegistryOptions): Promise<LocalRegistry> {
@@ -110,6 +112,7 @@ export async function startLocalRegistry(options: StartRegistryOptions): Promise
       `    rootdirectory: ${JSON.stringify(storage)}`,
       '  delete:',
       '    enabled: true',
+      ...(options.readOnly ? ['  maintenance:', '    readonly:', '      enabled: true'] : []),
       'http:',
       `  addr: ${host}`,
       '  tls:',

@@ -248,7 +248,8 @@ export function toolAccessArgs(access: RegistryAccess): string[] {
 
 /** The error code of a failed buildah/skopeo/podman registry operation, from its message. */
 export function registryFailureCode(message: string): 'REGISTRY_AUTH_FAILED' | 'REGISTRY_UNREACHABLE' | 'REGISTRY_PUSH_FAILED' {
-  if (/unauthorized|authentication required|denied|401|403/i.test(message)) return 'REGISTRY_AUTH_FAILED';
-  if (/connection refused|no such host|x509|certificate|i\/o timeout|connection reset|EOF/i.test(message)) return 'REGISTRY_UNREACHABLE';
+  // Trust and reachability first: a port number or a host name must not read as a status code.
+  if (/connection refused|no such host|x509|certificate|i\/o timeout|connection reset|\bEOF\b/i.test(message)) return 'REGISTRY_UNREACHABLE';
+  if (/unauthorized|authentication required|denied|\bHTTP (401|403)\b|\b(401|403) (Unauthorized|Forbidden)\b/i.test(message)) return 'REGISTRY_AUTH_FAILED';
   return 'REGISTRY_PUSH_FAILED';
 }

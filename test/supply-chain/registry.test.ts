@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocalRegistry, type LocalRegistry } from '../../lib/supply-chain/local-registry.js';
 import { attach, referrers, registryFailureCode, toolAccessArgs } from '../../lib/supply-chain/registry.js';
+import { signModelFolder } from '../../lib/supply-chain/attest.js';
+import { generateKeyPair } from '../../lib/supply-chain/keys.js';
+import { slipway } from '../support/cli.js';
 import { CONTAINERS_CONF, onPath } from '../image/support.js';
 import { describeWithTools } from '../support/tools.js';
 
@@ -75,6 +78,37 @@ describeWithTools('a real OCI registry: TLS from a throwaway CA, htpasswd auth, 
     expect(err.message).not.toContain(password());
     expect(registry.log()).not.toContain(password());
   });
+
+  it('fails when the attest step meets a registry that refuses the credentials, or refuses writes: non-zero, and nothing half-pushed is listed', async () => {
+    // GIVEN a signed build of the pushed image, as the package task leaves it
+    const dir = join(work, 'build');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.onnx'), 'onnx bytes');
+    const key = generateKeyPair(join(work, 'signing.key'), join(work, 'signing.pub'));
+    const { files } = await signModelFolder('hello', dir, key);
+    writeFileSync(join(dir, 'build.json'), JSON.stringify({ model: 'hello', version: '1', modelSha256: files['model.onnx'], modelLocation: 'image', imageDigest: digest }));
+    const repository = () => `${registry.host}/acme/hello`;
+    const before = (await referrers(repository(), digest, registry)).map((r) => r.digest);
+    const attest = (authFile: string) =>
+      slipway('pipeline', 'attest', '--build', join(dir, 'build.json'), '--image-repository', repository(), '--key', join(work, 'signing.key'), '--attach', '--registry-cert-dir', registry.certDir, '--registry-auth-file', authFile);
+    // WHEN the registry refuses the credentials
+    const bad = join(work, 'bad-auth-2.json');
+    writeFileSync(bad, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('slipway:wrong-password').toString('base64') } } }));
+    const refused = await attest(bad);
+    // THEN the step fails with the registry's code, and the referrers are as they were
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('SLIPWAY_E1110');
+    expect((await referrers(repository(), digest, registry)).map((r) => r.digest)).toEqual(before);
+    // WHEN the registry goes read-only (distribution's maintenance mode) before the signatures are pushed
+    await registry.stop();
+    registry = await startLocalRegistry({ dir: join(work, 'registry'), readOnly: true });
+    const readOnly = await attest(registry.authFile);
+    expect(readOnly.code).toBe(1);
+    expect(readOnly.stderr).toMatch(/pushing blob sha256:[0-9a-f]{64} to 127\.0\.0\.1:\d+\/acme\/hello: starting the upload answered 405/);
+    expect(readOnly.stderr).toContain('SLIPWAY_E1112');
+    // THEN still nothing half-pushed is listed (the index goes last)
+    expect((await referrers(`${registry.host}/acme/hello`, digest, registry)).map((r) => r.digest)).toEqual(before);
+  }, 60_000);
 
   it('fails when the CA is not trusted or the registry is down', async () => {
     const untrusted = buildah('push', '--authfile', registry.authFile, IMAGE, `docker://${registry.host}/acme/hello:3`);
