@@ -158,8 +158,3 @@ export async function startLocalRegistry(options: StartRegistryOptions): Promise
   return { host, certDir, authFile, username, storage, log: () => output, stop };
 }
 
-/** The CA bundle of a certs folder, for Node's TLS clients. */
-export function caOf(certDir: string): Buffer {
-  return readFileSync(join(certDir, 'ca.crt'));
-}
-
