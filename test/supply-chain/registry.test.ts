@@ -16,8 +16,8 @@ process.env.CONTAINERS_CONF = CONTAINERS_CONF;
 const IMAGE = 'localhost/slipway-i19-registry-test:1';
 
 function missing(): string | undefined {
-  const tools = ['docker-registry', 'buildah', 'openssl', 'htpasswd'].filter((t) => !onPath(t));
-  if (tools.length > 0) return `not installed: ${tools.join(', ')} (Debian packages docker-registry buildah openssl apache2-utils)`;
+  const tools = ['docker-registry', 'buildah', 'skopeo', 'openssl', 'htpasswd'].filter((t) => !onPath(t));
+  if (tools.length > 0) return `not installed: ${tools.join(', ')} (Debian packages docker-registry buildah skopeo openssl apache2-utils)`;
   if (process.getuid?.() !== 0) return 'buildah must run as root here';
   return undefined;
 }
