@@ -103,6 +103,17 @@ describe('supply chain: signing a build and verifying it before release', () => 
     expect(() => verifyBuild({ build, dir, trusted })).toThrow(expect.objectContaining({ code: 'SUPPLY_CHAIN_SIGNATURE_INVALID', message: expect.stringContaining('provenance.sigstore.json') }));
   });
 
+  it('fails when the ML-BOM attestation was tampered with, or names another model', async () => {
+    const { dir, build } = await signedBuild('ml-bom');
+    const bomBundle = join(dir, 'ml-bom.sigstore.json');
+    const good = readFileSync(bomBundle, 'utf8');
+    tamperPayload(bomBundle, (s) => (s.predicate.components[0].hashes[0].content = '0'.repeat(64)));
+    expect(() => verifyBuild({ build, dir, trusted })).toThrow(expect.objectContaining({ code: 'SUPPLY_CHAIN_SIGNATURE_INVALID', message: expect.stringContaining('ml-bom.sigstore.json: the signature does not verify') }));
+    // A BOM validly signed, but for another model file
+    writeFileSync(bomBundle, good);
+    expect(() => verifyBuild({ build: { ...build, modelSha256: '0'.repeat(64) }, dir, trusted })).toThrow(expect.objectContaining({ code: 'SUPPLY_CHAIN_MISMATCH' }));
+  });
+
   it('fails when the build names another image than the one signed', async () => {
     const { dir, build } = await signedBuild('image-swapped');
     expect(() => verifyBuild({ build: { ...build, imageDigest: `sha256:${'e'.repeat(64)}` }, dir, trusted })).toThrow(
