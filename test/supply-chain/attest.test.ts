@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IMAGE_SIGNATURE_BUNDLE, PROVENANCE_BUNDLE, attestBuild, modelFiles, signModelFolder, verifyBuild, verifyModelSignature } from '../../lib/supply-chain/attest.js';
 import { generateKeyPair, loadSigningKey, parseTrustedKeys, readTrustedKeys } from '../../lib/supply-chain/keys.js';
+import { signStatement } from '../../lib/supply-chain/dsse.js';
+import { mlBomStatement } from '../../lib/supply-chain/ml-bom.js';
 import { MODEL_SIGNATURE_FILE } from '../../lib/supply-chain/statements.js';
 import type { BuildRecord } from '../../lib/vocabulary/build.js';
 
@@ -109,9 +111,13 @@ describe('supply chain: signing a build and verifying it before release', () => 
     const good = readFileSync(bomBundle, 'utf8');
     tamperPayload(bomBundle, (s) => (s.predicate.components[0].hashes[0].content = '0'.repeat(64)));
     expect(() => verifyBuild({ build, dir, trusted })).toThrow(expect.objectContaining({ code: 'SUPPLY_CHAIN_SIGNATURE_INVALID', message: expect.stringContaining('ml-bom.sigstore.json: the signature does not verify') }));
-    // A BOM validly signed, but for another model file
-    writeFileSync(bomBundle, good);
-    expect(() => verifyBuild({ build: { ...build, modelSha256: '0'.repeat(64) }, dir, trusted })).toThrow(expect.objectContaining({ code: 'SUPPLY_CHAIN_MISMATCH' }));
+    // A BOM validly signed by the trusted key, but listing another model file
+    const bom = JSON.parse(Buffer.from(JSON.parse(good).dsseEnvelope.payload, 'base64').toString()).predicate;
+    bom.components[0].hashes[0].content = '0'.repeat(64);
+    writeFileSync(bomBundle, JSON.stringify(await signStatement(mlBomStatement(bom, IMAGE, build.imageDigest), key)));
+    expect(() => verifyBuild({ build, dir, trusted })).toThrow(
+      expect.objectContaining({ code: 'SUPPLY_CHAIN_MISMATCH', message: expect.stringContaining(`the ML-BOM lists model sha256 ${'0'.repeat(64)}, the build records ${build.modelSha256}`) }),
+    );
   });
 
   it('fails when the build names another image than the one signed', async () => {
