@@ -56,5 +56,24 @@ export function renderModelCard(record: RecordView, props: ModelFacts | undefine
   const metrics = Object.entries(record.metrics).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (metrics.length === 0) lines.push('No gate metrics recorded for this build.');
   else lines.push('| Metric | Value |', '| --- | ---: |', ...metrics.map(([k, v]) => `| ${cell(k)} | ${v} |`));
+  // Supply chain (issue 19): where the signed build's attestations are, when the pod verifies signatures.
+  if (props?.verifiesSignatures && record.imageDigest) {
+    lines.push(
+      '',
+      '## Supply chain',
+      '',
+      'The serving pod verifies the model signature (`model.sig`, OpenSSF model_signing) with its trusted keys before it becomes ready.',
+      `Attached to image \`${record.imageDigest}\` as OCI referrers (referrers tag \`${record.imageDigest.replace(':', '-')}\`), each a Sigstore bundle:`,
+      '',
+      '| Attestation | Predicate type |',
+      '| --- | --- |',
+      '| Model signature | `https://model_signing/signature/v1.0` |',
+      '| Image signature | `https://sigstore.dev/cosign/sign/v1` |',
+      '| SLSA provenance | `https://slsa.dev/provenance/v1` |',
+      '| ML bill of materials (CycloneDX 1.6, `ml-bom.cdx.json`) | `https://cyclonedx.org/bom` |',
+      '',
+      'See docs/supply-chain.md for how to verify them.',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { renderModelCard } from '../../lib/compiler/model-card.js';
+import { viewRecord } from '../../lib/compiler/record-view.js';
 import { synth } from '../../lib/compiler/synth.js';
 import { pipelineRelease } from '../../lib/pipeline/release.js';
 import { PROVENANCE_BUNDLE, attestBuild, signModelFolder } from '../../lib/supply-chain/attest.js';
@@ -97,5 +99,17 @@ describe('release refuses a build whose signatures do not verify', () => {
     expect(result.commit).toMatch(/^[0-9a-f]{40}$/);
     expect(lines).toEqual([`verified the image signature, SLSA provenance and model signature of fraud-detector 1.7.0 (key ${key.keyId})`]);
     expect(parse(readFileSync(join(repo, 'releases/staging/fraud-detector.yaml'), 'utf8'))).toEqual({ ...build, environment: 'staging' });
+    // AND its model card links the attestations, the ML-BOM among them (the staging pod verifies signatures)
+    const card = readFileSync(join(repo, 'releases/staging/fraud-detector.md'), 'utf8');
+    expect(card).toContain(`## Supply chain`);
+    expect(card).toContain(`Attached to image \`${build.imageDigest}\` as OCI referrers (referrers tag \`sha256-${'7'.repeat(64)}\`)`);
+    expect(card).toContain('| ML bill of materials (CycloneDX 1.6, `ml-bom.cdx.json`) | `https://cyclonedx.org/bom` |');
+  });
+
+  it('writes no supply-chain section in the card of a model whose pods do not verify signatures', async () => {
+    const { build } = await signedBuildDir('card');
+    const props = { name: 'fraud-detector', owner: 'o@acme.example', format: 'onnx', inputs: [], outputs: [], labels: {} };
+    expect(renderModelCard(viewRecord({ ...build, environment: 'staging' }), props)).not.toContain('## Supply chain');
+    expect(renderModelCard(viewRecord({ ...build, environment: 'staging' }), { ...props, verifiesSignatures: true })).toContain('## Supply chain');
   });
 });
