@@ -1,4 +1,5 @@
 import { Environment, PipelineTriggers, TrainingPipeline, type Platform } from '../constructs/index.js';
+import { trustedKeys } from './trust.js';
 
 /**
  * The example platform's CI environment: one training pipeline per example model, started by
@@ -29,6 +30,9 @@ export default function addContinuousTraining(platform: Platform): { environment
       runtimeImage,
       imageRepository: 'ghcr.io/acme/fraud-detector-runtime',
       platformRepository: 'https://github.com/acme/ml-platform.git',
+      // Signed builds (docs/supply-chain.md): the key pair's private half is a Secret in ml-ci.
+      signingKeySecret: 'fraud-detector-signing-key',
+      trustedKeys,
     }),
     new TrainingPipeline(ci, 'image-classifier-pipeline', {
       name: 'image-classifier',

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { App } from 'cdk8s';
 import { Environment, ModelDeployment, Platform, PlatformDashboard } from '../constructs/index.js';
 import addContinuousTraining from './ci.js';
+import { trustedKeys } from './trust.js';
 
 /**
  * Tekton has no published JSON Schemas, so `slipway synth` cannot check these kinds against an
@@ -14,6 +15,8 @@ export const allowUnvalidatedKinds = [
   'triggers.tekton.dev/v1beta1/TriggerBinding',
   'triggers.tekton.dev/v1beta1/TriggerTemplate',
   'triggers.tekton.dev/v1beta1/EventListener',
+  // Kyverno publishes CRDs, not models: the tests validate it against the CRD schema.
+  'policies.kyverno.io/v1/NamespacedImageValidatingPolicy',
 ];
 
 /**
@@ -47,7 +50,8 @@ export default function build(app: App): Platform {
     const prod = name === 'prod';
 
     ModelDeployment.fromFile(environment, fileURLToPath(new URL('./models/fraud-detector.yaml', import.meta.url)), {
-      overrides: { driftWebhookUrl: triggers.url },
+      // The runtime serves only builds signed by the pipeline's key.
+      overrides: { driftWebhookUrl: triggers.url, trustedKeys },
     });
 
     new ModelDeployment(environment, 'image-classifier', {

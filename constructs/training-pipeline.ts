@@ -1,7 +1,9 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { Environment } from './environment.js';
+import { renderImagePolicy } from './pipeline/image-policy.js';
+import { Platform } from './platform.js';
 import { TektonPipeline, TektonTask, TektonTriggerTemplate, type TektonPipelineRunManifest, type TektonTaskSpec } from './imports/tekton.js';
 import { renderPipelineRun, renderPipelineSpec, triggerTemplateParams, TRAINING_TASKS } from './pipeline/pipeline-spec.js';
 import { type ResolvedPipelineProps, type TrainingPipelineProps, resolvePipelineProps } from './pipeline/props.js';
@@ -117,6 +119,13 @@ export class TrainingPipeline extends Chart {
       metadata: { name: this.triggerTemplateName, labels },
       spec: { params: triggerTemplateParams(r), resourcetemplates: [this.pipelineRun] },
     });
+    if (r.signingKeySecret) {
+      // Signed builds: every environment the image may be released or promoted to admits it only signed.
+      const environments = Platform.tryOf(this)?.node.findAll().filter((c): c is Environment => c instanceof Environment && c.name !== r.environment) ?? [];
+      for (const environment of environments) {
+        new ApiObject(this, `ImagePolicy-${environment.name}`, renderImagePolicy(r, environment.namespace, labels));
+      }
+    }
   }
 }
 

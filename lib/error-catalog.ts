@@ -170,6 +170,16 @@ export const ERROR_CATALOG = {
   FLEET_SITE_IN_NO_WAVE: { id: 'SLIPWAY_E1012', cause: 'Sites of the fleet are in no wave, so a rollout would never reach them.', fix: 'End the waves with { percent: 100 } (or a selector covering the rest).' },
   FLEET_INVALID_GROUPS: { id: 'SLIPWAY_E1013', cause: 'A site of the fleet matches no group, or more than one.', fix: "Change the groups' selectors so each site matches exactly one." },
 
+  // E11xx: supply chain: keys, signatures, provenance, the OCI registry
+  SUPPLY_CHAIN_KEY_INVALID: { id: 'SLIPWAY_E1101', cause: 'The signing key or a trusted public key is missing, unreadable or not an ECDSA P-256 PEM key.', fix: 'Create a pair with `slipway pipeline keygen`; pass the private key with --key / SLIPWAY_SIGNING_KEY_FILE and the public key with --trusted-keys / SLIPWAY_TRUSTED_KEYS.' },
+  SUPPLY_CHAIN_UNSIGNED: { id: 'SLIPWAY_E1102', cause: 'A signature or attestation the build must carry (image.sigstore.json, provenance.sigstore.json, model.sig) is missing.', fix: 'Run the pipeline with signing (its package task signs and attests); never release a build packaged without it.' },
+  SUPPLY_CHAIN_SIGNATURE_INVALID: { id: 'SLIPWAY_E1103', cause: 'A signature does not verify: the signed payload or the signature was changed, or the bundle is malformed.', fix: 'Treat the build as tampered with: rebuild it with the pipeline; the message names the bundle.' },
+  SUPPLY_CHAIN_UNTRUSTED_KEY: { id: 'SLIPWAY_E1104', cause: 'A signature was made by a key that is not among the trusted keys.', fix: 'Sign with the platform key, or add its public key to the trusted keys deliberately.' },
+  SUPPLY_CHAIN_MISMATCH: { id: 'SLIPWAY_E1105', cause: 'A valid signature or provenance is about something other than this build (another image digest, model sha256, commit or PipelineRun).', fix: 'Release the build the signatures were made for; the message lists each difference.' },
+  REGISTRY_AUTH_FAILED: { id: 'SLIPWAY_E1110', cause: 'The image registry refused the credentials (HTTP 401/403).', fix: 'Fix the auth file (REGISTRY_AUTH_FILE / --registry-auth-file); credentials never go on the command line.' },
+  REGISTRY_UNREACHABLE: { id: 'SLIPWAY_E1111', cause: 'The image registry cannot be reached or its TLS certificate is not trusted.', fix: 'Start the registry, or pass the folder holding its CA (--registry-cert-dir).' },
+  REGISTRY_PUSH_FAILED: { id: 'SLIPWAY_E1112', cause: 'Pushing an image or a signature to the registry failed for another reason; nothing was recorded.', fix: "Read the tool's message quoted in the error and run the pipeline again." },
+
   // E12xx: model quality
   CHALLENGER_INVALID: { id: 'SLIPWAY_E1202', cause: 'A challenger command names no challenger, the champion itself, or a metric the runtime does not measure live.', fix: 'Record a challenger with slipway release --challenger --build build.json; compare on accuracy, precision, recall, auc, roc_auc, mae or rmse.' },
   CHALLENGER_NOT_BETTER: { id: 'SLIPWAY_E1203', cause: 'The challenger does not beat the champion by the margin on its live metric, or either has too few labels; nothing was written.', fix: 'Wait for more labelled traffic, or keep the champion; the message gives both values and sample counts.' },

@@ -4,6 +4,7 @@ import { COMPOUND_DURATION, durationSeconds } from '../../lib/vocabulary/duratio
 import { GATE_METRIC, GATE_OPS, metricResultName, type QualityGate } from '../../lib/vocabulary/gates.js';
 import { gpuProblems, type GpuOptions } from '../../lib/vocabulary/gpu.js';
 import { quantityProblem } from '../../lib/vocabulary/quantities.js';
+import { trustedKeysProblem } from '../../lib/vocabulary/supply-chain.js';
 import type { TensorSpec } from '../../lib/vocabulary/tensors.js';
 import { Environment } from '../environment.js';
 import { Platform } from '../platform.js';
@@ -108,6 +109,21 @@ export interface TrainingPipelineProps {
    */
   readonly registrySecret?: string;
   /**
+   * Signs every build (docs/supply-chain.md): the package task signs the model files
+   * (model_signing `model.sig`, shipped in the image), the pushed image digest and its SLSA
+   * provenance with the ECDSA P-256 key in this Secret's `signing.key`, and attaches the
+   * signatures to the image in the registry; the release task refuses a build that does not
+   * verify with `trustedKeys`. Requires `trustedKeys`.
+   * @default - builds are not signed
+   */
+  readonly signingKeySecret?: string;
+  /**
+   * PEM public key(s) the release task verifies a build's signatures with (the public half of
+   * `signingKeySecret`'s key). Public: it may live in Git.
+   * @default - none (required with signingKeySecret)
+   */
+  readonly trustedKeys?: string;
+  /**
    * Secret of type `kubernetes.io/basic-auth` (`username`, `password` = token) that may read the
    * source repositories and push to the config repository.
    * @default 'git-credentials'
@@ -210,6 +226,8 @@ export interface ResolvedPipelineProps {
   readonly runtimeImage: string;
   readonly imageRepository: string;
   readonly registrySecret: string;
+  readonly signingKeySecret?: string;
+  readonly trustedKeys?: string;
   readonly gitCredentialsSecret: string;
   readonly releaseEnvironment: string;
   readonly configRepository: string;
@@ -263,6 +281,8 @@ export function resolvePipelineProps(scope: Construct, props: TrainingPipelinePr
     runtimeImage: props.runtimeImage,
     imageRepository: props.imageRepository,
     registrySecret: props.registrySecret ?? 'registry-credentials',
+    ...(props.signingKeySecret !== undefined ? { signingKeySecret: props.signingKeySecret } : {}),
+    ...(props.trustedKeys !== undefined ? { trustedKeys: props.trustedKeys } : {}),
     gitCredentialsSecret: props.gitCredentialsSecret ?? 'git-credentials',
     releaseEnvironment: releaseEnvironment ?? '',
     configRepository: configRepository ?? '',
@@ -377,6 +397,14 @@ function check(
   );
   for (const [field, secret] of [['registrySecret', r.registrySecret], ['gitCredentialsSecret', r.gitCredentialsSecret]] as const) {
     v.check(isDns1123Label(secret), field, dnsLabelProblem(secret));
+  }
+  if (r.signingKeySecret !== undefined) {
+    v.check(isDns1123Label(r.signingKeySecret), 'signingKeySecret', dnsLabelProblem(r.signingKeySecret));
+    v.check(r.trustedKeys !== undefined, 'trustedKeys', 'expected the PEM public key(s) the release verifies signatures with, since signingKeySecret signs builds; got none');
+  }
+  if (r.trustedKeys !== undefined) {
+    v.check(trustedKeysProblem(r.trustedKeys) === undefined, 'trustedKeys', trustedKeysProblem(r.trustedKeys) ?? '');
+    v.check(r.signingKeySecret !== undefined, 'signingKeySecret', 'expected the Secret holding signing.key, since trustedKeys verifies signed builds; got none');
   }
   if (r.gpu) {
     for (const [field, message] of gpuProblems(r.gpu)) v.report(field, message);

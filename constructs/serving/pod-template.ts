@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-28';
 import { BASELINE_FILE, IMAGE_MODEL_REPOSITORY, MODEL_FILE } from '../../lib/vocabulary/build.js';
 import { EXPECTED_SHA256_ENV, type ExpectedSha256 } from '../../lib/vocabulary/integrity.js';
+import { TRUSTED_KEYS_ENV } from '../../lib/vocabulary/supply-chain.js';
 import { GRPC_PORT, HTTP_PORT, METRICS_PORT } from '../../lib/vocabulary/ports.js';
 import type { GpuOptions } from '../../lib/vocabulary/gpu.js';
 import { gpuPlacement } from '../../lib/vocabulary/gpu.js';
@@ -27,6 +28,7 @@ export interface PodTemplateInput {
   readonly modelStorageSize: string;
   readonly driftWebhookUrl?: string;
   readonly mirrorUrl?: string;
+  readonly trustedKeys?: string;
 }
 
 /**
@@ -177,6 +179,7 @@ export function renderPodTemplate(input: PodTemplateInput): k8s.PodTemplateSpec 
     { name: EXPECTED_SHA256_ENV, value: JSON.stringify(expectedSha256(model)) },
     ...(input.driftWebhookUrl ? [{ name: 'SLIPWAY_DRIFT_WEBHOOK_URL', value: input.driftWebhookUrl }] : []),
     ...(input.mirrorUrl ? [{ name: 'SLIPWAY_MIRROR_URL', value: input.mirrorUrl }] : []),
+    ...(input.trustedKeys ? [{ name: TRUSTED_KEYS_ENV, value: input.trustedKeys }] : []),
   ];
 
   const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({

@@ -7,6 +7,7 @@ import type { Model } from '../model.js';
 import { imageProblem } from '../private/image.js';
 import { PropValidator, dnsLabelProblem, isDns1123Label } from '../private/validation.js';
 import { type KServeOptions, type ResolvedKServe, resolveKServe } from './kserve/options.js';
+import { trustedKeysProblem } from '../../lib/vocabulary/supply-chain.js';
 
 /** One step of a canary rollout: exactly one of `setWeight` or `pause`. */
 export interface CanaryStep {
@@ -140,6 +141,13 @@ export interface ModelServingProps {
    */
   readonly mirrorUrl?: string;
   /**
+   * PEM public key(s) the runtime verifies the model signature (`model.sig`, written by a
+   * signing TrainingPipeline) with before it becomes ready; it stays unready, naming what
+   * failed, when the signature is missing, by another key or does not cover the files.
+   * @default - no signature check (the sha256 check still runs)
+   */
+  readonly trustedKeys?: string;
+  /**
    * Size limit of the emptyDir that holds fetched model files (unused for `image` builds).
    * @default '10Gi'
    */
@@ -185,6 +193,7 @@ export interface ResolvedServingProps {
   readonly prometheusUrl: string;
   readonly driftWebhookUrl?: string;
   readonly mirrorUrl?: string;
+  readonly trustedKeys?: string;
   readonly modelStorageSize: string;
   readonly storageInitializerImage: string;
   readonly kserve?: ResolvedKServe;
@@ -231,6 +240,7 @@ export function resolveServingProps(scope: Construct, props: ModelServingProps):
     prometheusUrl: props.prometheusUrl ?? `http://prometheus-operated.${monitoringNamespace}.svc:9090`,
     ...(props.driftWebhookUrl !== undefined ? { driftWebhookUrl: props.driftWebhookUrl } : {}),
     ...(props.mirrorUrl !== undefined ? { mirrorUrl: props.mirrorUrl } : {}),
+    ...(props.trustedKeys !== undefined ? { trustedKeys: props.trustedKeys } : {}),
     modelStorageSize: props.modelStorageSize ?? '10Gi',
     storageInitializerImage: props.storageInitializerImage ?? DEFAULT_STORAGE_INITIALIZER_IMAGE,
     ...(kserve ? { kserve } : {}),
@@ -287,6 +297,10 @@ function check(v: PropValidator, r: ResolvedServingProps, props: ModelServingPro
   }
   if (r.mirrorUrl !== undefined) {
     v.check(/^https?:\/\/\S+$/.test(r.mirrorUrl), 'mirrorUrl', `expected an http(s) URL, got ${JSON.stringify(r.mirrorUrl)}`);
+  }
+  if (r.trustedKeys !== undefined) {
+    const problem = trustedKeysProblem(r.trustedKeys);
+    v.check(problem === undefined, 'trustedKeys', problem ?? '');
   }
   if (r.canary) {
     v.check(r.canary.steps.length > 0, 'canary.steps', 'expected at least one step, got none');

@@ -1,6 +1,7 @@
 import type { App } from 'cdk8s';
 import { Environment } from '../../constructs/environment.js';
 import { Model, type TensorSpec } from '../../constructs/model.js';
+import { ModelServing } from '../../constructs/model-serving.js';
 
 /** What governance needs from the constructs: approval policies and the models' props. */
 export interface AppFacts {
@@ -23,6 +24,8 @@ export interface ModelFacts {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Supply chain (issue 19): its serving pod verifies model signatures (ModelServing.trustedKeys). */
+  readonly verifiesSignatures?: boolean;
 }
 
 /**
@@ -32,7 +35,12 @@ export interface ModelFacts {
 export function inspectApp(apps: readonly App[]): AppFacts {
   const environments = new Map<string, ApprovalPolicy>();
   const models = new Map<string, ModelFacts>();
+  const verifying = new Set<string>();
   for (const c of apps.flatMap((app) => app.node.findAll())) {
+    if (c instanceof ModelServing && c.resolved.trustedKeys !== undefined) {
+      const env = Environment.tryOf(c);
+      if (env) verifying.add(`${env.name}/${c.model.name}`);
+    }
     if (c instanceof Environment) {
       environments.set(c.name, { requireApproval: c.requireApproval, ...(c.approvers ? { approvers: c.approvers } : {}) });
     } else if (c instanceof Model) {
@@ -48,6 +56,10 @@ export function inspectApp(apps: readonly App[]): AppFacts {
         labels: c.labels,
       });
     }
+  }
+  for (const key of verifying) {
+    const facts = models.get(key);
+    if (facts) models.set(key, { ...facts, verifiesSignatures: true });
   }
   return { environments, models };
 }

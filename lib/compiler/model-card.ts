@@ -71,5 +71,24 @@ export function renderModelCard(record: RecordView, props: ModelFacts | undefine
     );
     if (decision.source) lines.push('', `Measured by ${cell(decision.source)}.`);
   }
+  // Supply chain: where the signed build's attestations are, when the pod verifies signatures.
+  if (props?.verifiesSignatures && record.imageDigest) {
+    lines.push(
+      '',
+      '## Supply chain',
+      '',
+      'The serving pod verifies the model signature (`model.sig`, OpenSSF model_signing) with its trusted keys before it becomes ready.',
+      `Attached to image \`${record.imageDigest}\` as OCI referrers (referrers tag \`${record.imageDigest.replace(':', '-')}\`), each a Sigstore bundle:`,
+      '',
+      '| Attestation | Predicate type |',
+      '| --- | --- |',
+      '| Model signature | `https://model_signing/signature/v1.0` |',
+      '| Image signature | `https://sigstore.dev/cosign/sign/v1` |',
+      '| SLSA provenance | `https://slsa.dev/provenance/v1` |',
+      '| ML bill of materials (CycloneDX 1.6, `ml-bom.cdx.json`) | `https://cyclonedx.org/bom` |',
+      '',
+      'See docs/supply-chain.md for how to verify them.',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -11,10 +11,13 @@ import { compileApp, importApp } from '../compiler/app-loader.js';
 import type { KubeObject } from '../compiler/model.js';
 import { SlipwayError } from '../errors.js';
 import { detectExecutor, papermillValue, runNotebook, type NotebookParameter } from './notebook.js';
-import { DEBIAN_PACKAGES, runLikeCluster, type RunningContainer } from './podman.js';
+import { DEBIAN_PACKAGES, exec, runLikeCluster, type RunningContainer } from './podman.js';
 import { localRuntimeImage } from './runtime-image.js';
 import { isTrainJobStep, singleNodeStep } from './train-job-local.js';
 import { HTTP_PORT } from '../vocabulary/ports.js';
+import { SIGNING_KEY_FILE_ENV } from '../vocabulary/supply-chain.js';
+import { loadSigningKey } from '../supply-chain/keys.js';
+import { registryFailureCode, toolAccessArgs } from '../supply-chain/registry.js';
 
 /**
  * `slipway pipeline run --local`: runs a model's TrainingPipeline on this machine from the
@@ -89,6 +92,23 @@ export interface LocalRunOptions {
   readonly reporter: RunReporter;
   /** Aborts the run (Ctrl-C): the current step is killed, containers and the workspace removed. */
   readonly signal?: AbortSignal;
+  /**
+   * A real registry standing in for the pipeline's (the image repository's host is replaced by
+   * this one): the package step pushes there by digest, the test step pulls from there.
+   * @default none: the image goes into the local containers storage
+   */
+  readonly registry?: LocalRunRegistry;
+  /** PEM signing key file for a pipeline that signs builds. @default $SLIPWAY_SIGNING_KEY_FILE */
+  readonly signingKeyFile?: string;
+}
+
+export interface LocalRunRegistry {
+  /** `host:port` of the registry. */
+  readonly host: string;
+  /** Folder of CA certificates (ca.crt) to trust for it. @default the system's */
+  readonly certDir?: string;
+  /** containers auth file with its credentials (copied into the run's docker-config workspace, as the cluster mounts the Secret). @default none */
+  readonly authFile?: string;
 }
 
 export interface LocalRunResult {
@@ -347,6 +367,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     throw new SlipwayError('PIPELINE_TOOL_MISSING', `slipway pipeline run --local needs ${missing.join(', ')}; install the Debian package${missing.length > 1 ? 's' : ''} ${missing.map((t) => DEBIAN_PACKAGES[t] ?? t).join(' ')}`);
   }
   if (allSteps.some((s) => s.script === NOTEBOOK_SCRIPT)) await detectExecutor();
+  // A pipeline that signs builds needs the key before anything runs (the cluster reads it from a Secret).
+  const signs = allSteps.some((s) => s.args?.[0] === 'pipeline' && (s.args[1] === 'sign-model' || s.args[1] === 'attest'));
+  const signingKeyFile = options.signingKeyFile ?? process.env[SIGNING_KEY_FILE_ENV];
+  if (signs) {
+    try {
+      loadSigningKey(signingKeyFile);
+    } catch (err) {
+      throw new SlipwayError('SUPPLY_CHAIN_KEY_INVALID', `pipeline ${pipeline.metadata.name} signs its builds: ${(err as Error).message}; pass --signing-key FILE (create a pair with slipway pipeline keygen)`, 2);
+    }
+  }
+  // The image repository the cluster pushes to, and where this run pushes instead.
+  const pushStep = allSteps.find((s) => s.command?.[0] === 'buildah' && s.args?.includes('push'));
+  const clusterRepository = pushStep?.args?.at(-1)?.replace(/^docker:\/\//, '').replace(/:[^:/]+$/, '');
+  const registry = options.registry && clusterRepository ? { ...options.registry, cluster: clusterRepository, local: `${options.registry.host}/${clusterRepository.slice(clusterRepository.indexOf('/') + 1)}` } : undefined;
   if (!existsSync(join(repo, '.git'))) {
     throw new SlipwayError('PIPELINE_CONFIG_REPO_MISSING', `--repo ${options.repo}: no Git repository at ${repo}; create it with slipway synth --repo ${options.repo}`);
   }
@@ -367,8 +401,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   for (const ws of spec.workspaces ?? [{ name: 'workspace' }]) {
     const dir = join(work, 'workspaces', ws.name);
     mkdirSync(dir, { recursive: true });
-    // The registry credentials workspace: nothing is pushed to a registry here.
-    if (ws.name === 'docker-config') writeFileSync(join(dir, 'config.json'), '{"auths":{}}\n');
+    // The registry credentials workspace, as the cluster mounts the Secret: the registry's auth file, or none.
+    if (ws.name === 'docker-config') {
+      if (registry?.authFile) copyFileSync(registry.authFile, join(dir, 'config.json'));
+      else writeFileSync(join(dir, 'config.json'), '{"auths":{}}\n', { mode: 0o600 });
+    }
     pipelineWorkspaces.set(ws.name, dir);
   }
 
@@ -426,7 +463,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           reporter.stepStarted(name);
           const log = join(logDir, `${pt.name}-${sidecar.name}.log`);
           try {
-            const { container, loopbackUrl } = await startSidecar(run, sidecar, vars, `slipway-${runName}-${pt.name}-${sidecar.name}`.slice(0, 120));
+            const { container, loopbackUrl } = await startSidecar(run, sidecar, vars, `slipway-${runName}-${pt.name}-${sidecar.name}`.slice(0, 120), registry);
             sidecars.push(container);
             rewrites.push([loopbackUrl, container.url]);
             reporter.stepFinished(name, performance.now() - t0, 'succeeded', `${container.name} at ${container.url}, UID ${container.uid}`);
@@ -445,7 +482,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           const t0 = performance.now();
           reporter.stepStarted(name);
           try {
-            await runStep(run, step, vars, { log, rewrites, localRuntime, clusterRuntimeImage, source, platformRoot, localAppFile, repo, environment: options.environment });
+            await runStep(run, step, vars, { log, rewrites, localRuntime, clusterRuntimeImage, source, platformRoot, localAppFile, repo, environment: options.environment, registry, signingKeyFile });
             reporter.stepFinished(name, performance.now() - t0, 'succeeded');
           } catch (err) {
             reporter.stepFinished(name, performance.now() - t0, 'failed');
@@ -509,7 +546,9 @@ function stepFailure(name: string, log: string, err: unknown, releasing = false)
   const excerpt = why.includes('\n') ? '' : tail(log);
   // Release is the last task, and `slipway release` commits all or nothing.
   const repo = releasing ? 'the release did not commit (slipway history shows the releases)' : 'nothing was released: the config repository is as it was';
-  return new SlipwayError('PIPELINE_STEP_FAILED', `step ${name} failed: ${why}\nlog: ${log}${excerpt ? `\n${excerpt}` : ''}\n${repo}`);
+  // A registry or signature failure keeps its own code: the user fixes the registry or the key, not the step.
+  const code = err instanceof SlipwayError && /^(REGISTRY|SUPPLY_CHAIN)_/.test(err.code) ? err.code : 'PIPELINE_STEP_FAILED';
+  return new SlipwayError(code, `step ${name} failed: ${why}\nlog: ${log}${excerpt ? `\n${excerpt}` : ''}\n${repo}`);
 }
 
 /** Top-level files of each workspace folder (build.json, metrics.json, baseline.json, model.onnx …), kept with the logs. */
@@ -532,9 +571,19 @@ function envOf(step: TektonStepSpec, vars: ReadonlyMap<string, string>, where: s
   return Object.fromEntries((step.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, substitute(e.value!, vars, `${where} env ${e.name}`)]));
 }
 
-async function startSidecar(run: Run, sidecar: TektonStepSpec, vars: ReadonlyMap<string, string>, name: string): Promise<{ container: RunningContainer; loopbackUrl: string }> {
+type RunRegistry = LocalRunRegistry & { readonly cluster: string; readonly local: string };
+
+async function startSidecar(run: Run, sidecar: TektonStepSpec, vars: ReadonlyMap<string, string>, name: string, registry: RunRegistry | undefined): Promise<{ container: RunningContainer; loopbackUrl: string }> {
   const where = `sidecar ${sidecar.name}`;
-  const image = substitute(sidecar.image, vars, `${where} image`);
+  let image = substitute(sidecar.image, vars, `${where} image`);
+  if (registry && image.startsWith(`${registry.cluster}@`)) {
+    // The image the test runs is the one in the registry, pulled by digest as the cluster would.
+    image = `${registry.local}${image.slice(registry.cluster.length)}`;
+    await exec('podman', ['pull', '--quiet', ...toolAccessArgs(registry), image]).catch((err: Error) => {
+      const code = registryFailureCode(err.message);
+      throw new SlipwayError(code, `pulling ${image} from the registry: ${err.message}`);
+    });
+  }
   const args = (sidecar.args ?? []).map((a) => substitute(a, vars, `${where} args`));
   const port = Number(parseArgs(args, '--port') ?? HTTP_PORT);
   const host = args.indexOf('--host');
@@ -558,6 +607,8 @@ interface StepContext {
   readonly localAppFile: string;
   readonly repo: string;
   readonly environment?: string;
+  readonly registry?: RunRegistry;
+  readonly signingKeyFile?: string;
 }
 
 async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string, string>, ctx: StepContext): Promise<void> {
@@ -622,11 +673,28 @@ async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string,
     if (ctx.clusterRuntimeImage && ctx.localRuntime) args = args.map((a) => (a === ctx.clusterRuntimeImage ? ctx.localRuntime! : a));
     for (const [from, to] of ctx.rewrites) args = args.map((a) => a.replaceAll(from, to));
     if (args[0] === 'pipeline' && args[1] === 'release') args = releaseArgs(args, ctx);
+    if (ctx.registry) args = args.map((a) => a.replaceAll(ctx.registry!.cluster, ctx.registry!.local));
+    if (args[0] === 'pipeline' && args[1] === 'attest') {
+      // Attach to the run's registry (trusting its CA), or nowhere when the image stays in local storage.
+      args = ctx.registry ? [...args, ...(ctx.registry.certDir ? ['--registry-cert-dir', ctx.registry.certDir] : [])] : args.filter((a) => a !== '--attach');
+    }
+    // The signing key comes from a file here; in the cluster from the Secret (valueFrom, not run locally).
+    if (ctx.signingKeyFile) processEnv[SIGNING_KEY_FILE_ENV] = ctx.signingKeyFile;
     await runLogged(run, [...cliCommand(), ...args], { env: processEnv, log: ctx.log, label: `slipway ${args.slice(0, args[0] === 'pipeline' ? 2 : 1).join(' ')}`, ...(cwd ? { cwd } : {}) });
     return;
   }
   if (command[0] === 'buildah') {
-    await runLogged(run, ['buildah', ...buildahArgs(args)], { env: processEnv, log: ctx.log, ...(cwd ? { cwd } : {}) });
+    try {
+      await runLogged(run, ['buildah', ...buildahArgs(args, ctx.registry)], { env: processEnv, log: ctx.log, ...(cwd ? { cwd } : {}) });
+    } catch (err) {
+      // A push the registry refused: say so with the registry's code (the tool's words are in the log).
+      if (ctx.registry && args.includes('push') && err instanceof SlipwayError && err.code === 'PIPELINE_STEP_FAILED') {
+        const said = readFileSync(ctx.log, 'utf8');
+        const code = registryFailureCode(said);
+        throw new SlipwayError(code, `buildah push to ${ctx.registry.host} failed: ${said.trim().split('\n').at(-1) ?? ''}`);
+      }
+      throw err;
+    }
     return;
   }
   if (command.length > 0) {
@@ -638,14 +706,20 @@ async function runStep(run: Run, step: TektonStepSpec, vars: ReadonlyMap<string,
 }
 
 /**
- * buildah on the host: the host's own storage (the cluster step's vfs driver is for an emptyDir),
- * and the push goes into that storage, whose digest the test step then runs.
+ * buildah on the host: the host's own storage (the cluster step's vfs driver is for an emptyDir).
+ * Without a registry the push goes into that storage, whose digest the test step then runs; with
+ * one, to the registry (its CA trusted), by the same repository path.
  */
-export function buildahArgs(args: readonly string[]): string[] {
+export function buildahArgs(args: readonly string[], registry?: Pick<RunRegistry, 'cluster' | 'local' | 'certDir'>): string[] {
   const out = args.filter((a) => !a.startsWith('--storage-driver='));
   if (out[0] === 'push') {
     const last = out.length - 1;
-    if (out[last]?.startsWith('docker://')) out[last] = `containers-storage:${out[last]!.slice('docker://'.length)}`;
+    if (!out[last]?.startsWith('docker://')) return out;
+    if (!registry) out[last] = `containers-storage:${out[last]!.slice('docker://'.length)}`;
+    else {
+      out[last] = out[last]!.replace(`docker://${registry.cluster}`, `docker://${registry.local}`);
+      if (registry.certDir) out.splice(1, 0, '--cert-dir', registry.certDir);
+    }
   }
   return out;
 }

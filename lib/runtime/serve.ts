@@ -8,6 +8,8 @@ import type { ExecutionProviderName } from './model-config.js';
 import type { ObserverFactory } from './observer.js';
 import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
 import { startServer, type RunningServer } from './server.js';
+import { withSignatureCheck } from './signature.js';
+import type { KeyObject } from 'node:crypto';
 import type { ExpectedSha256 } from '../vocabulary/integrity.js';
 
 export interface ServeOptions {
@@ -27,6 +29,8 @@ export interface ServeOptions {
   serverVersion?: string;
   /** sha256 each model's files must have (SLIPWAY_EXPECTED_SHA256); a mismatch keeps the model unready. */
   expectedSha256?: ExpectedSha256;
+  /** Supply chain (issue 19): keys a model's model.sig must verify with (SLIPWAY_TRUSTED_KEYS); absent: no signature check. */
+  trustedKeys?: ReadonlyMap<string, KeyObject>;
   /** Sessions per model and intra-op threads; absent ones come from the CPU limit. */
   threads?: Partial<ThreadPlan>;
 }
@@ -55,7 +59,8 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
   const sources = await collectSources(options.modelRepository, options.models);
   const expected = options.expectedSha256;
   if (expected) checkExpectedModels(sources, expected);
-  const verify = expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined;
+  // Supply chain (issue 19): the model signature check runs after the sha256 check.
+  const verify = withSignatureCheck(expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined, options.trustedKeys, logger);
   const app = new RuntimeApp({
     sources,
     logger,

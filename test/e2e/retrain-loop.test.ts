@@ -1,6 +1,6 @@
 import { evaluate } from '@marcbachmann/cel-js';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FRAUD_FEATURES } from '../../lib/onnx/examples.js';
 import { runLikeCluster, type RunningContainer } from '../../lib/pipeline/podman.js';
+import { generateKeyPair } from '../../lib/supply-chain/keys.js';
+import { startLocalRegistry, type LocalRegistry } from '../../lib/supply-chain/local-registry.js';
+import { referrers, toolAccessArgs } from '../../lib/supply-chain/registry.js';
 import { CONTAINERS_CONF, containerToolsMissing } from '../image/support.js';
 import { describeWithTools } from '../support/tools.js';
 import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
@@ -26,6 +29,12 @@ import { Service, freePort, startAlertmanager, startPrometheus, waitFor } from '
  * trigger=drift on the current (drifted) data; the retrained image serves with its new baseline
  * and the alert resolves. Only the rules' `for:` durations, the route's group waits and the runtime's
  * drift window are shortened so the loop fits in CI.
+ *
+ * The supply chain is real too (docs/supply-chain.md): each run pushes its image by digest to a
+ * real registry (Debian's docker-registry, TLS from a throwaway CA, htpasswd auth), signs the
+ * model, the image and its SLSA provenance with a throwaway key and attaches them as OCI
+ * referrers; the test step and every served image are pulled by digest from that registry, and
+ * every served model is verified by signature (logged, asserted) against the key the app trusts.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -83,9 +92,15 @@ interface PipelineRun {
   readonly stderr: string;
 }
 
+/** The environment of every CLI the test starts: the app trusts the test's public key, steps sign with its private one. */
+const supplyChainEnv: Record<string, string> = {};
+let registry: LocalRegistry;
+let keyId: string;
+const registryArgs = () => ['--registry', registry.host, '--registry-cert-dir', registry.certDir, '--registry-auth-file', registry.authFile];
+
 function pipelineRun(args: readonly string[]): Promise<PipelineRun> {
   return new Promise((ok) => {
-    const child = spawn(process.execPath, [BIN, 'pipeline', 'run', MODEL, '--local', ...args], { cwd: ROOT, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'pipeline', 'run', MODEL, '--local', ...registryArgs(), ...args], { cwd: ROOT, env: { ...process.env, ...supplyChainEnv, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -115,17 +130,28 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
   let receiver: Server;
   let retrain: Promise<PipelineRun> | undefined;
   const webhooks: Array<{ accepted: boolean; body: unknown }> = [];
+  const pulled = new Set<string>();
   let v1: Released;
+
+  /** The signature_verified lines of a served container: which model version, by which key, over which files. */
+  async function signaturesVerified(container: RunningContainer): Promise<Array<{ version: string; keyId: string; files: string[] }>> {
+    return (await container.logs()).split('\n').filter((l) => l.includes('"signature_verified"')).map((l) => JSON.parse(l) as { version: string; keyId: string; files: string[] });
+  }
 
   const git = (...args: string[]) => exec('git', ['-C', source, '-c', 'user.name=data', '-c', 'user.email=data@acme.example', ...args]);
   const release = (): Released => parse(readFileSync(join(configRepo, 'releases/staging/fraud-detector.yaml'), 'utf8')) as Released;
 
-  /** The released image, run as the rendered Deployment runs it (its args and env), under podman like the cluster. */
+  /** The released image, pulled by digest from the registry and run as the rendered Deployment runs it (its args and env), under podman like the cluster. */
   async function serveReleased(): Promise<RunningContainer> {
     const deployment = parse(readFileSync(join(configRepo, 'environments/staging/fraud-detector/deployment-fraud-detector.yaml'), 'utf8'));
     const container = deployment.spec.template.spec.containers[0] as { image: string; args: string[]; env: Array<{ name: string; value?: string }> };
     const env = Object.fromEntries(container.env.filter((e) => e.value !== undefined && e.name !== 'SLIPWAY_DRIFT_WEBHOOK_URL').map((e) => [e.name, e.value!]));
-    return runLikeCluster(container.image, {
+    // The pod verifies the model signature with the key the app trusts.
+    expect(env.SLIPWAY_TRUSTED_KEYS).toBe(readFileSync(supplyChainEnv.SLIPWAY_TRUSTED_KEYS_FILE!, 'utf8'));
+    const image = container.image.replace(/^ghcr\.io\//, `${registry.host}/`);
+    pulled.add(image);
+    await exec('podman', ['pull', '--quiet', ...toolAccessArgs(registry), image]);
+    return runLikeCluster(image, {
       args: container.args,
       env: { ...env, SLIPWAY_DRIFT_SAMPLE_RATE: '1', SLIPWAY_DRIFT_WINDOW_ROWS: '1000', SLIPWAY_DRIFT_INTERVAL_SECONDS: '1' },
       publish: { 9091: metricsPort },
@@ -134,7 +160,12 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
   }
 
   beforeAll(async () => {
-    // GIVEN the training source in its own Git repository (branch main), and the config repository
+    // GIVEN a real registry, and a signing key the app trusts (its public half; the private one signs in the steps)
+    registry = await startLocalRegistry({ dir: join(work, 'registry') });
+    const key = generateKeyPair(join(work, 'signing.key'), join(work, 'signing.pub'));
+    Object.assign(supplyChainEnv, { SLIPWAY_SIGNING_KEY_FILE: join(work, 'signing.key'), SLIPWAY_TRUSTED_KEYS_FILE: join(work, 'signing.pub') });
+    keyId = key.keyId;
+    // AND the training source in its own Git repository (branch main), and the config repository
     mkdirSync(join(source, MODEL_PATH), { recursive: true });
     cpSync(join(ROOT, MODEL_PATH, 'notebooks'), join(source, MODEL_PATH, 'notebooks'), { recursive: true });
     mkdirSync(join(source, MODEL_PATH, 'data'));
@@ -142,7 +173,7 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     await exec('git', ['init', '-q', '-b', 'main', source]);
     await git('add', '-A');
     await git('commit', '-q', '-m', 'fraud-detector: training code and data');
-    await exec(process.execPath, [BIN, 'synth', '--repo', configRepo], { cwd: ROOT, env: { ...process.env, CI: 'true' } });
+    await exec(process.execPath, [BIN, 'synth', '--repo', configRepo], { cwd: ROOT, env: { ...process.env, ...supplyChainEnv, CI: 'true' } });
     metricsPort = await freePort();
   }, 60_000);
 
@@ -160,6 +191,8 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     for (const version of [v1?.version, latest]) {
       if (version) spawnSync('podman', ['rmi', '--force', `ghcr.io/acme/fraud-detector-runtime:${version}`], { stdio: 'ignore' });
     }
+    for (const image of pulled) spawnSync('podman', ['rmi', '--force', image], { stdio: 'ignore' });
+    await registry?.stop();
     await Promise.all(services.map((s) => s.stop()));
     await new Promise<void>((ok) => (receiver ? receiver.close(() => ok()) : ok()));
     rmSync(work, { recursive: true, force: true });
@@ -174,15 +207,27 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     // THEN every step of the Pipeline ran, in Tekton's order, each with a duration and outcome
     const steps = [...ran.stdout.matchAll(/^step (\S+) +ok +[\d.]+ s/gm)].map((m) => m[1]);
     expect(steps).toEqual([
-      'fetch/clone', 'train/train', 'train/check-outputs', 'evaluate/gates', 'profile/baseline', 'runtime-image', 'package/layout',
-      'package/build', 'package/push', 'package/record', 'test/runtime', 'test/infer', 'release/checkout', 'release/release', 'report/report',
+      'fetch/clone', 'train/train', 'train/check-outputs', 'evaluate/gates', 'profile/baseline', 'runtime-image', 'package/layout', 'package/sign-model',
+      'package/build', 'package/push', 'package/record', 'package/attest', 'test/runtime', 'test/infer', 'release/checkout', 'release/release', 'report/report',
     ]);
-    // AND the release record is the build: trained from the source's commit, its image in local storage
+    // AND the release record is the build: trained from the source's commit, its image in the registry with its signatures
     v1 = release();
     const head = (await git('rev-parse', 'HEAD')).stdout.trim();
     expect(v1).toMatchObject({ model: MODEL, trigger: 'manual', source: { repository: source, commit: head }, modelLocation: 'image', baselineLocation: 'image' });
     expect(v1.version).toMatch(new RegExp(`-${head.slice(0, 7)}$`));
-    expect(spawnSync('podman', ['image', 'exists', `ghcr.io/acme/fraud-detector-runtime@${v1.imageDigest}`]).status).toBe(0);
+    const attached = await referrers(`${registry.host}/acme/fraud-detector-runtime`, v1.imageDigest, registry);
+    expect(attached.map((a) => a.annotations?.['dev.sigstore.bundle.predicateType']).sort()).toEqual([
+      'https://cyclonedx.org/bom', 'https://model_signing/signature/v1.0', 'https://sigstore.dev/cosign/sign/v1', 'https://slsa.dev/provenance/v1',
+    ]);
+    // AND the release step verified them before it committed; no credential reached the logs or the config repository
+    expect(ran.stdout).toMatch(new RegExp(`^step package/attest +ok `, 'm'));
+    const password = Buffer.from(JSON.parse(readFileSync(registry.authFile, 'utf8')).auths[registry.host].auth, 'base64').toString().split(':')[1]!;
+    const logDir = /logs and outputs: (\S+)/.exec(ran.stdout)![1]!;
+    for (const file of readdirSync(logDir, { recursive: true }) as string[]) {
+      if (statSync(join(logDir, file)).isFile()) expect(readFileSync(join(logDir, file)).toString(), file).not.toContain(password);
+    }
+    expect((await exec('git', ['-C', configRepo, 'grep', '-I', '-l', password, 'HEAD']).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    expect(readFileSync(join(logDir, 'release-release.log'), 'utf8')).toContain(`verified the image signature, SLSA provenance and model signature of ${MODEL} ${v1.version} (key ${keyId})`);
     expect((await exec('git', ['-C', configRepo, 'log', '-1', '--format=%s'])).stdout.trim()).toBe(`release: fraud-detector ${v1.version} to staging`);
   }, 900_000);
 
@@ -192,6 +237,8 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     timings.push(['podman run the released image until ready', performance.now() - started]);
     const metadata = (await (await fetch(`${serving.url}/v2/models/${MODEL}`)).json()) as { versions: string[] };
     expect(metadata.versions).toEqual([v1.version]);
+    // The served model was verified by signature, with the pipeline's key, over both files
+    expect(await signaturesVerified(serving!)).toEqual([expect.objectContaining({ version: v1.version, keyId, files: [`model.onnx=${v1.modelSha256}`, `baseline.json=${v1.baselineSha256}`] })]);
 
     // A receiver that accepts exactly what the EventListener's drift trigger accepts, and starts the pipeline as its TriggerTemplate would
     const listener = parse(readFileSync(join(configRepo, 'environments/ci/triggers/eventlistener-slipway-training.yaml'), 'utf8'));
@@ -272,6 +319,8 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     const verified = (await serving.logs()).split('\n').filter((l) => l.includes('"integrity_verified"')).map((l) => JSON.parse(l) as { sha256: string; version: string });
     expect(verified.map((e) => e.sha256).sort()).toEqual([v2.modelSha256, v2.baselineSha256!].sort());
     expect(verified.every((e) => e.version === v2.version)).toBe(true);
+    // AND by its signature, made by the pipeline's key over both files
+    expect(await signaturesVerified(serving!)).toEqual([expect.objectContaining({ version: v2.version, keyId, files: [`model.onnx=${v2.modelSha256}`, `baseline.json=${v2.baselineSha256}`] })]);
 
     // AND the same drifted traffic no longer drifts from the new baseline: the gauge falls and the alert resolves
     await sendTraffic(serving.url, rows('fraud-drifted.csv'));
@@ -308,9 +357,9 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     const before = (await exec('git', ['-C', configRepo, 'rev-parse', 'HEAD'])).stdout.trim();
     const scratch = mkdtempSync(join(work, 'tmp-'));
     // GIVEN a local run that has reached the test step: the built image runs under podman
-    const child = spawn(process.execPath, [BIN, 'pipeline', 'run', MODEL, '--local', '--repo', configRepo, '--source', source, '--revision', 'main'], {
+    const child = spawn(process.execPath, [BIN, 'pipeline', 'run', MODEL, '--local', ...registryArgs(), '--repo', configRepo, '--source', source, '--revision', 'main'], {
       cwd: ROOT,
-      env: { ...process.env, CI: 'true', TMPDIR: scratch },
+      env: { ...process.env, ...supplyChainEnv, CI: 'true', TMPDIR: scratch },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildahArgs, loadPipeline, runOrder, substitute } from '../../lib/pipeline/local-run.js';
+import { generateKeyPair } from '../../lib/supply-chain/keys.js';
 import { describeWithTools } from '../support/tools.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -42,6 +43,13 @@ describe('the local runner reads the pipeline from the app', () => {
     expect(buildahArgs(['--storage-driver=vfs', 'bud', '--format=oci', '/ctx'])).toEqual(['bud', '--format=oci', '/ctx']);
   });
 
+  it('maps the push to a real registry by the same repository path, trusting its CA', () => {
+    const registry = { cluster: 'ghcr.io/acme/m', local: '127.0.0.1:5000/acme/m', certDir: '/certs' };
+    expect(buildahArgs(['--storage-driver=vfs', 'push', '--digestfile=/r/d', 'ghcr.io/acme/m:1', 'docker://ghcr.io/acme/m:1'], registry)).toEqual([
+      'push', '--cert-dir', '/certs', '--digestfile=/r/d', 'ghcr.io/acme/m:1', 'docker://127.0.0.1:5000/acme/m:1',
+    ]);
+  });
+
   it('fails when tasks wait on each other', () => {
     expect(() => runOrder([{ name: 'a', taskRef: { name: 'a' }, runAfter: ['b'] }, { name: 'b', taskRef: { name: 'b' }, runAfter: ['a'] }])).toThrow(/tasks a, b wait on each other/);
   });
@@ -71,6 +79,17 @@ describe('the local runner reads the pipeline from the app', () => {
     const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--env', 'qa']);
     expect(ran.status).toBe(2);
     expect(ran.stderr).toMatch(/--env qa: apps\/main\.ts has no such environment; it has staging, prod, ci/);
+  });
+
+  it('fails when the pipeline signs its builds and no signing key is given, before anything runs', () => {
+    const env = { ...process.env };
+    delete env.SLIPWAY_SIGNING_KEY_FILE;
+    delete env.SLIPWAY_SIGNING_KEY;
+    const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--source', 'examples/fraud-detector'], env);
+    expect(ran.status).toBe(2);
+    expect(ran.stderr).toContain('SLIPWAY_E1101');
+    expect(ran.stderr).toMatch(/pipeline fraud-detector-training signs its builds: no signing key: .*; pass --signing-key FILE \(create a pair with slipway pipeline keygen\)/);
+    expect(ran.stdout).not.toMatch(/^step /m);
   });
 
   it('fails without --local, saying where the pipeline runs otherwise', () => {
@@ -121,7 +140,9 @@ describeWithTools('a failing step of a local run', jupyterMissing, () => {
   it('stops at the step, names it and its log, and leaves the config repository untouched', () => {
     const before = head(repo);
     // WHEN the pipeline runs locally
-    const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--repo', repo, '--source', source], { ...process.env, TMPDIR: work });
+    // (the example pipeline signs its builds: any key will do, the run stops long before the release verifies it)
+    generateKeyPair(join(work, 'signing.key'), join(work, 'signing.pub'));
+    const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--repo', repo, '--source', source, '--signing-key', join(work, 'signing.key')], { ...process.env, TMPDIR: work });
     // THEN the train step fails, by name, with its log, and no later step ran
     expect(ran.status).toBe(1);
     expect(ran.stdout).toMatch(/^step fetch\/clone +ok /m);

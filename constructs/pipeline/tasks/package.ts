@@ -1,6 +1,7 @@
 import type { ISecurityContext } from 'kubernetes-models/v1';
 import type { TektonStep, TektonTaskSpec } from '../../imports/tekton.js';
 import type { ResolvedPipelineProps } from '../props.js';
+import { SIGNING_KEY_ENV, SIGNING_KEY_SECRET_KEY } from '../../../lib/vocabulary/supply-chain.js';
 import { SMALL, resources, slipwayStep } from '../steps.js';
 
 /**
@@ -26,6 +27,9 @@ const STORAGE = { name: 'containers-storage', mountPath: '/var/lib/containers' }
  */
 export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
   const context = '$(workspaces.model.path)/image';
+  const modelFolder = `${context}/models/${r.name}/$(params.version)`;
+  // The signing key only ever reaches the two signing steps, from the Secret.
+  const signingKey = r.signingKeySecret ? [{ name: SIGNING_KEY_ENV, valueFrom: { secretKeyRef: { name: r.signingKeySecret, key: SIGNING_KEY_SECRET_KEY } } }] : [];
   const tag = `${r.imageRepository}:$(params.version)`;
   const buildah = (name: string, args: readonly string[], extra: Partial<TektonStep> = {}): TektonStep => ({
     name,
@@ -57,6 +61,9 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
     results: [
       { name: 'image-digest', type: 'string', description: 'Digest of the pushed image.' },
       { name: 'expected-sha256', type: 'string', description: 'sha256 of the files the image must serve, as SLIPWAY_EXPECTED_SHA256 JSON.' },
+      // Tekton Chains' type hints: Chains signs IMAGE_URL@IMAGE_DIGEST and writes its provenance on a cluster.
+      { name: 'IMAGE_URL', type: 'string', description: 'Repository of the pushed image (Tekton Chains type hint).' },
+      { name: 'IMAGE_DIGEST', type: 'string', description: 'Digest of the pushed image (Tekton Chains type hint).' },
     ],
     volumes: [{ name: STORAGE.name, emptyDir: {} }],
     steps: [
@@ -66,6 +73,9 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
         ['pipeline', 'package', '--model', r.name, '--version', '$(params.version)', '--output-dir', '$(workspaces.model.path)', '--context-dir', context, '--runtime-image', r.runtimeImage],
         SMALL,
       ),
+      ...(r.signingKeySecret
+        ? [slipwayStep(r, 'sign-model', ['pipeline', 'sign-model', '--model', r.name, '--folder', modelFolder, '--copy-to', '$(workspaces.model.path)'], SMALL, signingKey)]
+        : []),
       buildah('build', ['bud', '--format=oci', `--file=${context}/Containerfile`, `--tag=${tag}`, context]),
       buildah('push', ['push', '--digestfile=$(results.image-digest.path)', tag, `docker://${tag}`]),
       slipwayStep(
@@ -98,9 +108,40 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
           '$(context.pipelineRun.name)',
           '--expected-sha256-out',
           '$(results.expected-sha256.path)',
+          '--image-url',
+          r.imageRepository,
+          '--image-url-out',
+          '$(results.IMAGE_URL.path)',
+          '--image-digest-out',
+          '$(results.IMAGE_DIGEST.path)',
         ],
         SMALL,
       ),
+      ...(r.signingKeySecret
+        ? [
+            slipwayStep(
+              r,
+              'attest',
+              [
+                'pipeline',
+                'attest',
+                '--build',
+                '$(workspaces.model.path)/build.json',
+                '--image-repository',
+                r.imageRepository,
+                '--runtime-image',
+                r.runtimeImage,
+                '--builder-id',
+                `https://slipway.dev/pipeline/${r.namespace}/${r.name}-training`,
+                '--signature',
+                JSON.stringify({ inputs: r.inputs, outputs: r.outputs }),
+                '--attach',
+              ],
+              SMALL,
+              [...signingKey, { name: 'REGISTRY_AUTH_FILE', value: '$(workspaces.docker-config.path)/config.json' }],
+            ),
+          ]
+        : []),
     ],
   };
 }

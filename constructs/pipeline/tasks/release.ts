@@ -1,6 +1,7 @@
 import type { TektonTaskSpec } from '../../imports/tekton.js';
 import { RELEASE_CHECKOUT_SCRIPT } from '../../private/pipeline-scripts.js';
 import type { ResolvedPipelineProps } from '../props.js';
+import { TRUSTED_KEYS_ENV } from '../../../lib/vocabulary/supply-chain.js';
 import { SMALL, env, gitCredentialEnv, resources, slipwayStep } from '../steps.js';
 
 /** release: checks out the platform and the config repository, then `slipway pipeline release --build build.json`. */
@@ -51,7 +52,8 @@ export function releaseTask(r: ResolvedPipelineProps): TektonTaskSpec {
         ],
         resources('500m', '1Gi', '2Gi'),
         [
-          ...env({ HOME: '$(workspaces.scratch.path)' }),
+          // With trusted keys, the release refuses a build whose signatures do not verify.
+          ...env({ HOME: '$(workspaces.scratch.path)', ...(r.trustedKeys ? { [TRUSTED_KEYS_ENV]: r.trustedKeys } : {}) }),
           // slipway reads the token from the environment, never from a file or a flag.
           { name: 'SLIPWAY_GIT_USERNAME', valueFrom: { secretKeyRef: { name: r.gitCredentialsSecret, key: 'username' } } },
           { name: 'SLIPWAY_GIT_TOKEN', valueFrom: { secretKeyRef: { name: r.gitCredentialsSecret, key: 'password' } } },

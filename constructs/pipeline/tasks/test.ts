@@ -1,6 +1,7 @@
 import { IMAGE_MODEL_REPOSITORY } from '../../../lib/vocabulary/build.js';
 import { EXPECTED_SHA256_ENV } from '../../../lib/vocabulary/integrity.js';
 import { HTTP_PORT } from '../../../lib/vocabulary/ports.js';
+import { TRUSTED_KEYS_ENV } from '../../../lib/vocabulary/supply-chain.js';
 import type { TektonTaskSpec } from '../../imports/tekton.js';
 import type { ResolvedPipelineProps } from '../props.js';
 import { NODE_STEP, env, resources, slipwayStep } from '../steps.js';
@@ -22,7 +23,8 @@ export function testTask(r: ResolvedPipelineProps): TektonTaskSpec {
         image: '$(params.image)',
         args: ['serve', '--model-repository', IMAGE_MODEL_REPOSITORY, '--host', '127.0.0.1', '--port', String(HTTP_PORT)],
         // The runtime verifies it serves the build's files, as the serving pod will.
-        env: env({ SLIPWAY_EXECUTION_PROVIDER: 'cpu', [EXPECTED_SHA256_ENV]: '$(params.expected-sha256)' }),
+        // and, when builds are signed, their model signature with the trusted keys.
+        env: env({ SLIPWAY_EXECUTION_PROVIDER: 'cpu', [EXPECTED_SHA256_ENV]: '$(params.expected-sha256)', ...(r.trustedKeys ? { [TRUSTED_KEYS_ENV]: r.trustedKeys } : {}) }),
         computeResources: resources('500m', '1Gi', '2Gi'),
       },
     ],

@@ -7,7 +7,14 @@ import { pipelineRelease } from '../../pipeline/release.js';
 import { runLocal, type RunReporter, type StepOutcome } from '../../pipeline/local-run.js';
 import { report } from '../../pipeline/report.js';
 import { parseSignature, smokeTest } from '../../pipeline/smoke-test.js';
+import { attestBuild, signModelFolder } from '../../supply-chain/attest.js';
+import { attachAttestations } from '../../supply-chain/publish.js';
+import { generateKeyPair, loadSigningKey, trustedKeysFrom } from '../../supply-chain/keys.js';
+import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
 import { BUILD_TRIGGERS, type BuildTrigger } from '../../vocabulary/build.js';
+import { readBuildFile } from '../../compiler/releases.js';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { printResult } from '../config-repo-flags.js';
 
 // The steps of the training pipeline (constructs/training-pipeline.ts) as commands of the
@@ -81,7 +88,11 @@ export function register(program: Command): void {
     .option('--revision <rev>', 'branch, tag or commit to fetch with git (a folder too)')
     .option('--param <name=value>', 'pipeline parameter (trigger, version, train-<name> …); repeatable', collectParam, {})
     .option('--env <name>', 'environment to release to; default: the pipeline\'s')
-    .action(async (model: string, flags: { local?: boolean; app: string; repo: string; source?: string; revision?: string; param: Record<string, string>; env?: string }) => {
+    .option('--registry <host:port>', "push to this registry instead of the image repository's (by the same path), and pull the tested image from it")
+    .option('--registry-cert-dir <dir>', 'folder of CA certificates (ca.crt) to trust for --registry')
+    .option('--registry-auth-file <file>', 'containers auth file with the credentials for --registry (never a password on the command line)', process.env.REGISTRY_AUTH_FILE)
+    .option('--signing-key <file>', 'PEM signing key for a pipeline that signs its builds; default: $SLIPWAY_SIGNING_KEY_FILE')
+    .action(async (model: string, flags: { local?: boolean; app: string; repo: string; source?: string; revision?: string; param: Record<string, string>; env?: string; registry?: string; registryCertDir?: string; registryAuthFile?: string; signingKey?: string }) => {
       if (!flags.local) {
         throw new SlipwayError('CLI_INVALID_FLAG', 'slipway pipeline run: pass --local (in a cluster, the TriggerTemplate\'s PipelineRun starts the pipeline)', 2);
       }
@@ -103,6 +114,10 @@ export function register(program: Command): void {
           ...(flags.revision ? { revision: flags.revision } : {}),
           params: flags.param,
           ...(flags.env ? { environment: flags.env } : {}),
+          ...(flags.registry
+            ? { registry: { host: flags.registry, ...(flags.registryCertDir ? { certDir: flags.registryCertDir } : {}), ...(flags.registryAuthFile ? { authFile: flags.registryAuthFile } : {}) } }
+            : {}),
+          ...(flags.signingKey ? { signingKeyFile: flags.signingKey } : {}),
           reporter,
           signal: abort.signal,
         });
@@ -184,14 +199,76 @@ export function register(program: Command): void {
     .option('--trigger <trigger>', `what started the run: ${BUILD_TRIGGERS.join(', ')}`, trigger)
     .option('--pipeline-run <name>', 'name of the PipelineRun')
     .option('--expected-sha256-out <file>', 'also write the sha256 the runtime must verify (SLIPWAY_EXPECTED_SHA256 JSON)')
-    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string }) => {
+    .option('--image-url <repository>', "the image's repository, written to --image-url-out (Tekton Chains' IMAGE_URL type hint)")
+    .option('--image-url-out <file>', 'write the image URL (Tekton result IMAGE_URL)')
+    .option('--image-digest-out <file>', 'write the image digest (Tekton result IMAGE_DIGEST)')
+    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string; imageUrl?: string; imageUrlOut?: string; imageDigestOut?: string }) => {
+      const { imageUrl, imageUrlOut, imageDigestOut, ...options } = flags;
       const build = await recordBuild({
-        ...flags,
+        ...options,
         imageDigest: readValueFile(flags.imageDigestFile),
         ...(flags.metrics ? { metricsFile: flags.metrics } : {}),
         builtAt: new Date(),
       });
+      // Chains' type hints: Tekton Chains signs and attests IMAGE_URL@IMAGE_DIGEST on a cluster.
+      if (imageUrlOut && imageUrl) writeFileSync(imageUrlOut, imageUrl);
+      if (imageDigestOut) writeFileSync(imageDigestOut, build.imageDigest);
       out('package')(`${flags.out}: ${build.model} ${build.version}, model sha256 ${build.modelSha256}, image ${build.imageDigest}`);
+    });
+
+  pipeline
+    .command('keygen')
+    .description('supply chain: write a new ECDSA P-256 signing key pair (<prefix>.key, mode 0600, and <prefix>.pub); never overwrites.')
+    .requiredOption('--out <prefix>', 'path prefix of the two files')
+    .action((flags: { out: string }) => {
+      const key = generateKeyPair(`${flags.out}.key`, `${flags.out}.pub`);
+      out('keygen')(`${flags.out}.key (private: keep it in a Secret) and ${flags.out}.pub (public: trust it), key id ${key.keyId}`);
+    });
+
+  pipeline
+    .command('sign-model')
+    .description('package: sign the model folder (model.onnx, baseline.json) as an OpenSSF model_signing manifest, written as model.sig beside them.')
+    .requiredOption('--model <name>', 'model name (the signed subject)')
+    .requiredOption('--folder <dir>', 'the model version folder of the build context')
+    .option('--key <file>', `PEM signing key; default: $${'SLIPWAY_SIGNING_KEY_FILE'} or $${'SLIPWAY_SIGNING_KEY'}`)
+    .option('--copy-to <dir>', 'also copy model.sig here (beside build.json, for the release check)')
+    .action(async (flags: { model: string; folder: string; key?: string; copyTo?: string }) => {
+      const key = loadSigningKey(flags.key);
+      const { path, files } = await signModelFolder(flags.model, flags.folder, key);
+      if (flags.copyTo) copyFileSync(path, join(flags.copyTo, 'model.sig'));
+      out('package')(`${path}: signed ${Object.keys(files).join(', ')} with key ${key.keyId}`);
+    });
+
+  pipeline
+    .command('attest')
+    .description('package: sign the pushed image digest, its SLSA v1 provenance and CycloneDX 1.6 ML-BOM (from build.json), and attach them to the image in the registry.')
+    .requiredOption('--build <file>', 'build.json written by record-build; the bundles are written beside it')
+    .requiredOption('--image-repository <repository>', 'repository the image was pushed to (no tag, no digest)')
+    .option('--key <file>', 'PEM signing key; default: $SLIPWAY_SIGNING_KEY_FILE or $SLIPWAY_SIGNING_KEY')
+    .option('--builder-id <uri>', 'SLSA builder id', 'https://slipway.dev/pipeline/local')
+    .option('--runtime-image <image>', 'the runtime image the build was built FROM')
+    .option('--signature <json>', "the model's signature {inputs, outputs}, described in the ML-BOM's model card")
+    .option('--attach', 'attach image.sigstore.json, provenance.sigstore.json, ml-bom.sigstore.json and model.sig to the image as OCI referrers')
+    .option('--registry-auth-file <file>', 'containers auth file for --attach', process.env.REGISTRY_AUTH_FILE)
+    .option('--registry-cert-dir <dir>', 'folder of CA certificates (ca.crt) to trust for --attach')
+    .action(async (flags: { build: string; imageRepository: string; key?: string; builderId: string; runtimeImage?: string; signature?: string; attach?: boolean; registryAuthFile?: string; registryCertDir?: string }) => {
+      const key = loadSigningKey(flags.key);
+      const build = readBuildFile(flags.build);
+      const outDir = dirname(flags.build);
+      await attestBuild({
+        build,
+        key,
+        outDir,
+        imageRepository: flags.imageRepository,
+        builderId: flags.builderId,
+        ...(flags.runtimeImage ? { runtimeImage: flags.runtimeImage } : {}),
+        ...(flags.signature ? { signature: parseSignature(flags.signature) } : {}),
+      });
+      out('package')(`signed image ${flags.imageRepository}@${build.imageDigest}, its SLSA provenance and its CycloneDX ML-BOM with key ${key.keyId}`);
+      if (flags.attach) {
+        const attached = await attachAttestations(flags.imageRepository, build.imageDigest, outDir, { ...(flags.registryAuthFile ? { authFile: flags.registryAuthFile } : {}), ...(flags.registryCertDir ? { certDir: flags.registryCertDir } : {}) });
+        out('package')(`attached to ${flags.imageRepository}@${build.imageDigest}: ${attached.map((a) => a.digest).join(', ')}`);
+      }
     });
 
   pipeline
@@ -215,9 +292,12 @@ export function register(program: Command): void {
     .requiredOption('--model <name>', 'model name')
     .requiredOption('--build <file>', 'build.json written by the package step')
     .option('--push [remote]', 'push main to a remote (token from SLIPWAY_GIT_TOKEN)')
-    .action(async (flags: { platformDir: string; app: string; repo: string; env: string; model: string; build: string; push?: string | boolean }) => {
+    .option('--trusted-keys <file>', `PEM public key(s): refuse the build unless its signatures (beside build.json) verify; default: $${TRUSTED_KEYS_ENV} (PEM)`)
+    .action(async (flags: { platformDir: string; app: string; repo: string; env: string; model: string; build: string; push?: string | boolean; trustedKeys?: string }) => {
+      const trusted = trustedKeysFrom(flags.trustedKeys);
       const result = await pipelineRelease(
         {
+          ...(trusted ? { trustedKeys: trusted } : {}),
           platformDir: flags.platformDir,
           appFile: flags.app,
           repo: flags.repo,

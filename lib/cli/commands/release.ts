@@ -6,7 +6,10 @@ import { previewRelease, release } from '../../compiler/release-ops.js';
 import { readBuildFile, releaseOf } from '../../compiler/releases.js';
 import { SlipwayError } from '../../errors.js';
 import { IMAGE_LOCATION, type Release } from '../../vocabulary/build.js';
+import { verifyBuild } from '../../supply-chain/attest.js';
+import { trustedKeysFrom } from '../../supply-chain/keys.js';
 import { printDiff } from './diff.js';
+import { dirname } from 'node:path';
 import { type ConfigRepoFlags, collect, printResult, synthOptions, withConfigRepoFlags } from '../config-repo-flags.js';
 
 interface ReleaseFlags extends ConfigRepoFlags {
@@ -22,6 +25,7 @@ interface ReleaseFlags extends ConfigRepoFlags {
   fixes: string[];
   challenger?: boolean;
   dryRun?: boolean;
+  trustedKeys?: string;
 }
 
 const SHORTHAND = ['version', 'artifactSha256', 'artifactUri', 'baselineSha256', 'baselineUri', 'imageDigest'] as const;
@@ -34,8 +38,12 @@ function recordOf(flags: ReleaseFlags): Release {
     if (given.length > 0) {
       throw new SlipwayError('INVALID_ARGUMENT', `--build records the whole build; drop ${given.map(flagName).join(', ')} (edit build.json instead)`);
     }
-    return releaseOf(readBuildFile(flags.build, { model: flags.model }), flags.env);
+    const build = readBuildFile(flags.build, { model: flags.model });
+    const trusted = trustedKeysFrom(flags.trustedKeys);
+    if (trusted) verifyBuild({ build, dir: dirname(flags.build), trusted });
+    return releaseOf(build, flags.env);
   }
+  if (flags.trustedKeys !== undefined) throw new SlipwayError('INVALID_ARGUMENT', '--trusted-keys verifies the signatures beside a build file: pass --build build.json');
   const missing = (['version', 'artifactSha256', 'imageDigest'] as const).filter((f) => flags[f] === undefined);
   if (missing.length > 0) {
     throw new SlipwayError('INVALID_ARGUMENT', `expected --build build.json, or ${missing.map(flagName).join(', ')} (per-field shorthand)`);
@@ -79,6 +87,7 @@ export function register(program: Command): void {
       .option('--image-digest <digest>', 'shorthand: runtime image digest, sha256:<64 hex>')
       .option('--fixes <version>', 'this release fixes that version (repeatable): recorded as a Fixes trailer, counted by slipway kpis as a failure of that version and as rework', collect, [] as string[])
       .option('--challenger', "record the build as the challenger beside the environment's champion: it serves mirrored traffic until slipway promote --challenger")
+      .option('--trusted-keys <file>', 'PEM public key(s): refuse a --build whose signatures (image.sigstore.json, provenance.sigstore.json, model.sig beside it) do not verify; default: $SLIPWAY_TRUSTED_KEYS (PEM)')
       .option('--dry-run', 'print what the release would change, as unified diffs, and write nothing'),
     { push: true, approval: true },
   ).action(async (flags: ReleaseFlags) => {

@@ -4,6 +4,8 @@ import { SlipwayError } from '../../errors.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
+import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
+import { parseTrustedKeys } from '../../supply-chain/keys.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { mirroringFactory } from '../../runtime/mirror.js';
@@ -76,6 +78,7 @@ interface ServeFlags {
   driftSustainSeconds: number;
   driftCooldownSeconds: number;
   expectedSha256?: string;
+  trustedKeys?: string;
 }
 
 export function register(program: Command): void {
@@ -138,6 +141,8 @@ export function register(program: Command): void {
       new Option('--expected-sha256 <json>', 'sha256 the files must have, {"<model>":{"model.onnx":"<hex>","baseline.json":"<hex>"}}; a mismatch keeps the model unready')
         .env(EXPECTED_SHA256_ENV),
     )
+    // Supply chain (issue 19): verify each model's model.sig with these keys before serving it.
+    .addOption(new Option('--trusted-keys <pem>', 'PEM public key(s) every model signature (model.sig) must verify with; a model without a valid one stays unready').env(TRUSTED_KEYS_ENV))
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
       // The parent as it was at start: it may go away while the port opens.
@@ -145,6 +150,7 @@ export function register(program: Command): void {
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);
       const logger = jsonLogger(process.stdout, flags.logLevel);
       const expectedSha256 = flags.expectedSha256 ? parseExpectedSha256(flags.expectedSha256, `--expected-sha256 (${EXPECTED_SHA256_ENV})`) : undefined;
+      const trustedKeys = flags.trustedKeys ? parseTrustedKeys(flags.trustedKeys, `--trusted-keys (${TRUSTED_KEYS_ENV})`) : undefined;
       // Models with a baseline.json get live drift (GET …/drift, gauges on /metrics) and take
       // ground truth (POST …/feedback → slipway_model_accuracy).
       const webhookUrl = flags.driftWebhookUrl || undefined;
@@ -165,6 +171,7 @@ export function register(program: Command): void {
         ? mirroringFactory(driftObservers, { url: mirrorUrl, onError: (err) => logger.log('error', 'mirror_failed', { reason: err.message }) })
         : driftObservers;
       const { server, loaded } = await serve({
+        ...(trustedKeys ? { trustedKeys } : {}),
         // An empty SLIPWAY_MODEL_REPOSITORY means unset, not the current directory.
         ...(flags.modelRepository ? { modelRepository: flags.modelRepository } : {}),
         models: flags.model,
