@@ -1,6 +1,6 @@
 /**
  * The Open Inference Protocol over gRPC (inference.GRPCInferenceService): a thin transport over
- * the same data plane as REST (RuntimeApp.inference: models, batching, metrics, observers).
+ * the same data plane as REST (DataPlane: models, admission, batching, metrics, observers).
  * Messages map onto the REST request shape and go through the same validation, so both
  * transports accept and refuse exactly the same tensors.
  */
@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { RuntimeApp } from './app.js';
+import type { DataPlane } from './data-plane.js';
 import { isDatatype, type NumericArray } from './datatypes.js';
 import { InferenceError, badRequest } from './errors.js';
 import type { JsonValue } from './json.js';
@@ -199,48 +199,56 @@ function toServiceError(err: unknown): Partial<grpc.ServiceError> {
 
 type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
 
-function unary<Req, Res>(app: RuntimeApp, body: (request: Req) => Res | Promise<Res>): Handler<Req, Res> {
+function unary<Req, Res>(plane: DataPlane, body: (request: Req) => Res | Promise<Res>): Handler<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => body(call.request))
       .then((response) => callback(null, response))
       .catch((err: unknown) => {
         if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
-          app.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
+          plane.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
         }
         callback(toServiceError(err) as grpc.ServiceError);
       });
   };
 }
 
-/** The service implementation over `app`. */
-export function inferenceService(app: RuntimeApp): grpc.UntypedServiceImplementation {
-  const model = (name: string, version: string) => app.lookup(name, version === '' ? undefined : version).model;
+/** decode → infer → encode over the data plane, as REST does. */
+async function modelInfer(plane: DataPlane, message: InferMessage): Promise<object> {
+  const call = await plane.admit(message.model_name, message.model_version === '' ? undefined : message.model_version);
+  try {
+    const { model } = call;
+    const { request, raw } = decodeGrpcRequest(message, model.name, model.signature!);
+    const outputs = await call.infer(request);
+    const response = encodeGrpcResponse(model.name, model.version, message, outputs, raw);
+    call.finish();
+    return response;
+  } catch (err) {
+    call.finish(err);
+    throw err;
+  }
+}
+
+/** The service implementation over the data plane. */
+export function inferenceService(plane: DataPlane): grpc.UntypedServiceImplementation {
+  const model = (name: string, version: string) => plane.lookup(name, version === '' ? undefined : version).model;
   return {
-    ServerLive: unary(app, () => ({ live: true })),
-    ServerReady: unary(app, () => ({ ready: app.ready })),
-    ModelReady: unary(app, (req: { name: string; version: string }) => ({ ready: app.modelReady(model(req.name, req.version)) })),
-    ServerMetadata: unary(app, () => app.serverMetadata()),
-    ModelMetadata: unary(app, (req: { name: string; version: string }) => app.modelMetadata(model(req.name, req.version))),
-    ModelInfer: unary(app, async (message: InferMessage) => {
-      let response: object | undefined;
-      await app.inference(message.model_name, message.model_version === '' ? undefined : message.model_version, async (served, run) => {
-        const { request, raw } = decodeGrpcRequest(message, served.name, served.signature!);
-        const outputs = await run(request);
-        response = encodeGrpcResponse(served.name, served.version, message, outputs, raw);
-      });
-      return response!;
-    }),
+    ServerLive: unary(plane, () => ({ live: true })),
+    ServerReady: unary(plane, () => ({ ready: plane.ready })),
+    ModelReady: unary(plane, (req: { name: string; version: string }) => ({ ready: plane.modelReady(model(req.name, req.version)) })),
+    ServerMetadata: unary(plane, () => plane.serverMetadata()),
+    ModelMetadata: unary(plane, (req: { name: string; version: string }) => plane.modelMetadata(model(req.name, req.version))),
+    ModelInfer: unary(plane, (message: InferMessage) => modelInfer(plane, message)),
   };
 }
 
-export function createGrpcServer(app: RuntimeApp, maxMessageBytes: number): grpc.Server {
+export function createGrpcServer(plane: DataPlane, maxMessageBytes: number): grpc.Server {
   // grpc-js writes its own unstructured lines to stderr (a failed bind, twice); the runtime
   // reports what matters itself, as JSON or as the one-line error.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
   const proto = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  server.addService(proto.inference.GRPCInferenceService.service, inferenceService(app));
+  server.addService(proto.inference.GRPCInferenceService.service, inferenceService(plane));
   return server;
 }
 

@@ -21,6 +21,8 @@ export interface ModelConfig {
   interOpThreads?: number;
   /** Runs estimated below this many ms of compute answer inline on the event loop; 0 never; absent: the server's --inline-compute-below-ms. */
   inlineComputeBelowMs?: number;
+  /** onnxruntime's CPU memory arena; absent: the server's --cpu-mem-arena (on). */
+  cpuMemArena?: boolean;
   /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */
   executionProvider?: ExecutionProviderName;
   cudaDeviceId: number;

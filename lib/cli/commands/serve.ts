@@ -4,6 +4,7 @@ import { SlipwayError } from '../../errors.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
+import { HTTP_PORT } from '../../vocabulary/ports.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
@@ -83,7 +84,7 @@ export function register(program: Command): void {
     .addOption(new Option('--model-repository <dir>', 'model repository: DIR/<name>/<version>/model.onnx or DIR/<name>/model.onnx').env('SLIPWAY_MODEL_REPOSITORY'))
     .option('--model <name=path>', 'serve one ONNX file as NAME (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .addOption(new Option('--host <host>', 'address to listen on').env('SLIPWAY_HOST').default('127.0.0.1'))
-    .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(8080).argParser(integer('--port', 0, 65535)))
+    .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(HTTP_PORT).argParser(integer('--port', 0, 65535)))
     .addOption(
       new Option('--grpc-port <port>', 'gRPC port (inference.GRPCInferenceService); default 8081, or a free one when --port is 0')
         .env('SLIPWAY_GRPC_PORT')
