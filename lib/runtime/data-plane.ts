@@ -36,6 +36,8 @@ export interface ModelEntry {
   unloaded?: boolean;
   /** Unloaded to keep the memory budget: loads again on its next inference request. */
   evicted?: boolean;
+  /** Refused at load: it needs more than the whole memory budget. */
+  overBudget?: boolean;
   /** Inference requests admitted and not finished (an entry with some is never evicted). */
   inFlight: number;
   /** performance.now() of the last admitted request or load: least recently used goes first. */
@@ -257,11 +259,7 @@ export class DataPlane {
     try {
       if (this.draining) throw new InferenceError(503, 'server is shutting down');
       if (entry.evicted && this.demandLoad) await this.demandLoad(entry);
-      // The entry may have been replaced while it loaded again: serve what is current.
-      if (this.entries.get(name) !== entry) {
-        call.finish();
-        return this.admit(name, version);
-      }
+      if (entry.unloaded) throw new InferenceError(503, entry.model.notReadyMessage(), undefined, 'RUNTIME_MODEL_NOT_LOADED');
       if (entry.model.status !== 'ready') throw new InferenceError(503, entry.model.notReadyMessage());
     } catch (err) {
       call.finish(err);

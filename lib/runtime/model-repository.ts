@@ -56,6 +56,8 @@ export class ModelRepository {
   /** Load and unload of one model run one after another. */
   private readonly ops = new Map<string, Promise<void>>();
   private readonly mode: ModelControlMode;
+  /** Entries charged against the memory budget: loaded, or loading with their room made. */
+  private readonly charged = new Set<ModelEntry>();
 
   constructor(
     private readonly plane: DataPlane,
@@ -82,7 +84,7 @@ export class ModelRepository {
   /** Bytes charged against the memory budget by the models loaded now. */
   get loadedBytes(): number {
     let bytes = 0;
-    for (const { model } of this.plane.all) if (model.status === 'ready') bytes += model.memoryBytes;
+    for (const { model } of this.charged) bytes += model.memoryBytes;
     return bytes;
   }
 
@@ -127,7 +129,7 @@ export class ModelRepository {
       this.plane.put(entry);
       await this.loadEntry(entry);
       this.options.logger.log('info', 'model_repository_load', { model: name, version: source.version, status: entry.model.status });
-      if (entry.model.status !== 'ready') throw new InferenceError(400, entry.model.notReadyMessage());
+      if (entry.model.status !== 'ready') throw new InferenceError(400, entry.model.notReadyMessage(), undefined, entry.overBudget ? 'RUNTIME_MEMORY_BUDGET_EXCEEDED' : undefined);
     });
   }
 
@@ -189,13 +191,16 @@ export class ModelRepository {
       const bytes = await modelBytes(model.source);
       const charge = bytes * (model.source.config.workers ?? this.options.threads.workersPerModel);
       if (charge > budget) {
+        entry.overBudget = true;
         model.source.problem = `needs ${charge} bytes (its model file once per session), more than the whole memory budget of ${budget} bytes (--model-memory-budget)`;
       } else {
-        await this.makeRoom(charge, entry);
+        model.memoryBytes = charge;
+        await this.makeRoom(entry);
       }
     }
     await model.load();
-    if (model.status === 'ready' && budget !== undefined) model.memoryBytes = (await modelBytes(model.source)) * model.workers;
+    entry.lastUsed = performance.now();
+    if (model.status !== 'ready') this.charged.delete(entry);
     if (model.status === 'ready' && this.options.observers) {
       try {
         model.keepInputs = true;
@@ -213,23 +218,31 @@ export class ModelRepository {
     }
   }
 
-  /** Unloads least recently used idle models until `bytes` more fit the budget (what cannot be made room for loads anyway, logged). */
-  private async makeRoom(bytes: number, loading: ModelEntry): Promise<void> {
+  /**
+   * Charges `loading` against the budget, unloading least recently used idle models until it
+   * fits. Victims are chosen and charged in one synchronous step, so loads running at once cannot
+   * both take the same room; what cannot be made room for loads anyway, logged.
+   */
+  private async makeRoom(loading: ModelEntry): Promise<void> {
     const budget = this.options.memoryBudgetBytes!;
+    const bytes = loading.model.memoryBytes;
     let used = this.loadedBytes;
-    if (used + bytes <= budget) return;
-    const candidates = [...this.plane.all]
-      .filter((e) => e !== loading && e.model.status === 'ready' && e.inFlight === 0)
-      .sort((a, b) => a.lastUsed - b.lastUsed);
+    const victims: ModelEntry[] = [];
+    const candidates = [...this.charged].filter((e) => e !== loading && e.model.status === 'ready' && e.inFlight === 0).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const victim of candidates) {
       if (used + bytes <= budget) break;
       used -= victim.model.memoryBytes;
       victim.evicted = true;
+      this.charged.delete(victim);
+      victims.push(victim);
+    }
+    this.charged.add(loading);
+    if (used + bytes > budget) {
+      this.options.logger.log('warn', 'memory_budget_exceeded', { model: loading.model.name, loaded_bytes: used, needed_bytes: bytes, budget_bytes: budget, reason: 'every other loaded model is serving a request or loading' });
+    }
+    for (const victim of victims) {
       await this.closeEntry(victim);
       this.options.logger.log('info', 'model_evicted', { model: victim.model.name, version: victim.model.version, freed_bytes: victim.model.memoryBytes, for_model: loading.model.name, budget_bytes: budget });
-    }
-    if (used + bytes > budget) {
-      this.options.logger.log('warn', 'memory_budget_exceeded', { model: loading.model.name, loaded_bytes: used, needed_bytes: bytes, budget_bytes: budget, reason: 'every other loaded model is serving a request' });
     }
   }
 
@@ -249,6 +262,7 @@ export class ModelRepository {
   }
 
   private async closeEntry(entry: ModelEntry): Promise<void> {
+    this.charged.delete(entry);
     try {
       await entry.observer?.close?.();
     } catch (err) {

@@ -5,6 +5,8 @@ import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js'
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { HTTP_PORT } from '../../vocabulary/ports.js';
+import { quantityBytes, quantityProblem } from '../../vocabulary/quantities.js';
+import { MODEL_CONTROL_MODES, type ModelControlMode } from '../../runtime/model-repository.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { serve, shutdownOnSignals } from '../../runtime/serve.js';
@@ -39,6 +41,22 @@ function rate(flag: string) {
   };
 }
 
+function bytes(flag: string) {
+  return (value: string): number => {
+    const n = quantityBytes(value);
+    if (n === undefined || n < 1) throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: ${quantityProblem(value) ?? `expected at least 1 byte, got ${JSON.stringify(value)}`}`, 2);
+    return n;
+  };
+}
+
+function onOff(flag: string) {
+  return (value: string): boolean => {
+    if (value === 'on' || value === 'true') return true;
+    if (value === 'off' || value === 'false') return false;
+    throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected on or off, got ${JSON.stringify(value)}`, 2);
+  };
+}
+
 /**
  * `npx slipway serve` runs the bin through `sh -c`, and that shell dies on SIGTERM without passing
  * it on, which would leave the server running with no parent. Under npm, a parent that went away
@@ -66,6 +84,11 @@ interface ServeFlags {
   workersPerModel?: number;
   intraOpThreads?: number;
   inlineComputeBelowMs?: number;
+  sessionThreads?: number;
+  modelControlMode: ModelControlMode;
+  loadModel: string[];
+  modelMemoryBudget?: number;
+  cpuMemArena?: boolean;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -124,6 +147,28 @@ export function register(program: Command): void {
         .env('SLIPWAY_INLINE_COMPUTE_BELOW_MS')
         .argParser(milliseconds('--inline-compute-below-ms', 50)),
     )
+    .addOption(
+      new Option('--session-threads <n>', 'worker threads shared by every model\'s onnxruntime sessions; default from the CPU limit (2 to 8)')
+        .env('SLIPWAY_SESSION_THREADS')
+        .argParser(integer('--session-threads', 1, 256)),
+    )
+    .addOption(
+      new Option('--model-control-mode <mode>', 'none: load every model at startup; explicit: load only --load-model ones, the rest through POST /v2/repository/models/<name>/load')
+        .env('SLIPWAY_MODEL_CONTROL_MODE')
+        .choices([...MODEL_CONTROL_MODES])
+        .default('none'),
+    )
+    .option('--load-model <name>', 'with --model-control-mode explicit: load this model at startup (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .addOption(
+      new Option('--model-memory-budget <bytes>', 'most model bytes kept loaded (a quantity: 512Mi, 4Gi); past it the least recently used idle models unload and load again on their next request')
+        .env('SLIPWAY_MODEL_MEMORY_BUDGET')
+        .argParser(bytes('--model-memory-budget')),
+    )
+    .addOption(
+      new Option('--cpu-mem-arena <on|off>', 'onnxruntime\'s CPU memory arena (config.json "cpuMemArena" wins); off returns memory after huge batches; default on')
+        .env('SLIPWAY_CPU_MEM_ARENA')
+        .argParser(onOff('--cpu-mem-arena')),
+    )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
     .addOption(new Option('--drift-sample-rate <share>', 'share of input rows recorded for drift').env('SLIPWAY_DRIFT_SAMPLE_RATE').default(0.2).argParser(rate('--drift-sample-rate')))
@@ -174,7 +219,12 @@ export function register(program: Command): void {
           ...(flags.workersPerModel !== undefined ? { workersPerModel: flags.workersPerModel } : {}),
           ...(flags.intraOpThreads !== undefined ? { intraOpThreads: flags.intraOpThreads } : {}),
           ...(flags.inlineComputeBelowMs !== undefined ? { inlineComputeBelowMs: flags.inlineComputeBelowMs } : {}),
+          ...(flags.sessionThreads !== undefined ? { sessionThreads: flags.sessionThreads } : {}),
         },
+        modelControlMode: flags.modelControlMode,
+        loadModels: flags.loadModel,
+        ...(flags.modelMemoryBudget !== undefined ? { modelMemoryBudgetBytes: flags.modelMemoryBudget } : {}),
+        ...(flags.cpuMemArena !== undefined ? { cpuMemArena: flags.cpuMemArena } : {}),
         logLevel: flags.logLevel,
         logger,
         observers,
