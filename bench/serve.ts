@@ -11,6 +11,8 @@
 // Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
 // same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
+// First, many models (bench/many-models.ts): the ~1,000 ONNX backend-test models under the
+// compiled CLI against in-process session creation; --many-models runs only that.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -21,6 +23,7 @@ import { serializeBaseline } from '../lib/drift/baseline-file.js';
 import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
+import { benchManyModels, printManyModels } from './many-models.js';
 
 const quick = process.argv.includes('--quick') || process.env.SLIPWAY_BENCH_QUICK === '1';
 const durationMs = quick ? 1_500 : 3_000;
@@ -110,6 +113,8 @@ interface Server {
   child: ChildProcess;
   port: number;
   grpcPort?: number;
+  /** model_loaded's load_ms by model (slipway). */
+  loadMs: Map<string, number>;
 }
 
 /** Starts a server process and waits for its `models_loaded` (slipway) or `server_listening` (naive) line. */
@@ -118,9 +123,10 @@ function startProcess(args: string[], readyEvent: string): Promise<Server> {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let port = 0;
     let grpcPort: number | undefined;
+    const loadMs = new Map<string, number>();
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let event: { event?: string; port?: number; grpc_port?: number | null };
+      let event: { event?: string; port?: number; grpc_port?: number | null; model?: string; load_ms?: number };
       try {
         event = JSON.parse(line);
       } catch {
@@ -130,7 +136,8 @@ function startProcess(args: string[], readyEvent: string): Promise<Server> {
         port = event.port!;
         grpcPort = event.grpc_port ?? undefined;
       }
-      if (event.event === readyEvent) resolve({ child, port, ...(grpcPort !== undefined ? { grpcPort } : {}) });
+      if (event.event === 'model_loaded') loadMs.set(event.model!, event.load_ms!);
+      if (event.event === readyEvent) resolve({ child, port, loadMs, ...(grpcPort !== undefined ? { grpcPort } : {}) });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before it was ready`)));
   });
@@ -239,6 +246,11 @@ async function writeDriftBaseline(model: BenchModel, dir: string): Promise<void>
 }
 
 async function main(): Promise<void> {
+  const many = await benchManyModels(join(process.cwd(), '.bench', 'many-models'));
+  if (process.argv.includes('--many-models')) {
+    printManyModels(many);
+    return;
+  }
   rmSync(root, { recursive: true, force: true });
   for (const model of [...models, tabularDrift]) {
     mkdirSync(join(root, model.name, '1'), { recursive: true });
@@ -330,6 +342,8 @@ async function main(): Promise<void> {
       everyRequests: soakRequests / 10,
       onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
     });
+    printManyModels(many);
+    printModelLoads(slipway);
     printTable(rows, ceilings, floors);
     printDrift(driftRows);
     printHealth(healthRows, big.length);
@@ -360,6 +374,13 @@ function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors:
   for (const line of lines) process.stdout.write(`| ${line.join(' | ')} |\n`);
   process.stdout.write('\nvs ceiling: against raw batch 1 at concurrency 1 and raw batch 32 at concurrency 32. vs floor: against the naive server at the same concurrency.\n');
   process.stdout.write('rows/CPU-s: rows answered per CPU-second used by the serving process alone (raw: by the benchmark process running session.run); the load generator, which shares the cores, is left out.\n');
+}
+
+function printModelLoads(server: Server): void {
+  process.stdout.write('\nLoad time per model (slipway serve, model_loaded load_ms):\n\n| model | file MiB | load ms |\n|---|---|---|\n');
+  for (const model of [...models, tabularDrift]) {
+    process.stdout.write(`| ${model.label} | ${fmt(model.bytes.length / 1024 / 1024, 2)} | ${fmt(server.loadMs.get(model.name) ?? NaN)} |\n`);
+  }
 }
 
 function driftRatio(rows: readonly Row[], concurrency: number): number {
