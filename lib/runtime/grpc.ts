@@ -11,6 +11,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { DataPlane } from './data-plane.js';
 import { isDatatype, type NumericArray } from './datatypes.js';
 import { InferenceError, badRequest } from './errors.js';
+import { decodeRawInferRequest, encodeRawInferResponse, type RawInferResponse } from './grpc-codec.js';
+import type { ModelRepository } from './model-repository.js';
 import type { JsonValue } from './json.js';
 import { decodeInferHeader, tensorDataToBinary, type InferRequest, type JsonObject, type ResponseOutput } from './protocol.js';
 
@@ -166,9 +168,23 @@ function typedContents(output: ResponseOutput): Partial<Record<keyof Contents, u
   }
 }
 
+/** Responses the fast path serializes (grpc-codec.ts) instead of protobufjs. */
+const rawResponses = new WeakSet<object>();
+
 /** Outputs go raw when the request sent raw inputs, asked for binary_data, or an output has no typed field (FP16). */
 export function encodeGrpcResponse(modelName: string, modelVersion: string, message: InferMessage, outputs: readonly ResponseOutput[], rawInputs: boolean): object {
   const raw = rawInputs || outputs.some((o) => o.binary || CONTENTS_FIELD[o.tensor.datatype] === undefined);
+  if (raw && Object.keys(message.parameters).length === 0) {
+    const response: RawInferResponse = {
+      model_name: modelName,
+      model_version: modelVersion,
+      id: message.id,
+      outputs: outputs.map((o) => ({ name: o.tensor.name, datatype: o.tensor.datatype, shape: o.tensor.shape })),
+      raw_output_contents: outputs.map((o) => tensorDataToBinary(o.tensor.data as NumericArray)),
+    };
+    rawResponses.add(response);
+    return response;
+  }
   return {
     model_name: modelName,
     model_version: modelVersion,
@@ -205,9 +221,7 @@ function unary<Req, Res>(plane: DataPlane, body: (request: Req) => Res | Promise
       .then(() => body(call.request))
       .then((response) => callback(null, response))
       .catch((err: unknown) => {
-        if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
-          plane.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
-        }
+        logFailure(plane, err);
         callback(toServiceError(err) as grpc.ServiceError);
       });
   };
@@ -229,8 +243,56 @@ async function modelInfer(plane: DataPlane, message: InferMessage): Promise<obje
   }
 }
 
-/** The service implementation over the data plane. */
-export function inferenceService(plane: DataPlane): grpc.UntypedServiceImplementation {
+function logFailure(plane: DataPlane, err: unknown): void {
+  if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
+    plane.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
+  }
+}
+
+/**
+ * ModelStreamInfer: every request on the stream is one inference, answered on the stream when it
+ * finishes (so a batch of them shares the dynamic batcher); a failure answers that request with
+ * its error_message and the stream carries on. The stream ends once the client's half has ended
+ * and every answer is out.
+ */
+function modelStreamInfer(plane: DataPlane) {
+  return (stream: grpc.ServerDuplexStream<InferMessage, object>): void => {
+    let pending = 0;
+    let ended = false;
+    const settle = () => {
+      if (ended && pending === 0) stream.end();
+    };
+    stream.on('data', (message: InferMessage) => {
+      pending++;
+      modelInfer(plane, message)
+        .then(
+          (response) => stream.write({ error_message: '', infer_response: response }),
+          (err: unknown) => {
+            logFailure(plane, err);
+            stream.write({ error_message: err instanceof InferenceError ? err.message : 'internal error', infer_response: null });
+          },
+        )
+        .finally(() => {
+          pending--;
+          settle();
+        });
+    });
+    stream.on('end', () => {
+      ended = true;
+      settle();
+    });
+    // A client that went away: answers still in flight have nowhere to go.
+    stream.on('error', () => undefined);
+  };
+}
+
+interface StatisticsMessage {
+  name: string;
+  version: string;
+}
+
+/** The service implementation over the data plane and the model repository. */
+export function inferenceService(plane: DataPlane, repository: ModelRepository): grpc.UntypedServiceImplementation {
   const model = (name: string, version: string) => plane.lookup(name, version === '' ? undefined : version).model;
   return {
     ServerLive: unary(plane, () => ({ live: true })),
@@ -239,16 +301,62 @@ export function inferenceService(plane: DataPlane): grpc.UntypedServiceImplement
     ServerMetadata: unary(plane, () => plane.serverMetadata()),
     ModelMetadata: unary(plane, (req: { name: string; version: string }) => plane.modelMetadata(model(req.name, req.version))),
     ModelInfer: unary(plane, (message: InferMessage) => modelInfer(plane, message)),
+    ModelStreamInfer: modelStreamInfer(plane),
+    ModelStatistics: unary(plane, (req: StatisticsMessage) => plane.statistics(req.name === '' ? undefined : plane.lookup(req.name, req.version === '' ? undefined : req.version))),
+    RepositoryIndex: unary(plane, async (req: { ready: boolean }) => ({ models: (await repository.index()).filter((m) => !req.ready || m.state === 'READY') })),
+    RepositoryModelLoad: unary(plane, async (req: { model_name: string }) => {
+      await repository.load(req.model_name);
+      return {};
+    }),
+    RepositoryModelUnload: unary(plane, async (req: { model_name: string }) => {
+      await repository.unload(req.model_name);
+      return {};
+    }),
   };
 }
 
-export function createGrpcServer(plane: DataPlane, maxMessageBytes: number): grpc.Server {
+type MethodDefinition = grpc.MethodDefinition<unknown, unknown>;
+
+/**
+ * The service definition protobufjs built, with inference messages taking the fast path where
+ * they can: raw requests decoded and raw responses encoded by grpc-codec.ts.
+ */
+function withFastInference(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const infer = service.ModelInfer as MethodDefinition;
+  const stream = service.ModelStreamInfer as MethodDefinition;
+  const requestDeserialize = (bytes: Buffer) => decodeRawInferRequest(bytes) ?? infer.requestDeserialize(bytes);
+  const serializeResponse = (value: object): Buffer => (rawResponses.has(value) ? encodeRawInferResponse(value as RawInferResponse) : infer.responseSerialize(value));
+  return {
+    ...service,
+    ModelInfer: { ...infer, requestDeserialize, responseSerialize: serializeResponse },
+    ModelStreamInfer: {
+      ...stream,
+      requestDeserialize,
+      responseSerialize: (value: { error_message: string; infer_response: object | null }) => {
+        if (!value.infer_response || !rawResponses.has(value.infer_response)) return stream.responseSerialize(value);
+        // ModelStreamInferResponse { infer_response = 2 } around the fast-path bytes.
+        const inner = encodeRawInferResponse(value.infer_response as RawInferResponse);
+        const header: number[] = [0x12];
+        for (let n = inner.length; ; n = Math.floor(n / 128)) {
+          if (n < 128) {
+            header.push(n);
+            break;
+          }
+          header.push((n % 128) | 0x80);
+        }
+        return Buffer.concat([Buffer.from(header), inner]);
+      },
+    },
+  };
+}
+
+export function createGrpcServer(plane: DataPlane, repository: ModelRepository, maxMessageBytes: number): grpc.Server {
   // grpc-js writes its own unstructured lines to stderr (a failed bind, twice); the runtime
   // reports what matters itself, as JSON or as the one-line error.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
   const proto = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  server.addService(proto.inference.GRPCInferenceService.service, inferenceService(plane));
+  server.addService(withFastInference(proto.inference.GRPCInferenceService.service), inferenceService(plane, repository));
   return server;
 }
 
