@@ -231,6 +231,9 @@ async function healthDuringStream(server: Server, label: string, model: BenchMod
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The wide model again with batching's refill off (config.json): the refill's effect, measured in the same run. */
+const wideNoRefill: BenchModel = { ...models[1]!, name: 'wide-no-refill', label: `${models[1]!.label}, refill off` };
+
 /** The tabular model again, served with a baseline.json so slipway monitors it for drift. */
 const tabularDrift: BenchModel = { ...models[0]!, name: 'tabular-drift', label: `${models[0]!.label}, drift on` };
 
@@ -257,6 +260,9 @@ async function main(): Promise<void> {
     writeFileSync(join(root, model.name, '1', 'model.onnx'), model.bytes);
   }
   await writeDriftBaseline(tabularDrift, join(root, tabularDrift.name, '1'));
+  mkdirSync(join(root, wideNoRefill.name, '1'), { recursive: true });
+  writeFileSync(join(root, wideNoRefill.name, '1', 'model.onnx'), wideNoRefill.bytes);
+  writeFileSync(join(root, wideNoRefill.name, 'config.json'), JSON.stringify({ batching: { refill: false } }));
   process.stdout.write(
     `slipway serve benchmark${quick ? ' (--quick)' : ''}: ${durationMs / 1000}s per row after ${warmupMs / 1000}s warm-up, best of ${rounds} interleaved round(s); ` +
       `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n\n`,
@@ -288,6 +294,10 @@ async function main(): Promise<void> {
             keep(await measure(naive, model, 'naive node:http server (floor)', concurrency, json, {}, round === 0));
             keep(await measure(slipway, model, 'slipway JSON', concurrency, json, {}, round === 0));
             keep(await measure(slipway, model, 'slipway binary', concurrency, binary.body, binaryHeaders, round === 0));
+            if (model.name === 'wide' && concurrency === 32) {
+              const off = binaryBody(wideNoRefill);
+              keep({ ...(await measure(slipway, wideNoRefill, 'slipway binary, refill off', concurrency, off.body, { ...binaryHeaders, 'inference-header-content-length': off.headerLength }, round === 0)), model: 'wide' });
+            }
             keep(await measure(slipway, model, 'slipway gRPC typed', concurrency, grpcMessage(model, false), {}, round === 0));
             keep(await measure(slipway, model, 'slipway gRPC raw', concurrency, grpcMessage(model, true), {}, round === 0));
           }
@@ -378,7 +388,7 @@ function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors:
 
 function printModelLoads(server: Server): void {
   process.stdout.write('\nLoad time per model (slipway serve, model_loaded load_ms):\n\n| model | file MiB | load ms |\n|---|---|---|\n');
-  for (const model of [...models, tabularDrift]) {
+  for (const model of [...models, tabularDrift, wideNoRefill]) {
     process.stdout.write(`| ${model.label} | ${fmt(model.bytes.length / 1024 / 1024, 2)} | ${fmt(server.loadMs.get(model.name) ?? NaN)} |\n`);
   }
 }
@@ -428,6 +438,10 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
     ...[1, 32].map((c): [string, string, boolean] => [`tabular, c=${c}, drift on ≥ 95% of drift off`, `${fmt(driftRatio(driftRows, c) * 100, 1)}%`, driftRatio(driftRows, c) >= 0.95]),
     ['wide, c=32, binary ≥ 60% of raw batch 32, per CPU-second', `${fmt((wideBinary.perCpu / rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu) * 100, 1)}%`, wideBinary.perCpu >= 0.6 * rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu],
     ['tabular, c=32 ≥ 2× naive, per CPU-second', `${fmt(tabularBestPerCpu / find('tabular', 'naive node:http server (floor)', 32).perCpu, 2)}×`, tabularBestPerCpu >= 2 * find('tabular', 'naive node:http server (floor)', 32).perCpu],
+    ...(['tabular', 'wide'] as const).map((m): [string, string, boolean] => {
+      const ratio = find(m, 'slipway binary', 32).perCpu / find(m, 'slipway gRPC raw', 32).perCpu;
+      return [`${m}, c=32, gRPC raw CPU per request ≤ 1.3× REST binary's`, `${fmt(ratio, 2)}×`, ratio <= 1.3];
+    }),
     ['/v2/health/live p99 < 100 ms during the 40 MiB stream', `${fmt(healthRows[0]!.p99, 1)} ms`, healthRows[0]!.p99 < 100],
     ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
   ];

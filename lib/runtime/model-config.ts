@@ -10,6 +10,8 @@ export interface BatchingConfig {
   enabled: boolean;
   maxBatchSize: number;
   maxQueueDelayMs: number;
+  /** With maxQueueDelayMs 0: after a batch, wait a moment for its clients to come back (BatchScheduler). */
+  refill: boolean;
 }
 
 export interface ModelConfig {
@@ -28,7 +30,7 @@ export interface ModelConfig {
   cudaDeviceId: number;
 }
 
-export const DEFAULT_BATCHING: Readonly<BatchingConfig> = { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0 };
+export const DEFAULT_BATCHING: Readonly<BatchingConfig> = { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0, refill: true };
 
 export function defaultModelConfig(): ModelConfig {
   return { batching: { ...DEFAULT_BATCHING }, cudaDeviceId: 0 };

@@ -126,6 +126,7 @@ export class ServedModel {
         enabled: this.batching,
         maxBatchSize: batching.maxBatchSize,
         maxQueueDelayMs: batching.maxQueueDelayMs,
+        refill: batching.refill,
         concurrency: this.workers,
         onBatch: (rows, seconds) => {
           batchSize.observe(rows);
