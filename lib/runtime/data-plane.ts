@@ -36,6 +36,8 @@ export interface ModelEntry {
   unloaded?: boolean;
   /** Unloaded to keep the memory budget: loads again on its next inference request. */
   evicted?: boolean;
+  /** The load an inference request started for an evicted model: later requests wait for it too. */
+  reloading?: Promise<void>;
   /** Refused at load: it needs more than the whole memory budget. */
   overBudget?: boolean;
   /** Inference requests admitted and not finished (an entry with some is never evicted). */
@@ -258,7 +260,10 @@ export class DataPlane {
     entry.metrics.inFlight.inc();
     try {
       if (this.draining) throw new InferenceError(503, 'server is shutting down');
-      if (entry.evicted && this.demandLoad) await this.demandLoad(entry);
+      const demandLoad = this.demandLoad;
+      if ((entry.evicted || entry.reloading) && demandLoad) {
+        await (entry.reloading ??= demandLoad(entry).finally(() => (entry.reloading = undefined)));
+      }
       if (entry.unloaded) throw new InferenceError(503, entry.model.notReadyMessage(), undefined, 'RUNTIME_MODEL_NOT_LOADED');
       if (entry.model.status !== 'ready') throw new InferenceError(503, entry.model.notReadyMessage());
     } catch (err) {
