@@ -11,6 +11,7 @@
 // Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
 // same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
+// Then RSS after huge batches with onnxruntime's CPU arena on and off (bench/arena.ts).
 // First, many models (bench/many-models.ts): the ~1,000 ONNX backend-test models under the
 // compiled CLI against in-process session creation; --many-models runs only that.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +24,7 @@ import { serializeBaseline } from '../lib/drift/baseline-file.js';
 import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
+import { arenaRss, printArena } from './arena.js';
 import { benchManyModels, printManyModels } from './many-models.js';
 
 const quick = process.argv.includes('--quick') || process.env.SLIPWAY_BENCH_QUICK === '1';
@@ -352,7 +354,10 @@ async function main(): Promise<void> {
       everyRequests: soakRequests / 10,
       onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
     });
+    // The arena: RSS after huge batches with it on and off (their own processes, after this one's rows).
+    const arena = await arenaRss(root, 'wide', models[1]!.inputs, 20_000);
     printManyModels(many);
+    printArena(arena, 'wide MLP, 20,000 rows each');
     printModelLoads(slipway);
     printTable(rows, ceilings, floors);
     printDrift(driftRows);

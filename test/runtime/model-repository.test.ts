@@ -82,29 +82,31 @@ describe('memory budget with least-recently-used unload', () => {
   it('unloads the least recently used idle model to load another, and loads it again on its next request', async () => {
     // GIVEN a budget that holds two of three equal models, loaded one after another (one session thread)
     const size = mlp.bytes.length;
-    t = await startTestServer(['x', 'y', 'z'].map((name) => ({ name, bytes: mlp.bytes })), { modelMemoryBudgetBytes: Math.floor(size * 2.5), threads: { sessionThreads: 1 } });
+    const s = await startTestServer(['x', 'y', 'z'].map((name) => ({ name, bytes: mlp.bytes })), { modelMemoryBudgetBytes: Math.floor(size * 2.5), threads: { sessionThreads: 1 } });
+    t = s;
     // THEN loading the third unloaded the first (least recently loaded), and the server is still ready
-    expect(t.app.models.map((m) => [m.name, m.status])).toEqual([['x', 'unloaded'], ['y', 'ready'], ['z', 'ready']]);
-    const ready = await http(t.port, 'GET', '/v2/health/ready');
+    expect(s.app.models.map((m) => [m.name, m.status])).toEqual([['x', 'unloaded'], ['y', 'ready'], ['z', 'ready']]);
+    const ready = await http(s.port, 'GET', '/v2/health/ready');
     expect([ready.status, ready.json().models]).toEqual([200, { loaded: ['y', 'z'], unloaded: ['x'] }]);
-    const index = (await http(t.port, 'POST', '/v2/repository/index', '')).json();
+    const index = (await http(s.port, 'POST', '/v2/repository/index', '')).json();
     expect(index[0]).toEqual({ name: 'x', version: '1', state: 'UNAVAILABLE', reason: 'unloaded to keep the memory budget; loads on its next request' });
     // WHEN z is used, then x is asked for by three requests at once THEN x loads again (once) in
     // place of y, the least recently used, and all three are answered
-    expect((await infer(t.port, 'z', mlpRow())).status).toBe(200);
-    const again = await Promise.all([1, 2, 3].map(() => infer(t.port, 'x', mlpRow())));
+    expect((await infer(s.port, 'z', mlpRow())).status).toBe(200);
+    const again = await Promise.all([1, 2, 3].map(() => infer(s.port, 'x', mlpRow())));
     expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(again[0]!.json().outputs[0].data).toEqual((await infer(t.port, 'z', mlpRow())).json().outputs[0].data);
-    expect(t.logger.records.filter((e) => e.event === 'model_reloaded').map((e) => e.model)).toEqual(['x']);
-    expect(t.app.models.map((m) => [m.name, m.status])).toEqual([['x', 'ready'], ['y', 'unloaded'], ['z', 'ready']]);
-    expect(t.logger.records.filter((e) => e.event === "model_evicted").map((e) => [e.model, e.for_model])).toEqual([['x', 'z'], ['y', 'x']]);
+    expect(again[0]!.json().outputs[0].data).toEqual((await infer(s.port, 'z', mlpRow())).json().outputs[0].data);
+    expect(s.logger.records.filter((e) => e.event === 'model_reloaded').map((e) => e.model)).toEqual(['x']);
+    expect(s.app.models.map((m) => [m.name, m.status])).toEqual([['x', 'ready'], ['y', 'unloaded'], ['z', 'ready']]);
+    expect(s.logger.records.filter((e) => e.event === 'model_evicted').map((e) => [e.model, e.for_model])).toEqual([['x', 'z'], ['y', 'x']]);
   });
 
   it('fails a model that needs more than the whole budget, naming the budget', async () => {
-    t = await startTestServer([{ name: 'big', bytes: mlp.bytes }, { name: 'small', bytes: doubleModel() }], { modelMemoryBudgetBytes: Math.floor(mlp.bytes.length / 2) });
-    expect(t.app.model('small')!.status).toBe('ready');
-    expect(t.app.model('big')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^needs \d+ bytes \(its model file once per session\), more than the whole memory budget of \d+ bytes \(--model-memory-budget\)$/) });
-    const load = await http(t.port, 'POST', '/v2/repository/models/big/load', '');
+    const s = await startTestServer([{ name: 'big', bytes: mlp.bytes }, { name: 'small', bytes: doubleModel() }], { modelMemoryBudgetBytes: Math.floor(mlp.bytes.length / 2) });
+    t = s;
+    expect(s.app.model('small')!.status).toBe('ready');
+    expect(s.app.model('big')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^needs \d+ bytes \(its model file once per session\), more than the whole memory budget of \d+ bytes \(--model-memory-budget\)$/) });
+    const load = await http(s.port, 'POST', '/v2/repository/models/big/load', '');
     expect([load.status, load.json().error]).toEqual([400, expect.stringContaining('more than the whole memory budget')]);
   });
 });
