@@ -354,7 +354,9 @@ export function createGrpcServer(plane: DataPlane, repository: ModelRepository, 
   // grpc-js writes its own unstructured lines to stderr (a failed bind, twice); the runtime
   // reports what matters itself, as JSON or as the one-line error.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  // Channelz (grpc-js's per-call bookkeeping for its debug service, which slipway does not serve)
+  // off: a fixed-answer grpc-js server used 61–78 µs of CPU per call without it, 76–81 µs with it.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
   const proto = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
   server.addService(withFastInference(proto.inference.GRPCInferenceService.service), inferenceService(plane, repository));
   return server;
