@@ -27,8 +27,8 @@ export interface ModelDependencies {
 }
 
 /**
- * One served model version: its onnxruntime sessions (on worker threads), signature, batching and
- * load status.
+ * One served model version: what its backend loaded (onnxruntime sessions on the shared session
+ * threads), signature, batching and load status.
  */
 export class ServedModel {
   status: ModelStatus = 'loading';
@@ -100,6 +100,7 @@ export class ServedModel {
       this.workers = config.workers ?? threads.workersPerModel;
       this.intraOpThreads = config.intraOpThreads || threads.intraOpThreads;
       this.inlineComputeBelowMs = config.inlineComputeBelowMs ?? threads.inlineComputeBelowMs;
+      const cpuMemArena = config.cpuMemArena ?? this.deps.cpuMemArena;
       const loaded = await this.deps.backend.load(this.source.modelPath, {
         name: this.name,
         version: this.version,
@@ -109,7 +110,7 @@ export class ServedModel {
         intraOpThreads: this.intraOpThreads,
         ...(config.interOpThreads ? { interOpThreads: config.interOpThreads } : {}),
         inlineComputeBelowMs: this.inlineComputeBelowMs,
-        ...(config.cpuMemArena ?? this.deps.cpuMemArena) !== undefined ? { cpuMemArena: config.cpuMemArena ?? this.deps.cpuMemArena } : {},
+        ...(cpuMemArena !== undefined ? { cpuMemArena } : {}),
         onFailure: (reason) => this.workerDied(reason),
       });
       this.loaded = loaded;
