@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schemas/model-config.schema.json' with { type: 'json' };
 import { SlipwayError } from '../errors.js';
 import { JsonSyntaxError, parseJsonExact } from './json.js';
@@ -38,7 +38,10 @@ export function defaultModelConfig(): ModelConfig {
 
 type RawConfig = Partial<Omit<ModelConfig, 'batching'>> & { batching?: Partial<BatchingConfig> };
 
-const validate = new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema);
+// Compiled on first use: most repositories (the thousand-model ones above all) have no config.json,
+// and compiling costs server start-up tens of milliseconds.
+let compiled: ValidateFunction<RawConfig> | undefined;
+const validate = (): ValidateFunction<RawConfig> => (compiled ??= new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema));
 
 function describeError(error: ErrorObject): string {
   const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
@@ -68,13 +71,14 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
     const where = err.position === undefined ? '' : ` at ${lineAndColumn(text, err.position)}`;
     throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}${where}: invalid JSON: ${err.reason}`);
   }
-  if (!validate(raw)) {
+  const check = validate();
+  if (!check(raw)) {
     const got = (path: string) => {
       let value: unknown = raw;
       for (const key of path.split('/').slice(1)) value = (value as Record<string, unknown> | undefined)?.[key];
       return JSON.stringify(value);
     };
-    const problems = (validate.errors ?? []).map((e) => `${describeError(e)}, got ${got(e.instancePath)}`);
+    const problems = (check.errors ?? []).map((e) => `${describeError(e)}, got ${got(e.instancePath)}`);
     throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}: ${problems.join('; ')}`);
   }
   const defaults = defaultModelConfig();
