@@ -48,7 +48,10 @@ export interface ModelRepositoryOptions {
    * on their next request. Absent: no budget.
    */
   memoryBudgetBytes?: number;
-  /** Models loading at once during the startup load; default: the session threads. */
+  /**
+   * Models loading at once during the startup load; default: four per session thread, so each
+   * thread always has its next load queued instead of idling while the event loop turns around.
+   */
   loadConcurrency?: number;
 }
 
@@ -91,7 +94,7 @@ export class ModelRepository {
   /** The startup load: every model (none) or the startup models (explicit), a few at a time; failures are isolated per model. */
   async loadAll(): Promise<void> {
     const pending = [...this.plane.all].filter((e) => !e.unloaded);
-    const concurrency = Math.max(1, this.options.loadConcurrency ?? this.options.threads.sessionThreads);
+    const concurrency = Math.max(1, this.options.loadConcurrency ?? 4 * this.options.threads.sessionThreads);
     const next = async (): Promise<void> => {
       for (let entry = pending.shift(); entry; entry = pending.shift()) {
         const current = entry;
