@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   modelMemoryBudgetBytes?: number;
   /** onnxruntime's CPU memory arena for models whose config.json does not set it (default on). */
   cpuMemArena?: boolean;
+  /** Models loading at once at startup; default four per session thread. */
+  loadConcurrency?: number;
 }
 
 export class RuntimeApp {
@@ -84,6 +86,7 @@ export class RuntimeApp {
       ...(options.loadModels ? { startupModels: options.loadModels } : {}),
       ...(options.modelMemoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.modelMemoryBudgetBytes } : {}),
       ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
+      ...(options.loadConcurrency !== undefined ? { loadConcurrency: options.loadConcurrency } : {}),
     });
     this.rest = new RestHandler(this.plane, this.repository, this.codecs, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   }

@@ -80,9 +80,9 @@ describe('memory budget with least-recently-used unload', () => {
   });
 
   it('unloads the least recently used idle model to load another, and loads it again on its next request', async () => {
-    // GIVEN a budget that holds two of three equal models, loaded one after another (one session thread)
+    // GIVEN a budget that holds two of three equal models, loaded one after another
     const size = mlp.bytes.length;
-    const s = await startTestServer(['x', 'y', 'z'].map((name) => ({ name, bytes: mlp.bytes })), { modelMemoryBudgetBytes: Math.floor(size * 2.5), threads: { sessionThreads: 1 } });
+    const s = await startTestServer(['x', 'y', 'z'].map((name) => ({ name, bytes: mlp.bytes })), { modelMemoryBudgetBytes: Math.floor(size * 2.5), loadConcurrency: 1 });
     t = s;
     // THEN loading the third unloaded the first (least recently loaded), and the server is still ready
     expect(s.app.models.map((m) => [m.name, m.status])).toEqual([['x', 'unloaded'], ['y', 'ready'], ['z', 'ready']]);
