@@ -85,7 +85,7 @@ function stop(child: ChildProcess): Promise<void> {
 /** Idle RSS settles a moment after loading (worker threads finish starting). */
 const settle = () => new Promise((r) => setTimeout(r, 1_000));
 
-export async function benchManyModels(root: string, rounds = 2): Promise<ManyModelsResult> {
+export async function benchManyModels(root: string, rounds = 3): Promise<ManyModelsResult> {
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   const models = testModels();
   const repository = join(root, 'repository');
