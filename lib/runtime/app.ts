@@ -88,6 +88,8 @@ export class RuntimeApp {
       ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
       ...(options.loadConcurrency !== undefined ? { loadConcurrency: options.loadConcurrency } : {}),
     });
+    // Session threads start while the ports open, not when the first model loads.
+    this.backend.threads.prestart(this.repository.startupLoads);
     this.rest = new RestHandler(this.plane, this.repository, this.codecs, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   }
 

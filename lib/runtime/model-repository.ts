@@ -80,6 +80,13 @@ export class ModelRepository {
     if (options.memoryBudgetBytes !== undefined) plane.demandLoad = (entry) => this.serialized(entry.model.name, () => this.reload(entry));
   }
 
+  /** Models the startup load will load. */
+  get startupLoads(): number {
+    let count = 0;
+    for (const entry of this.plane.all) if (!entry.unloaded) count++;
+    return count;
+  }
+
   get controlMode(): ModelControlMode {
     return this.mode;
   }

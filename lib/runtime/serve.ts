@@ -96,13 +96,20 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     ...(options.modelMemoryBudgetBytes !== undefined ? { modelMemoryBudgetBytes: options.modelMemoryBudgetBytes } : {}),
     ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
   });
-  const server = await startServer(app, {
-    host: options.host,
-    port: options.port,
-    gracePeriodMs: options.gracePeriodMs,
-    ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
-    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer(app, {
+      host: options.host,
+      port: options.port,
+      gracePeriodMs: options.gracePeriodMs,
+      ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+      ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
+    });
+  } catch (err) {
+    // The session threads already started must not keep a server that could not listen alive.
+    await app.close();
+    throw err;
+  }
   // Hashing runs after the port opens, like loading: liveness answers while gigabytes are read.
   const verified = verify ? verify(sources) : Promise.resolve();
   return { server, app, loaded: verified.then(() => app.loadModels()) };

@@ -49,6 +49,14 @@ export class SessionThreads {
     return this.threads.length;
   }
 
+  /**
+   * Starts up to `count` threads now (at most `size`): a worker takes a few hundred milliseconds to
+   * load onnxruntime, which a server about to load models can spend while it opens its ports.
+   */
+  prestart(count: number): void {
+    while (this.threads.length < Math.min(count, this.size)) this.threads.push(new SessionThread((thread, reason) => this.died(thread, reason)));
+  }
+
   /** `count` distinct threads for one model's sessions, and a fresh session number for each. */
   place(count: number): Array<{ thread: SessionThread; session: number }> {
     while (this.threads.length < Math.max(1, count) || (this.threads.length < this.size && this.threads.every((t) => t.sessions > 0))) {
