@@ -11,6 +11,9 @@
 // Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
 // same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
+// Then RSS after huge batches with onnxruntime's CPU arena on and off (bench/arena.ts).
+// First, many models (bench/many-models.ts): the ~1,000 ONNX backend-test models under the
+// compiled CLI against in-process session creation; --many-models runs only that.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -21,6 +24,8 @@ import { serializeBaseline } from '../lib/drift/baseline-file.js';
 import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
+import { arenaRss, printArena } from './arena.js';
+import { benchManyModels, printManyModels } from './many-models.js';
 
 const quick = process.argv.includes('--quick') || process.env.SLIPWAY_BENCH_QUICK === '1';
 const durationMs = quick ? 1_500 : 3_000;
@@ -110,6 +115,8 @@ interface Server {
   child: ChildProcess;
   port: number;
   grpcPort?: number;
+  /** model_loaded's load_ms by model (slipway). */
+  loadMs: Map<string, number>;
 }
 
 /** Starts a server process and waits for its `models_loaded` (slipway) or `server_listening` (naive) line. */
@@ -118,9 +125,10 @@ function startProcess(args: string[], readyEvent: string): Promise<Server> {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let port = 0;
     let grpcPort: number | undefined;
+    const loadMs = new Map<string, number>();
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
-      let event: { event?: string; port?: number; grpc_port?: number | null };
+      let event: { event?: string; port?: number; grpc_port?: number | null; model?: string; load_ms?: number };
       try {
         event = JSON.parse(line);
       } catch {
@@ -130,7 +138,8 @@ function startProcess(args: string[], readyEvent: string): Promise<Server> {
         port = event.port!;
         grpcPort = event.grpc_port ?? undefined;
       }
-      if (event.event === readyEvent) resolve({ child, port, ...(grpcPort !== undefined ? { grpcPort } : {}) });
+      if (event.event === 'model_loaded') loadMs.set(event.model!, event.load_ms!);
+      if (event.event === readyEvent) resolve({ child, port, loadMs, ...(grpcPort !== undefined ? { grpcPort } : {}) });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before it was ready`)));
   });
@@ -224,6 +233,9 @@ async function healthDuringStream(server: Server, label: string, model: BenchMod
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The wide model again with batching's refill off (config.json): the refill's effect, measured in the same run. */
+const wideNoRefill: BenchModel = { ...models[1]!, name: 'wide-no-refill', label: `${models[1]!.label}, refill off` };
+
 /** The tabular model again, served with a baseline.json so slipway monitors it for drift. */
 const tabularDrift: BenchModel = { ...models[0]!, name: 'tabular-drift', label: `${models[0]!.label}, drift on` };
 
@@ -239,12 +251,20 @@ async function writeDriftBaseline(model: BenchModel, dir: string): Promise<void>
 }
 
 async function main(): Promise<void> {
+  const many = await benchManyModels(join(process.cwd(), '.bench', 'many-models'));
+  if (process.argv.includes('--many-models')) {
+    printManyModels(many);
+    return;
+  }
   rmSync(root, { recursive: true, force: true });
   for (const model of [...models, tabularDrift]) {
     mkdirSync(join(root, model.name, '1'), { recursive: true });
     writeFileSync(join(root, model.name, '1', 'model.onnx'), model.bytes);
   }
   await writeDriftBaseline(tabularDrift, join(root, tabularDrift.name, '1'));
+  mkdirSync(join(root, wideNoRefill.name, '1'), { recursive: true });
+  writeFileSync(join(root, wideNoRefill.name, '1', 'model.onnx'), wideNoRefill.bytes);
+  writeFileSync(join(root, wideNoRefill.name, 'config.json'), JSON.stringify({ batching: { refill: false } }));
   process.stdout.write(
     `slipway serve benchmark${quick ? ' (--quick)' : ''}: ${durationMs / 1000}s per row after ${warmupMs / 1000}s warm-up, best of ${rounds} interleaved round(s); ` +
       `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n\n`,
@@ -276,6 +296,10 @@ async function main(): Promise<void> {
             keep(await measure(naive, model, 'naive node:http server (floor)', concurrency, json, {}, round === 0));
             keep(await measure(slipway, model, 'slipway JSON', concurrency, json, {}, round === 0));
             keep(await measure(slipway, model, 'slipway binary', concurrency, binary.body, binaryHeaders, round === 0));
+            if (model.name === 'wide' && concurrency === 32) {
+              const off = binaryBody(wideNoRefill);
+              keep({ ...(await measure(slipway, wideNoRefill, 'slipway binary, refill off', concurrency, off.body, { ...binaryHeaders, 'inference-header-content-length': off.headerLength }, round === 0)), model: 'wide' });
+            }
             keep(await measure(slipway, model, 'slipway gRPC typed', concurrency, grpcMessage(model, false), {}, round === 0));
             keep(await measure(slipway, model, 'slipway gRPC raw', concurrency, grpcMessage(model, true), {}, round === 0));
           }
@@ -330,6 +354,11 @@ async function main(): Promise<void> {
       everyRequests: soakRequests / 10,
       onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
     });
+    // The arena: RSS after huge batches with it on and off (their own processes, after this one's rows).
+    const arena = await arenaRss(root, 'wide', models[1]!.inputs, 20_000);
+    printManyModels(many);
+    printArena(arena, 'wide MLP, 20,000 rows each');
+    printModelLoads(slipway);
     printTable(rows, ceilings, floors);
     printDrift(driftRows);
     printHealth(healthRows, big.length);
@@ -360,6 +389,13 @@ function printTable(rows: readonly Row[], ceilings: Map<string, number>, floors:
   for (const line of lines) process.stdout.write(`| ${line.join(' | ')} |\n`);
   process.stdout.write('\nvs ceiling: against raw batch 1 at concurrency 1 and raw batch 32 at concurrency 32. vs floor: against the naive server at the same concurrency.\n');
   process.stdout.write('rows/CPU-s: rows answered per CPU-second used by the serving process alone (raw: by the benchmark process running session.run); the load generator, which shares the cores, is left out.\n');
+}
+
+function printModelLoads(server: Server): void {
+  process.stdout.write('\nLoad time per model (slipway serve, model_loaded load_ms):\n\n| model | file MiB | load ms |\n|---|---|---|\n');
+  for (const model of [...models, tabularDrift, wideNoRefill]) {
+    process.stdout.write(`| ${model.label} | ${fmt(model.bytes.length / 1024 / 1024, 2)} | ${fmt(server.loadMs.get(model.name) ?? NaN)} |\n`);
+  }
 }
 
 function driftRatio(rows: readonly Row[], concurrency: number): number {
@@ -407,6 +443,10 @@ function printTargets(rows: readonly Row[], ceilings: Map<string, number>, floor
     ...[1, 32].map((c): [string, string, boolean] => [`tabular, c=${c}, drift on ≥ 95% of drift off`, `${fmt(driftRatio(driftRows, c) * 100, 1)}%`, driftRatio(driftRows, c) >= 0.95]),
     ['wide, c=32, binary ≥ 60% of raw batch 32, per CPU-second', `${fmt((wideBinary.perCpu / rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu) * 100, 1)}%`, wideBinary.perCpu >= 0.6 * rows.find((r) => r.model === 'wide' && r.mode === 'raw session.run batch 32')!.perCpu],
     ['tabular, c=32 ≥ 2× naive, per CPU-second', `${fmt(tabularBestPerCpu / find('tabular', 'naive node:http server (floor)', 32).perCpu, 2)}×`, tabularBestPerCpu >= 2 * find('tabular', 'naive node:http server (floor)', 32).perCpu],
+    ...(['tabular', 'wide'] as const).map((m): [string, string, boolean] => {
+      const ratio = find(m, 'slipway binary', 32).perCpu / find(m, 'slipway gRPC raw', 32).perCpu;
+      return [`${m}, c=32, gRPC raw CPU per request ≤ 1.3× REST binary's`, `${fmt(ratio, 2)}×`, ratio <= 1.3];
+    }),
     ['/v2/health/live p99 < 100 ms during the 40 MiB stream', `${fmt(healthRows[0]!.p99, 1)} ms`, healthRows[0]!.p99 < 100],
     ['RSS within 10% over the soak', `${fmt(((last - first) / first) * 100, 1)}%`, Math.abs(last - first) / first <= 0.1],
   ];

@@ -120,6 +120,11 @@ export const ERROR_CATALOG = {
   RUNTIME_UNSUPPORTED_ENCODING: { id: 'SLIPWAY_E0618', cause: 'HTTP 415: the request body has a Content-Encoding other than gzip or identity.', fix: 'Send the body uncompressed or gzip-compressed.' },
   RUNTIME_INTEGRITY_INVALID: { id: 'SLIPWAY_E0620', cause: '--expected-sha256 / SLIPWAY_EXPECTED_SHA256 is not JSON of model name to file name to 64-hex sha256.', fix: 'Pass e.g. {"fraud-detector":{"model.onnx":"<64 hex>","baseline.json":"<64 hex>"}} (ModelServing renders it).' },
   RUNTIME_INTEGRITY_MODEL_MISSING: { id: 'SLIPWAY_E0621', cause: 'Expected hashes were given for a model the model repository does not serve.', fix: 'Serve the repository the pod was rendered for, or fix the model name in the expected hashes.' },
+  // E065x–E069x: the runtime at scale (model control, memory budget)
+  RUNTIME_LOAD_MODEL_UNKNOWN: { id: 'SLIPWAY_E0650', cause: '--load-model names a model the repository (and --model) does not serve.', fix: 'Use a model name GET /v2/repository/index lists, or add the model to the repository.' },
+  RUNTIME_LOAD_MODEL_WITHOUT_EXPLICIT: { id: 'SLIPWAY_E0651', cause: '--load-model only means something under --model-control-mode explicit; in mode none every model loads.', fix: 'Add --model-control-mode explicit, or drop --load-model.' },
+  RUNTIME_MEMORY_BUDGET_EXCEEDED: { id: 'SLIPWAY_E0652', cause: 'A model needs more bytes (its model file once per session) than the whole --model-memory-budget.', fix: 'Raise --model-memory-budget, or give the model fewer sessions ("workers" in its config.json).' },
+  RUNTIME_MODEL_NOT_LOADED: { id: 'SLIPWAY_E0653', cause: 'HTTP 503: the model is in the repository but not loaded (unloaded on request, or never loaded under --model-control-mode explicit).', fix: 'POST /v2/repository/models/<name>/load, or start with --load-model <name>.' },
 
   // E07xx: pipeline steps (slipway pipeline <step>) and their containers
   PIPELINE_OUTPUT_MISSING: { id: 'SLIPWAY_E0701', cause: 'The training step did not write model.onnx and metrics.json into its output folder.', fix: 'Make the training command or notebook write both files into the output directory it is given.' },

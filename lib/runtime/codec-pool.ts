@@ -3,64 +3,41 @@
  * free for health checks and small requests. Small ones stay inline: a round trip to a worker
  * costs more than decoding a few kilobytes.
  */
-import type { Worker } from 'node:worker_threads';
-import type { CodecReply, CodecRequest } from './codec-worker.js';
+import type { CodecRequest } from './codec-worker.js';
 import { dedicate, ownsBuffer } from './transfer.js';
 import { InferenceError } from './errors.js';
 import { decodeInferRequest, encodeInferResponse, type EncodedResponse, type InferRequest, type ModelSignature, type ResponseOutput } from './protocol.js';
-import { startWorker } from './session-pool.js';
+import { WorkerCallError, WorkerChannel, leastBusy, siblingModule } from './worker-pool.js';
 
 /** JSON text above this many bytes is parsed on a codec worker. */
 export const OFFLOAD_JSON_BYTES = 256 * 1024;
 /** Responses with more output elements than this are encoded on a codec worker when they go out as JSON. */
 export const OFFLOAD_JSON_ELEMENTS = 32 * 1024;
 
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './codec-worker.ts' : './codec-worker.js', import.meta.url);
+const workerUrl = siblingModule(import.meta.url, 'codec-worker');
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 export class CodecPool {
-  private readonly workers: Array<{ worker: Worker; load: number; ids: Set<number> }> = [];
-  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
-  private nextId = 0;
+  private readonly workers: WorkerChannel[] = [];
 
   constructor(private readonly size: number) {}
 
-  private call(message: Distribute<CodecRequest>, transfer: ArrayBuffer[]): Promise<unknown> {
+  private async call(message: Distribute<CodecRequest>, transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.workers.length < this.size) {
-      const worker = startWorker(workerUrl);
-      const slot = { worker, load: 0, ids: new Set<number>() };
-      worker.on('message', (reply: CodecReply) => {
-        slot.load--;
-        slot.ids.delete(reply.id);
-        const pending = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        if (reply.ok) pending?.resolve(reply.value);
-        else pending?.reject(new InferenceError(reply.status, reply.message));
-      });
-      // A dead codec worker fails what it held; the next big request starts a fresh one.
-      const fail = (reason: string) => {
-        for (const id of slot.ids) {
-          this.pending.get(id)?.reject(new InferenceError(500, reason));
-          this.pending.delete(id);
-        }
-        slot.ids.clear();
-        const index = this.workers.indexOf(slot);
+      // A dead codec worker fails what it held (WorkerChannel); the next big request starts a fresh one.
+      const channel: WorkerChannel = new WorkerChannel(workerUrl, () => {
+        const index = this.workers.indexOf(channel);
         if (index !== -1) this.workers.splice(index, 1);
-      };
-      worker.on('error', (err) => fail(`codec worker failed: ${err.message}`));
-      worker.on('exit', (code) => fail(`codec worker exited with code ${code}`));
-      worker.unref();
-      this.workers.push(slot);
+      });
+      channel.worker.unref();
+      this.workers.push(channel);
     }
-    const slot = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
-    const id = this.nextId++;
-    slot.load++;
-    slot.ids.add(id);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ ...message, id }, transfer);
-    });
+    try {
+      return await leastBusy(this.workers).call(message, transfer);
+    } catch (err) {
+      throw new InferenceError(err instanceof WorkerCallError ? err.status ?? 500 : 500, (err as Error).message);
+    }
   }
 
   /**
@@ -86,7 +63,7 @@ export class CodecPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.splice(0).map((w) => w.worker.terminate()));
+    await Promise.all(this.workers.splice(0).map((w) => w.close()));
   }
 }
 

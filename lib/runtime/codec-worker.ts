@@ -6,17 +6,14 @@
 import { parentPort } from 'node:worker_threads';
 import { InferenceError } from './errors.js';
 import { buffersOf } from './transfer.js';
+import type { WorkerReply } from './worker-pool.js';
 import { decodeInferRequest, encodeInferResponse, type InferRequest, type ModelSignature, type ResponseOutput } from './protocol.js';
 
 export type CodecRequest =
   | { id: number; op: 'decode'; body: Uint8Array; headerLength: number | undefined; modelName: string; signature: ModelSignature }
   | { id: number; op: 'encode'; modelName: string; modelVersion: string; request: Pick<InferRequest, 'id' | 'parameters'>; outputs: ResponseOutput[] };
 
-export type CodecReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; status: number; message: string };
-
-function handle(message: CodecRequest): { reply: CodecReply; transfer: ArrayBuffer[] } {
+function handle(message: CodecRequest): { reply: WorkerReply; transfer: ArrayBuffer[] } {
   try {
     if (message.op === 'decode') {
       const request = decodeInferRequest(message.body, message.headerLength, message.modelName, message.signature);

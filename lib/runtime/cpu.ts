@@ -33,8 +33,14 @@ export function cpuBudget(limit: number | undefined = cgroupCpuLimit(), cores: n
 export const DEFAULT_INLINE_COMPUTE_BELOW_MS = 1;
 
 export interface ThreadPlan {
-  /** Sessions per model, each on its own worker thread. */
+  /** Sessions per model, each on a distinct session thread. */
   workersPerModel: number;
+  /**
+   * Worker threads shared by every model's sessions (a thread holds sessions of many models).
+   * At least two, so one slow model cannot hold up every other; more only for models asking for
+   * more sessions.
+   */
+  sessionThreads: number;
   /** onnxruntime intra-op threads per session. */
   intraOpThreads: number;
   /**
@@ -51,5 +57,10 @@ export interface ThreadPlan {
  * at most two, since then the event loop is mostly idle while a batch computes.
  */
 export function defaultThreadPlan(cpus: number = cpuBudget()): ThreadPlan {
-  return { workersPerModel: 1, intraOpThreads: cpus <= 2 ? cpus : cpus - 1, inlineComputeBelowMs: DEFAULT_INLINE_COMPUTE_BELOW_MS };
+  return {
+    workersPerModel: 1,
+    sessionThreads: Math.min(8, Math.max(2, cpus)),
+    intraOpThreads: cpus <= 2 ? cpus : cpus - 1,
+    inlineComputeBelowMs: DEFAULT_INLINE_COMPUTE_BELOW_MS,
+  };
 }

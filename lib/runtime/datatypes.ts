@@ -1,10 +1,9 @@
 import type { Tensor } from 'onnxruntime-node';
+import { TENSOR_DATATYPES, type TensorDatatype } from '../vocabulary/tensors.js';
 
-/** Open Inference Protocol tensor datatypes that ONNX models use. */
-export const DATATYPES = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES',
-] as const;
-export type Datatype = (typeof DATATYPES)[number];
+/** Open Inference Protocol tensor datatypes that ONNX models use: the vocabulary's, shared with the constructs. */
+export const DATATYPES = TENSOR_DATATYPES;
+export type Datatype = TensorDatatype;
 
 export type NumericArray =
   | Uint8Array | Uint16Array | Uint32Array | BigUint64Array

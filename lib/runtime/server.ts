@@ -74,7 +74,7 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
   const port = await listen(main, options.host, options.port, '--port');
   let metricsPort: number | undefined;
   let grpcPort: number | undefined;
-  const grpcServer = options.grpcPort === undefined ? undefined : createGrpcServer(app, options.maxMessageBytes ?? 64 * 1024 * 1024);
+  const grpcServer = options.grpcPort === undefined ? undefined : createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
   try {
     metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
     if (grpcServer) {

@@ -11,6 +11,7 @@ export function sessionOptions(load: LoadRequest, provider: ExecutionProviderNam
     logSeverityLevel: 4,
     // Spinning thread pools burn the cores that parse and answer HTTP between batches; with it
     // off, tabular throughput under load roughly doubled in bench/serve.ts on a 2-core machine.
+    ...(load.cpuMemArena === false ? { enableCpuMemArena: false } : {}),
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     ...(load.intraOpThreads ? { intraOpNumThreads: load.intraOpThreads } : {}),
     ...(load.interOpThreads ? { interOpNumThreads: load.interOpThreads, executionMode: 'parallel' as const } : {}),

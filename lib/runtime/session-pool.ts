@@ -1,136 +1,83 @@
 /**
- * Main-thread side of a model's sessions: `workers` worker threads, each with its own onnxruntime
- * session of the model. A run goes to an idle worker; the event loop only posts messages — except
- * for runs measured to be tiny, which an extra session on the event loop answers inline (see
- * InlinePolicy): for them the hop to a worker and back cost more than the computation.
+ * Main-thread side of the models' sessions. Session threads (SessionThreads) are shared: one worker
+ * holds sessions of many models, so a repository of a thousand models starts a few threads and
+ * loads onnxruntime a few times, not a thousand. A model's SessionPool places its sessions on
+ * distinct threads; a run goes to one of them, except for runs measured to be tiny, which an extra
+ * session on the event loop answers inline (see InlinePolicy): for them the hop to a worker and
+ * back cost more than the computation.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { statSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { sessionOptions } from './session-options.js';
-import type { ExecutionProviderName } from './model-config.js';
-import type { LoadRequest, WireTensor, WireValueMetadata, WorkerReply, WorkerRequest } from './session-worker.js';
+import type { LoadRequest, LoadedSession, RunResult, WireTensor, WorkerRequest } from './session-worker.js';
+import { WorkerChannel, siblingModule } from './worker-pool.js';
 
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './session-worker.ts' : './session-worker.js', import.meta.url);
+const workerUrl = siblingModule(import.meta.url, 'session-worker');
 
-/**
- * tsx's ESM API as a URL: import.meta.resolve where the module system offers it; under vitest's
- * transform it does not, and require.resolve would pick the CommonJS build, so the ESM entry is
- * read from tsx's own package.json exports.
- */
-function resolveTsxApi(): string {
-  if (typeof import.meta.resolve === 'function') return import.meta.resolve('tsx/esm/api');
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const exported = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
-  return pathToFileURL(join(dirname(manifest), exported.import.default)).href;
+type Distribute<T> = T extends unknown ? Omit<T, 'session'> : never;
+
+/** One shared session thread and the sessions it holds. */
+class SessionThread {
+  readonly channel: WorkerChannel;
+  /** Sessions loaded here, of any model. */
+  sessions = 0;
+  /** Pools with a session here: told when the thread dies. */
+  readonly owners = new Set<(reason: string) => void>();
+
+  constructor(onExit: (thread: SessionThread, reason: string) => void) {
+    this.channel = new WorkerChannel(workerUrl, (reason) => onExit(this, `session worker died: ${reason}`));
+  }
+
+  call<T>(session: number, message: Distribute<WorkerRequest>, transfer: ArrayBuffer[] = []): Promise<T> {
+    return this.channel.call<T>({ ...message, session }, transfer);
+  }
 }
 
 /**
- * Starts a worker on a module of this directory. Under tsx (development, tests) workers do not
- * inherit the TypeScript loader, so a small bootstrap registers it first; the compiled build loads
- * the JavaScript file directly.
+ * The worker threads every model's sessions live on, started as models need them up to `size`
+ * (more only for a model that asks for more sessions than that). A new session goes to the thread
+ * holding the fewest, so the first `size` models each get a thread of their own.
  */
-export function startWorker(url: URL, workerData?: unknown): Worker {
-  const options = { workerData, stdout: false, stderr: false } as const;
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  // Resolved from here, not from the worker: an eval'd worker resolves bare names from the
-  // current directory, which under `npx slipway` is the user's project, without tsx.
-  const tsx = resolveTsxApi();
-  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { ...options, eval: true });
-}
+export class SessionThreads {
+  private readonly threads: SessionThread[] = [];
+  private nextSession = 0;
 
-export interface LoadedSessions {
-  provider: ExecutionProviderName;
-  inputs: WireValueMetadata[];
-  outputs: WireValueMetadata[];
-  fallbackReason?: string;
-}
+  constructor(readonly size: number) {}
 
-interface Pending {
-  resolve(result: { outputs: WireTensor[]; computeMs: number }): void;
-  reject(error: Error): void;
-}
-
-class SessionWorker {
-  readonly worker: Worker;
-  busy = false;
-  private readonly pending = new Map<number, Pending>();
-  private loadWaiter: ((reply: WorkerReply) => void) | undefined;
-  private releaseWaiter: (() => void) | undefined;
-  private exitReason: string | undefined;
-
-  constructor(private readonly onExit: (reason: string) => void) {
-    this.worker = startWorker(workerUrl);
-    this.worker.on('message', (reply: WorkerReply) => this.receive(reply));
-    this.worker.on('error', (err) => this.fail(`session worker failed: ${err.message}`));
-    this.worker.on('exit', (code) => this.fail(`session worker exited with code ${code}`));
+  /** Threads started (for logs and tests). */
+  get started(): number {
+    return this.threads.length;
   }
 
-  private receive(reply: WorkerReply): void {
-    switch (reply.kind) {
-      case 'loaded':
-      case 'load-failed':
-        this.loadWaiter?.(reply);
-        this.loadWaiter = undefined;
-        return;
-      case 'result':
-      case 'error': {
-        const pending = this.pending.get(reply.id);
-        this.pending.delete(reply.id);
-        if (reply.kind === 'result') pending?.resolve(reply);
-        else pending?.reject(new Error(reply.message));
-        return;
-      }
-      case 'released':
-        this.releaseWaiter?.();
-        this.releaseWaiter = undefined;
+  /**
+   * Starts up to `count` threads now (at most `size`): a worker takes a few hundred milliseconds to
+   * load onnxruntime, which a server about to load models can spend while it opens its ports.
+   */
+  prestart(count: number): void {
+    while (this.threads.length < Math.min(count, this.size)) this.threads.push(new SessionThread((thread, reason) => this.died(thread, reason)));
+  }
+
+  /** `count` distinct threads for one model's sessions, and a fresh session number for each. */
+  place(count: number): Array<{ thread: SessionThread; session: number }> {
+    while (this.threads.length < Math.max(1, count) || (this.threads.length < this.size && this.threads.every((t) => t.sessions > 0))) {
+      this.threads.push(new SessionThread((thread, reason) => this.died(thread, reason)));
     }
-  }
-
-  private fail(reason: string): void {
-    if (this.exitReason !== undefined) return;
-    this.exitReason = reason;
-    this.loadWaiter?.({ kind: 'load-failed', message: reason });
-    for (const pending of this.pending.values()) pending.reject(new Error(reason));
-    this.pending.clear();
-    this.releaseWaiter?.();
-    if (!this.releasing) this.onExit(reason);
-  }
-
-  releasing = false;
-
-  load(request: LoadRequest): Promise<WorkerReply> {
-    return new Promise((resolve) => {
-      this.loadWaiter = resolve;
-      this.post(request);
+    const chosen = [...this.threads].sort((a, b) => a.sessions - b.sessions).slice(0, count);
+    return chosen.map((thread) => {
+      thread.sessions++;
+      return { thread, session: this.nextSession++ };
     });
   }
 
-  run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[]): Promise<{ outputs: WireTensor[]; computeMs: number }> {
-    return new Promise((resolve, reject) => {
-      if (this.exitReason !== undefined) return reject(new Error(this.exitReason));
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ kind: 'run', id, inputs, outputNames } satisfies WorkerRequest, transfer);
-    });
+  /** A dead thread takes its sessions with it: their models fail, and later loads start a fresh thread. */
+  private died(thread: SessionThread, reason: string): void {
+    const index = this.threads.indexOf(thread);
+    if (index !== -1) this.threads.splice(index, 1);
+    for (const owner of thread.owners) owner(reason);
   }
 
-  async release(): Promise<void> {
-    this.releasing = true;
-    if (this.exitReason === undefined) {
-      await new Promise<void>((resolve) => {
-        this.releaseWaiter = resolve;
-        this.post({ kind: 'release' });
-      });
-    }
-    await this.worker.terminate();
-  }
-
-  private post(message: WorkerRequest): void {
-    this.worker.postMessage(message);
+  async close(): Promise<void> {
+    await Promise.all(this.threads.splice(0).map((t) => t.channel.close()));
   }
 }
 
@@ -161,10 +108,10 @@ const WARM_RUNS = 3;
 
 const sizeClass = (elements: number): number => Math.ceil(Math.log2(Math.max(1, elements)));
 
-/** The sessions of one model version: load them all, run on any idle one, release them all. */
+/** The sessions of one model version on the shared threads: load them all, run on any idle one, release them all. */
 export class SessionPool {
-  private readonly workers: SessionWorker[] = [];
-  private nextId = 0;
+  private placed: Array<{ thread: SessionThread; session: number; busy: number }> = [];
+  private next = 0;
   /** By ceil(log2(input elements)): session.run milliseconds (EWMA) and the elements last measured. */
   private readonly costs = new Map<number, { ms: number; elements: number }>();
   private measuredRuns = 0;
@@ -172,62 +119,62 @@ export class SessionPool {
   private loadRequest: LoadRequest | undefined;
   /** Runs answered inline and on workers since load. */
   readonly counts = { inline: 0, worker: 0 };
+  private exited = false;
+  private readonly onThreadExit = (reason: string) => {
+    if (this.exited) return;
+    this.exited = true;
+    this.onWorkerExit(reason);
+  };
 
   constructor(
+    private readonly threads: SessionThreads,
     readonly size: number,
-    /** Called once when a worker dies outside release (native crash, out of memory). */
+    /** Called once when a thread holding one of these sessions dies (native crash, out of memory). */
     private readonly onWorkerExit: (reason: string) => void,
     private readonly policy: InlinePolicy = { belowMs: 0 },
   ) {}
 
-  /** Loads the model in every worker; the first failure wins and every worker is released. */
-  async load(request: LoadRequest): Promise<LoadedSessions> {
-    let exited = false;
-    for (let i = 0; i < this.size; i++) {
-      this.workers.push(new SessionWorker((reason) => {
-        if (exited) return;
-        exited = true;
-        this.onWorkerExit(reason);
-      }));
-    }
-    // The first session decides the provider (a CUDA fallback happens once); the rest follow it.
-    const first = await this.workers[0]!.load(request);
-    const replies = [first];
-    if (first.kind === 'loaded') {
-      replies.push(...(await Promise.all(this.workers.slice(1).map((w) => w.load({ ...request, provider: first.provider })))));
-    }
-    const failed = replies.find((r) => r.kind === 'load-failed');
-    if (failed || first.kind !== 'loaded') {
+  /** Loads the model on `size` threads; the first failure wins and every session is released. */
+  async load(request: LoadRequest): Promise<LoadedSession> {
+    const placed = this.threads.place(this.size).map((p) => ({ ...p, busy: 0 }));
+    this.placed = placed;
+    for (const p of placed) p.thread.owners.add(this.onThreadExit);
+    try {
+      // The first session decides the provider (a CUDA fallback happens once); the rest follow it.
+      const first = await placed[0]!.thread.call<LoadedSession>(placed[0]!.session, request);
+      const settled = await Promise.allSettled(placed.slice(1).map((p) => p.thread.call<LoadedSession>(p.session, { ...request, provider: first.provider })));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      this.loadRequest = { ...request, provider: first.provider };
+      return first;
+    } catch (err) {
       await this.release();
-      throw new Error(failed?.kind === 'load-failed' ? failed.message : 'session worker did not load');
+      throw err;
     }
-    this.loadRequest = { ...request, provider: first.provider };
-    return { provider: first.provider, inputs: first.inputs, outputs: first.outputs, ...(first.fallbackReason ? { fallbackReason: first.fallbackReason } : {}) };
-  }
-
-  /** How many runs can start now. */
-  get idle(): number {
-    return this.workers.filter((w) => !w.busy).length;
   }
 
   /**
-   * Runs inline when the policy allows it, else on an idle worker; callers keep at most `size`
-   * runs in flight (BatchScheduler's concurrency). Buffers in `transfer` move to the worker
-   * without a copy and are unusable here afterwards; other tensor data is copied.
+   * Runs inline when the policy allows it, else on one of the model's sessions (the least busy);
+   * callers keep at most `size` runs in flight (BatchScheduler's concurrency). Buffers in
+   * `transfer` move to the worker without a copy and are unusable here afterwards; other tensor
+   * data is copied.
    */
   async run(inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[] = []): Promise<WireTensor[]> {
     let elements = 0;
     for (const input of inputs) elements += input.data.length;
     if (this.inline.state === 'ready' && this.estimateMs(elements) < this.policy.belowMs) return this.runInline(this.inline.session, inputs, outputNames, elements);
-    const worker = this.workers.find((w) => !w.busy) ?? this.workers[this.nextId % this.workers.length]!;
-    worker.busy = true;
+    if (this.placed.length === 0) throw new Error('the model\'s sessions are released');
+    const start = this.next++ % this.placed.length;
+    let target = this.placed[start]!;
+    for (const p of this.placed) if (p.busy < target.busy) target = p;
+    target.busy++;
     try {
-      const { outputs, computeMs } = await worker.run(this.nextId++, inputs, outputNames, transfer);
+      const { outputs, computeMs } = await target.thread.call<RunResult>(target.session, { kind: 'run', inputs, outputNames }, transfer);
       this.counts.worker++;
       this.measured(computeMs, elements);
       return outputs;
     } finally {
-      worker.busy = false;
+      target.busy--;
     }
   }
 
@@ -294,7 +241,12 @@ export class SessionPool {
     const inline = this.inline;
     this.inline = { state: 'refused' };
     if (inline.state === 'ready') await inline.session.release();
-    const workers = this.workers.splice(0);
-    await Promise.all(workers.map((w) => w.release()));
+    const placed = this.placed.splice(0);
+    await Promise.all(placed.map(async ({ thread, session }) => {
+      thread.owners.delete(this.onThreadExit);
+      thread.sessions--;
+      // A thread that died took the session with it.
+      if (thread.channel.exitReason === undefined) await thread.call(session, { kind: 'release' }).catch(() => undefined);
+    }));
   }
 }

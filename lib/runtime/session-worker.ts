@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of a model session: the onnxruntime session lives here, so `session.run`
  * (synchronous in onnxruntime-node) never holds the event loop that answers HTTP, gRPC and health
- * checks. Messages are plain data; tensor bytes arrive as views into SharedArrayBuffers (no copy)
+ * checks. One worker holds sessions of several models (SessionThreads). Messages are plain data; tensor bytes arrive as views into SharedArrayBuffers (no copy)
  * and leave as transferred ArrayBuffers (no copy).
  */
 import { parentPort } from 'node:worker_threads';
@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderName } from './model-config.js';
 import type { TensorData } from './datatypes.js';
 import { sessionOptions } from './session-options.js';
+import type { WorkerReply } from './worker-pool.js';
 
 export interface WireTensor {
   name: string;
@@ -33,47 +34,53 @@ export interface LoadRequest {
   cudaDeviceId: number;
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** onnxruntime's CPU memory arena: off, freed memory goes back to the system after a huge batch. */
+  cpuMemArena?: boolean;
 }
 
+/** A session of this worker, by the number the main thread gave it at load. */
 export type WorkerRequest =
-  | LoadRequest
-  | { kind: 'run'; id: number; inputs: readonly WireTensor[]; outputNames: readonly string[] }
-  | { kind: 'release' };
+  | (LoadRequest & { session: number })
+  | { kind: 'run'; session: number; inputs: readonly WireTensor[]; outputNames: readonly string[] }
+  | { kind: 'release'; session: number };
 
-export type WorkerReply =
-  | { kind: 'loaded'; provider: ExecutionProviderName; inputs: WireValueMetadata[]; outputs: WireValueMetadata[]; fallbackReason?: string }
-  | { kind: 'load-failed'; message: string }
-  /** computeMs: session.run alone, without the hop to and from this thread (the pool's inline policy reads it). */
-  | { kind: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
-  | { kind: 'error'; id: number; message: string }
-  | { kind: 'released' };
+export interface LoadedSession {
+  provider: ExecutionProviderName;
+  inputs: WireValueMetadata[];
+  outputs: WireValueMetadata[];
+  fallbackReason?: string;
+}
+
+/** computeMs: session.run alone, without the hop to and from this thread (the pool's inline policy reads it). */
+export interface RunResult {
+  outputs: WireTensor[];
+  computeMs: number;
+}
 
 // onnxruntime's process-wide logger writes unstructured lines to stderr (e.g. a failed CUDA
 // provider load before the fallback); the runtime reports those events itself as JSON.
 ort.env.logLevel = 'fatal';
 
-let session: ort.InferenceSession | undefined;
+/** One worker holds the sessions of many models: onnxruntime and this thread are paid for once, not per model. */
+const sessions = new Map<number, ort.InferenceSession>();
 
-async function load(request: LoadRequest): Promise<WorkerReply> {
+async function load(request: LoadRequest & { session: number }): Promise<LoadedSession> {
   let provider = request.provider;
   let fallbackReason: string | undefined;
+  let session: ort.InferenceSession;
   try {
-    try {
-      session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, provider));
-    } catch (err) {
-      if (provider !== 'cuda') throw err;
-      // A model that cannot load at all fails on CPU too; the CPU attempt reports that error.
-      session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, 'cpu'));
-      provider = 'cpu';
-      fallbackReason = `CUDA execution provider unavailable, running on CPU: ${(err as Error).message.split('\n')[0]}`;
-    }
+    session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, provider));
   } catch (err) {
-    return { kind: 'load-failed', message: (err as Error).message };
+    if (provider !== 'cuda') throw err;
+    // A model that cannot load at all fails on CPU too; the CPU attempt reports that error.
+    session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, 'cpu'));
+    provider = 'cpu';
+    fallbackReason = `CUDA execution provider unavailable, running on CPU: ${(err as Error).message.split('\n')[0]}`;
   }
+  sessions.set(request.session, session);
   const plain = (m: ort.InferenceSession.ValueMetadata): WireValueMetadata =>
     m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false, type: '', shape: [] };
   return {
-    kind: 'loaded',
     provider,
     inputs: session.inputMetadata.map(plain),
     outputs: session.outputMetadata.map(plain),
@@ -81,40 +88,47 @@ async function load(request: LoadRequest): Promise<WorkerReply> {
   };
 }
 
-async function run(id: number, inputs: readonly WireTensor[], outputNames: readonly string[]): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
-    const started = performance.now();
-    const results = await session!.run(feeds, outputNames);
-    const computeMs = performance.now() - started;
-    const outputs: WireTensor[] = [];
-    const transfer: ArrayBuffer[] = [];
-    for (const name of outputNames) {
-      const value = results[name]!;
-      const data = value.data as TensorData;
-      if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
-      outputs.push({ name, type: value.type, dims: value.dims, data });
-    }
-    return { reply: { kind: 'result', id, outputs, computeMs }, transfer };
-  } catch (err) {
-    return { reply: { kind: 'error', id, message: (err as Error).message }, transfer: [] };
+async function run(session: number, inputs: readonly WireTensor[], outputNames: readonly string[]): Promise<{ value: RunResult; transfer: ArrayBuffer[] }> {
+  const loaded = sessions.get(session);
+  if (!loaded) throw new Error(`session ${session} is not loaded on this worker`);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+  const started = performance.now();
+  const results = await loaded.run(feeds, outputNames);
+  const computeMs = performance.now() - started;
+  const outputs: WireTensor[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const name of outputNames) {
+    const value = results[name]!;
+    const data = value.data as TensorData;
+    if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
+    outputs.push({ name, type: value.type, dims: value.dims, data });
+  }
+  return { value: { outputs, computeMs }, transfer };
+}
+
+async function release(session: number): Promise<void> {
+  const loaded = sessions.get(session);
+  sessions.delete(session);
+  await loaded?.release();
+}
+
+async function handle(message: WorkerRequest): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  switch (message.kind) {
+    case 'load':
+      return { value: await load(message), transfer: [] };
+    case 'run':
+      return run(message.session, message.inputs, message.outputNames);
+    case 'release':
+      await release(message.session);
+      return { value: null, transfer: [] };
   }
 }
 
 const port = parentPort!;
-port.on('message', (message: WorkerRequest) => {
-  switch (message.kind) {
-    case 'load':
-      void load(message).then((reply) => port.postMessage(reply));
-      return;
-    case 'run':
-      void run(message.id, message.inputs, message.outputNames).then(({ reply, transfer }) => port.postMessage(reply, transfer));
-      return;
-    case 'release':
-      void (session?.release() ?? Promise.resolve()).then(() => {
-        session = undefined;
-        port.postMessage({ kind: 'released' } satisfies WorkerReply);
-      });
-  }
+port.on('message', (message: WorkerRequest & { id: number }) => {
+  handle(message).then(
+    ({ value, transfer }) => port.postMessage({ id: message.id, ok: true, value } satisfies WorkerReply, transfer),
+    (err: unknown) => port.postMessage({ id: message.id, ok: false, message: (err as Error).message } satisfies WorkerReply),
+  );
 });

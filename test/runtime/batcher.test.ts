@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { doubleModel, fixedShapeModel, mlpModel, seededRandom } from '../../lib/onnx/builders.js';
 import { encodeModel } from '../../lib/onnx/model.js';
+import { BatchScheduler } from '../../lib/runtime/batcher.js';
+import type { Tensor } from '../../lib/runtime/protocol.js';
 import { http, infer, startTestServer, type TestServer } from './helpers.js';
 
 const mlp = mlpModel({ sizes: [16, 32, 8], softmax: true, seed: 21 });
@@ -91,5 +93,30 @@ describe('dynamic batching', () => {
     const after = (await http(t.port, 'GET', '/metrics')).body.toString();
     expect(metricValue(after, key) - (metricValue(before, key) || 0)).toBe(10);
     expect(metricValue(after, 'slipway_inference_batch_size_bucket{le="1",model="unbatched",version="1"}')).toBe(10);
+  });
+});
+
+describe('refill: a model waits briefly for the clients of its last batch', () => {
+  /** 8 closed-loop clients coming back 1–3 ms after their answer, one after another, to a model that computes for 40 ms. */
+  async function averageBatch(refill: boolean): Promise<number> {
+    const batches: number[] = [];
+    const scheduler = new BatchScheduler(
+      (inputs) => new Promise((resolve) => setTimeout(() => resolve(new Map([['y', inputs[0]!]])), 40)),
+      { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0, refill, onBatch: (rows) => batches.push(rows) },
+    );
+    const x: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.of(1) };
+    await Promise.all(Array.from({ length: 8 }, async (_, client) => {
+      for (let round = 0; round < 12; round++) {
+        await scheduler.submit([x], ['y']);
+        await new Promise((r) => setTimeout(r, 1 + client * 0.3));
+      }
+    }));
+    return batches.reduce((a, b) => a + b, 0) / batches.length;
+  }
+
+  it('keeps the clients in one batch under steady load, where without it they split into groups taking turns', async () => {
+    const [on, off] = [await averageBatch(true), await averageBatch(false)];
+    expect(on).toBeGreaterThan(6.5);
+    expect(off).toBeLessThan(on - 1);
   });
 });

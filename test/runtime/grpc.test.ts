@@ -3,6 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTypesModel, doubleModel, identityModel } from '../../lib/onnx/builders.js';
+import { decodeRawInferRequest, encodeRawInferResponse } from '../../lib/runtime/grpc-codec.js';
+import { PROTO_OPTIONS, PROTO_PATH } from '../../lib/runtime/grpc.js';
 import { http, infer, startTestServer, type TestServer } from './helpers.js';
 
 const PROTO = new URL('../../proto/grpc_predict_v2.proto', import.meta.url).pathname;
@@ -143,5 +145,78 @@ describe('gRPC inference.GRPCInferenceService', () => {
     const executions = count(after, 'slipway_inference_batch_size_count{model="double",version="1"}') - count(metricsBefore, 'slipway_inference_batch_size_count{model="double",version="1"}');
     expect(executions).toBeLessThan(16);
   });
+
+  it('streams inferences on ModelStreamInfer: one answer per request, a failure answered with its error and the stream carrying on', async () => {
+    const stream = (c as unknown as { ModelStreamInfer(): grpc.ClientDuplexStream<object, { error_message: string; infer_response: any }> }).ModelStreamInfer(); // eslint-disable-line @typescript-eslint/no-explicit-any -- checked field by field
+    const answers: Array<{ error_message: string; infer_response: any }> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (answer) => answers.push(answer));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    for (let i = 0; i < 4; i++) stream.write({ model_name: 'double', id: `s${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1] }], raw_input_contents: [Buffer.from(Float32Array.from([i]).buffer)] });
+    stream.write({ model_name: 'nope', id: 'bad', inputs: [] });
+    stream.write({ model_name: 'double', id: 'typed', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [7] } }] });
+    stream.end();
+    await done;
+    expect(answers).toHaveLength(6);
+    const byId = new Map(answers.filter((a) => a.infer_response).map((a) => [a.infer_response.id, a.infer_response]));
+    for (let i = 0; i < 4; i++) expect(Array.from(new Float32Array(new Uint8Array(byId.get(`s${i}`).raw_output_contents[0]).buffer))).toEqual([2 * i]);
+    expect(byId.get('typed').outputs[0].contents.fp32_contents).toEqual([14]);
+    expect(answers.filter((a) => a.error_message !== '').map((a) => a.error_message)).toEqual([expect.stringMatching(/^unknown model "nope"/)]);
+  });
+
+  it('reports statistics and the repository, and loads and unloads models, as REST does', async () => {
+    const stats = await call(c, 'ModelStatistics', { name: 'double' });
+    const rest = (await http(t.port, 'GET', '/v2/models/double/stats')).json();
+    expect(stats.model_stats[0]).toMatchObject({ name: 'double', version: '1', inference_count: String(rest.model_stats[0].inference_count), execution_count: String(rest.model_stats[0].execution_count) });
+    expect((await call(c, 'ModelStatistics', {})).model_stats.map((m: { name: string }) => m.name)).toEqual(['bool', 'double', 'int64', 'strings', 'types']);
+    await call(c, 'RepositoryModelUnload', { model_name: 'bool' });
+    expect((await call(c, 'RepositoryIndex', {})).models.find((m: { name: string }) => m.name === 'bool')).toEqual({ name: 'bool', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
+    expect((await call(c, 'RepositoryIndex', { ready: true })).models.map((m: { name: string }) => m.name)).toEqual(['double', 'int64', 'strings', 'types']);
+    await call(c, 'RepositoryModelLoad', { model_name: 'bool' });
+    expect(await call(c, 'ModelReady', { name: 'bool' })).toEqual({ ready: true });
+    expect(await failure(c, 'RepositoryModelLoad', { model_name: 'ghost' })).toEqual({ code: 'NOT_FOUND', details: `model repository ${t.repository} has no model "ghost"` });
+  });
 });
 
+describe('gRPC fast path (raw tensors without protobufjs objects)', () => {
+  const definition = protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS);
+  const method = (definition['inference.GRPCInferenceService'] as Record<string, grpc.MethodDefinition<object, object>>).ModelInfer!;
+  const raw = [Buffer.from(Float32Array.from([1, -2.5]).buffer), Buffer.from(BigInt64Array.from([2n ** 62n]).buffer)];
+
+  it('reads a raw request exactly as protobufjs does, negative and big dimensions included', () => {
+    const message = {
+      model_name: 'm', model_version: '3', id: 'r-1',
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 2] }, { name: 'b', datatype: 'INT64', shape: ['-1', '9007199254740993'] }],
+      outputs: [{ name: 'y' }], raw_input_contents: raw,
+    };
+    const bytes = method.requestSerialize(message);
+    expect(decodeRawInferRequest(bytes)).toEqual(method.requestDeserialize(bytes));
+  });
+
+  it('leaves typed contents, parameters and unknown fields to the general path', () => {
+    const base = { model_name: 'm', inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 1] }] };
+    expect(decodeRawInferRequest(method.requestSerialize({ ...base, inputs: [{ ...base.inputs[0], contents: { fp32_contents: [1] } }] }))).toBeUndefined();
+    expect(decodeRawInferRequest(method.requestSerialize({ ...base, raw_input_contents: [raw[0]], parameters: { p: { bool_param: true } } }))).toBeUndefined();
+    expect(decodeRawInferRequest(method.requestSerialize({ ...base, raw_input_contents: [raw[0]], outputs: [{ name: 'y', parameters: { binary_data: { bool_param: true } } }] }))).toBeUndefined();
+    expect(decodeRawInferRequest(Buffer.concat([method.requestSerialize({ ...base, raw_input_contents: [raw[0]] }), Buffer.from([0x40, 0x01])]))).toBeUndefined();
+    expect(decodeRawInferRequest(Buffer.from([0x0a, 0x05, 0x61]))).toBeUndefined();
+  });
+
+  it('writes a raw response that protobufjs reads back field for field', () => {
+    const response = {
+      model_name: 'mödel', model_version: '1.3.0', id: '',
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [2, 0, 300] }, { name: 'scalar', datatype: 'INT64', shape: [] }],
+      raw_output_contents: [Buffer.alloc(0), Buffer.from(BigInt64Array.from([-1n]).buffer)],
+    };
+    expect(method.responseDeserialize(encodeRawInferResponse(response))).toEqual({
+      model_name: 'mödel', model_version: '1.3.0', id: '', parameters: {},
+      outputs: [
+        { name: 'y', datatype: 'FP32', shape: ['2', '0', '300'], parameters: {}, contents: null },
+        { name: 'scalar', datatype: 'INT64', shape: [], parameters: {}, contents: null },
+      ],
+      raw_output_contents: response.raw_output_contents,
+    });
+  });
+});

@@ -207,10 +207,10 @@ describe('thread defaults from the CPU limit', () => {
     expect(cpuBudget(undefined, 8)).toBe(8);
     expect(cpuBudget(16, 4)).toBe(4);
     expect([1, 2, 4, 8].map((c) => defaultThreadPlan(c))).toEqual([
-      { workersPerModel: 1, intraOpThreads: 1, inlineComputeBelowMs: 1 },
-      { workersPerModel: 1, intraOpThreads: 2, inlineComputeBelowMs: 1 },
-      { workersPerModel: 1, intraOpThreads: 3, inlineComputeBelowMs: 1 },
-      { workersPerModel: 1, intraOpThreads: 7, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, sessionThreads: 2, intraOpThreads: 1, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, sessionThreads: 2, intraOpThreads: 2, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, sessionThreads: 4, intraOpThreads: 3, inlineComputeBelowMs: 1 },
+      { workersPerModel: 1, sessionThreads: 8, intraOpThreads: 7, inlineComputeBelowMs: 1 },
     ]);
   });
 });

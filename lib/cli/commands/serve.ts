@@ -6,6 +6,9 @@ import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
 import { parseTrustedKeys } from '../../supply-chain/keys.js';
+import { HTTP_PORT } from '../../vocabulary/ports.js';
+import { quantityBytes, quantityProblem } from '../../vocabulary/quantities.js';
+import { MODEL_CONTROL_MODES, type ModelControlMode } from '../../runtime/model-repository.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
 import { mirroringFactory } from '../../runtime/mirror.js';
@@ -41,6 +44,22 @@ function rate(flag: string) {
   };
 }
 
+function bytes(flag: string) {
+  return (value: string): number => {
+    const n = quantityBytes(value);
+    if (n === undefined || n < 1) throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: ${quantityProblem(value) ?? `expected at least 1 byte, got ${JSON.stringify(value)}`}`, 2);
+    return n;
+  };
+}
+
+function onOff(flag: string) {
+  return (value: string): boolean => {
+    if (value === 'on' || value === 'true') return true;
+    if (value === 'off' || value === 'false') return false;
+    throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected on or off, got ${JSON.stringify(value)}`, 2);
+  };
+}
+
 /**
  * `npx slipway serve` runs the bin through `sh -c`, and that shell dies on SIGTERM without passing
  * it on, which would leave the server running with no parent. Under npm, a parent that went away
@@ -69,6 +88,11 @@ interface ServeFlags {
   workersPerModel?: number;
   intraOpThreads?: number;
   inlineComputeBelowMs?: number;
+  sessionThreads?: number;
+  modelControlMode: ModelControlMode;
+  loadModel: string[];
+  modelMemoryBudget?: number;
+  cpuMemArena?: boolean;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -88,7 +112,7 @@ export function register(program: Command): void {
     .addOption(new Option('--model-repository <dir>', 'model repository: DIR/<name>/<version>/model.onnx or DIR/<name>/model.onnx').env('SLIPWAY_MODEL_REPOSITORY'))
     .option('--model <name=path>', 'serve one ONNX file as NAME (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
     .addOption(new Option('--host <host>', 'address to listen on').env('SLIPWAY_HOST').default('127.0.0.1'))
-    .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(8080).argParser(integer('--port', 0, 65535)))
+    .addOption(new Option('--port <port>', 'HTTP port (0 picks a free one)').env('SLIPWAY_PORT').default(HTTP_PORT).argParser(integer('--port', 0, 65535)))
     .addOption(
       new Option('--grpc-port <port>', 'gRPC port (inference.GRPCInferenceService); default 8081, or a free one when --port is 0')
         .env('SLIPWAY_GRPC_PORT')
@@ -127,6 +151,28 @@ export function register(program: Command): void {
       new Option('--inline-compute-below-ms <ms>', 'answer runs measured to compute in less than this on the event loop, without the worker hop; 0 never (config.json "inlineComputeBelowMs" wins); default 1')
         .env('SLIPWAY_INLINE_COMPUTE_BELOW_MS')
         .argParser(milliseconds('--inline-compute-below-ms', 50)),
+    )
+    .addOption(
+      new Option('--session-threads <n>', 'worker threads shared by every model\'s onnxruntime sessions; default from the CPU limit (2 to 8)')
+        .env('SLIPWAY_SESSION_THREADS')
+        .argParser(integer('--session-threads', 1, 256)),
+    )
+    .addOption(
+      new Option('--model-control-mode <mode>', 'none: load every model at startup; explicit: load only --load-model ones, the rest through POST /v2/repository/models/<name>/load')
+        .env('SLIPWAY_MODEL_CONTROL_MODE')
+        .choices([...MODEL_CONTROL_MODES])
+        .default('none'),
+    )
+    .option('--load-model <name>', 'with --model-control-mode explicit: load this model at startup (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+    .addOption(
+      new Option('--model-memory-budget <bytes>', 'most model bytes kept loaded (a quantity: 512Mi, 4Gi); past it the least recently used idle models unload and load again on their next request')
+        .env('SLIPWAY_MODEL_MEMORY_BUDGET')
+        .argParser(bytes('--model-memory-budget')),
+    )
+    .addOption(
+      new Option('--cpu-mem-arena <on|off>', 'onnxruntime\'s CPU memory arena (config.json "cpuMemArena" wins); off returns memory after huge batches; default on')
+        .env('SLIPWAY_CPU_MEM_ARENA')
+        .argParser(onOff('--cpu-mem-arena')),
     )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
@@ -187,7 +233,12 @@ export function register(program: Command): void {
           ...(flags.workersPerModel !== undefined ? { workersPerModel: flags.workersPerModel } : {}),
           ...(flags.intraOpThreads !== undefined ? { intraOpThreads: flags.intraOpThreads } : {}),
           ...(flags.inlineComputeBelowMs !== undefined ? { inlineComputeBelowMs: flags.inlineComputeBelowMs } : {}),
+          ...(flags.sessionThreads !== undefined ? { sessionThreads: flags.sessionThreads } : {}),
         },
+        modelControlMode: flags.modelControlMode,
+        loadModels: flags.loadModel,
+        ...(flags.modelMemoryBudget !== undefined ? { modelMemoryBudgetBytes: flags.modelMemoryBudget } : {}),
+        ...(flags.cpuMemArena !== undefined ? { cpuMemArena: flags.cpuMemArena } : {}),
         logLevel: flags.logLevel,
         logger,
         observers,

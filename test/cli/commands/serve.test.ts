@@ -48,6 +48,25 @@ describe('slipway serve flags', () => {
     expect(env.stderr).toContain('slipway: --inline-compute-below-ms: expected milliseconds from 0 to 50, got "soon"');
   });
 
+  it('fails when the memory budget is not a quantity or the arena not on/off, from a flag or the environment', () => {
+    const flag = slipway(['--model-repository', 'examples/model-repository', '--model-memory-budget', '4GB']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('slipway: --model-memory-budget: expected a Kubernetes quantity such as "500m", "2" or "4Gi", got "4GB"');
+    const env = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_CPU_MEM_ARENA: 'maybe' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('slipway: --cpu-mem-arena: expected on or off, got "maybe"');
+  });
+
+  it('fails when --load-model names a model the repository lacks, or comes without explicit model control', () => {
+    const unknown = slipway(['--model-repository', 'examples/model-repository', '--model-control-mode', 'explicit', '--load-model', 'ghost']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('slipway: --load-model "ghost": not in the model repository; it has fraud-detector');
+    expect(unknown.stderr).toContain('SLIPWAY_E0650');
+    const mode = slipway(['--model-repository', 'examples/model-repository', '--load-model', 'fraud-detector']);
+    expect(mode.status).toBe(2);
+    expect(mode.stderr).toContain('slipway: --load-model fraud-detector: only used with --model-control-mode explicit (mode none loads every model)');
+  });
+
   it('fails when the execution provider is unknown', () => {
     const run = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_EXECUTION_PROVIDER: 'tpu' });
     expect(run.status).not.toBe(0);
