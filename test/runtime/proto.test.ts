@@ -36,11 +36,31 @@ function shape(file: string): Record<string, unknown> {
 }
 
 describe('proto/grpc_predict_v2.proto', () => {
-  it('declares the Open Inference Protocol gRPC API field for field: messages, nested messages, maps, oneofs and methods', () => {
+  it('declares the Open Inference Protocol gRPC API field for field (messages, nested messages, maps, oneofs, methods), plus only Triton\'s extension RPCs', () => {
     const official = shape(OFFICIAL);
     // The comparison covers the whole API, not a few names.
     expect(Object.keys(official).length).toBeGreaterThan(20);
     expect(official['inference.ModelMetadataResponse']).toMatchObject({ fields: expect.arrayContaining([expect.stringMatching(/^6 LABEL_REPEATED TYPE_MESSAGE \S+ properties$/)]) });
-    expect(shape(OURS)).toEqual(official);
+    const ours = shape(OURS);
+    const shared = Object.fromEntries(Object.keys(official).map((key) => [key, ours[key]]));
+    expect(shared).toEqual(official);
+    // Beyond the OIP, only Triton's extension RPCs (streaming, repository, statistics), declared
+    // in the same service with Triton's field numbers so Triton's clients reach them too.
+    const extensions = Object.keys(ours).filter((key) => !(key in official));
+    expect(extensions.filter((key) => key.includes('/')).sort()).toEqual([
+      'inference.GRPCInferenceService/ModelStatistics',
+      'inference.GRPCInferenceService/ModelStreamInfer',
+      'inference.GRPCInferenceService/RepositoryIndex',
+      'inference.GRPCInferenceService/RepositoryModelLoad',
+      'inference.GRPCInferenceService/RepositoryModelUnload',
+    ]);
+    expect(extensions.filter((key) => !key.includes('/')).sort()).toEqual(
+      [
+        'InferBatchStatistics', 'InferStatistics', 'ModelRepositoryParameter', 'ModelStatistics', 'ModelStatisticsRequest',
+        'ModelStatisticsResponse', 'ModelStreamInferResponse', 'RepositoryIndexRequest', 'RepositoryIndexResponse',
+        'RepositoryIndexResponse.ModelIndex', 'RepositoryModelLoadRequest', 'RepositoryModelLoadRequest.Parameters', 'RepositoryModelLoadResponse',
+        'RepositoryModelUnloadRequest', 'RepositoryModelUnloadRequest.Parameters', 'RepositoryModelUnloadResponse', 'StatisticDuration',
+      ].map((name) => `inference.${name}`).sort(),
+    );
   });
 });
