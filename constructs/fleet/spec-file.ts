@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { LineCounter, parseDocument } from 'yaml';
 import schema from '../../schemas/fleet.schema.json' with { type: 'json' };
 import { SlipwayError } from '../../lib/errors.js';
 import type { Fleet, FleetSpec } from '../fleet.js';
-import { SpecFileError, type SpecProblem, displayPath, nodeAt, schemaProblem, sortByLine } from '../private/spec-file.js';
+import { SpecFileError, type SpecProblem, nodeAt, parseSpecFile, schemaProblem, sortByLine } from '../private/spec-file.js';
 import { ConstructValidationError } from '../private/validation.js';
 
 let validator: ValidateFunction | undefined;
@@ -20,24 +18,7 @@ function pointerOf(field: string): string {
  * located on the file's lines; the plan's keep their code.
  */
 export function buildFleetFromFile(path: string, build: (props: FleetSpec) => Fleet): Fleet {
-  const file = displayPath(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SpecFileError(file, [{ pointer: '', message: `cannot read the spec file: ${(err as Error).message}` }]);
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locate = (offset: number | undefined) => {
-    if (offset === undefined) return {};
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
-  if (doc.errors.length > 0) {
-    throw new SpecFileError(file, doc.errors.map((e) => ({ pointer: '', ...locate(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}` })));
-  }
-  const value: unknown = doc.toJS();
+  const { file, doc, value, locate } = parseSpecFile(path);
   validator ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
   if (!validator(value)) throw new SpecFileError(file, sortByLine((validator.errors ?? []).map((e) => schemaProblem(doc, e, locate))));
   const { $schema: _schema, ...props } = value as FleetSpec & { $schema?: string };

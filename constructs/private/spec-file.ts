@@ -55,7 +55,16 @@ export interface LoadedSpec {
   attributeErrors<T extends IConstruct>(build: () => T, pointerFor: (field: string) => string | undefined): T;
 }
 
-export function loadModelDeploymentSpec(path: string): LoadedSpec {
+/** A spec file read and parsed as YAML, with a locator from byte offsets to its lines. */
+export interface ParsedSpecFile {
+  readonly file: string;
+  readonly doc: Document;
+  readonly value: unknown;
+  readonly locate: (offset: number | undefined) => { line?: number; column?: number };
+}
+
+/** Reads and parses a spec file; unreadable files and YAML errors throw a located {@link SpecFileError}. */
+export function parseSpecFile(path: string): ParsedSpecFile {
   const file = displayPath(path);
   let text: string;
   try {
@@ -76,7 +85,11 @@ export function loadModelDeploymentSpec(path: string): LoadedSpec {
       doc.errors.map((e) => ({ pointer: '', ...locate(e.pos[0]), message: `invalid YAML: ${e.message.split('\n')[0]}` })),
     );
   }
-  const value: unknown = doc.toJS();
+  return { file, doc, value: doc.toJS() as unknown, locate };
+}
+
+export function loadModelDeploymentSpec(path: string): LoadedSpec {
+  const { file, doc, value, locate } = parseSpecFile(path);
   const schemaProblems = validateSpec(value).map((e) => schemaProblem(doc, e, locate));
   // Without a mapping at the top there are no fields to build from: the schema's word is all.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SpecFileError(file, schemaProblems);
@@ -154,7 +167,7 @@ export function sortByLine(problems: readonly SpecProblem[]): SpecProblem[] {
 }
 
 /** Paths below the working directory are shown relative to it, as a user would type them. */
-export function displayPath(path: string): string {
+function displayPath(path: string): string {
   if (!isAbsolute(path)) return path;
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;

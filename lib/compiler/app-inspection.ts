@@ -24,7 +24,7 @@ export interface ModelFacts {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly labels: Readonly<Record<string, string>>;
-  /** Supply chain (issue 19): its serving pod verifies model signatures (ModelServing.trustedKeys). */
+  /** Its serving pod verifies model signatures (ModelServing.trustedKeys). */
   readonly verifiesSignatures?: boolean;
 }
 

@@ -265,7 +265,7 @@ export async function computeKpis(options: KpiOptions): Promise<KpiReport> {
     retrains,
     driftToProd,
     gateMetrics,
-    // Fleet rollouts (issue 18): lib/compiler/fleet-kpis.ts.
+    // Fleet rollouts: lib/compiler/fleet-kpis.ts.
     ...(fleets.length > 0 ? { fleets } : {}),
   };
 }

@@ -187,7 +187,7 @@ export function register(program: Command): void {
       new Option('--expected-sha256 <json>', 'sha256 the files must have, {"<model>":{"model.onnx":"<hex>","baseline.json":"<hex>"}}; a mismatch keeps the model unready')
         .env(EXPECTED_SHA256_ENV),
     )
-    // Supply chain (issue 19): verify each model's model.sig with these keys before serving it.
+    // Verify each model's model.sig with these keys before serving it.
     .addOption(new Option('--trusted-keys <pem>', 'PEM public key(s) every model signature (model.sig) must verify with; a model without a valid one stays unready').env(TRUSTED_KEYS_ENV))
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
