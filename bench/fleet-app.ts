@@ -1,6 +1,6 @@
 import type { App } from 'cdk8s';
 import { Environment, Fleet, ModelDeployment, type ModelDeploymentProps, Platform } from '../constructs/index.js';
-import { benchModelName, sha256Of } from './platform-app.js';
+import { benchModelProps } from './platform-app.js';
 
 /**
  * The fleet benchmark: SLIPWAY_BENCH_SITES sites (a tenth of them GPU data centres, the rest edge
@@ -11,21 +11,7 @@ export default function build(app: App): void {
   const sites = Number(process.env.SLIPWAY_BENCH_SITES ?? '1000');
   const models = Number(process.env.SLIPWAY_BENCH_MODELS ?? '10');
   const platform = new Platform(app, 'bench', { repoURL: 'https://git.example.com/bench/config.git' });
-  const props: ModelDeploymentProps[] = Array.from({ length: models }, (_, i) => {
-    const name = benchModelName(i);
-    return {
-      name,
-      version: '1.0.0',
-      owner: 'bench@example.com',
-      artifactUri: `s3://bench-models/${name}/1.0.0/model.onnx`,
-      artifactSha256: sha256Of(`${name} artifact`),
-      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
-      outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
-      image: `ghcr.io/example/runtime@sha256:${sha256Of('runtime')}`,
-      cpu: '500m',
-      memory: '512Mi',
-    };
-  });
+  const props: ModelDeploymentProps[] = Array.from({ length: models }, (_, i) => benchModelProps(i));
   if (process.env.SLIPWAY_BENCH_FLEET === 'baseline') {
     const env = new Environment(platform, 'site');
     for (const p of props) new ModelDeployment(env, p.name, p);
