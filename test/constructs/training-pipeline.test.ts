@@ -416,13 +416,20 @@ describe('package task, run for real', () => {
       'workspaces.docker-config.path': root,
       'results.image-digest.path': join(root, 'image-digest'),
       'results.expected-sha256.path': join(root, 'expected-sha256'),
+      'results.IMAGE_URL.path': join(root, 'IMAGE_URL'),
+      'results.IMAGE_DIGEST.path': join(root, 'IMAGE_DIGEST'),
       'params.version': '1.4.0',
       'params.source-url': 'https://github.com/acme/models.git',
       'params.commit': 'c'.repeat(40),
       'params.trigger': 'drift',
       'context.pipelineRun.name': 'fraud-detector-training-x1',
     };
-    const resolve = (arg: string) => arg.replace(/\$\(([^)]+)\)/g, (_, name: string) => values[name] ?? `$(${name})`);
+    // An unresolved result path would make the step write a file named `$(results.….path)` here.
+    const resolve = (arg: string) =>
+      arg.replace(/\$\(([^)]+)\)/g, (_, name: string) => {
+        if (values[name] === undefined && name.startsWith('results.')) throw new Error(`the test does not resolve $(${name})`);
+        return values[name] ?? `$(${name})`;
+      });
     const args = (name: string): string[] => step(manifests, 'package', name).args.map(resolve);
     const slipway = (stepArgs: string[]) => spawnSync(process.execPath, ['bin/slipway.mjs', ...stepArgs], { encoding: 'utf8' });
     // No registry here: the runtime image is `scratch` and the push goes to an OCI layout folder.
