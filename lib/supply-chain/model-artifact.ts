@@ -129,7 +129,7 @@ export async function fetchModel(location: string, out: string, access: Registry
     for (const layer of manifest.layers!) {
       const file = (layer.annotations?.[FILEPATH_ANNOTATION] ?? layer.annotations?.[TITLE_ANNOTATION])!;
       const bytes = await client.getBlob(ref.name, layer.digest).catch((err: unknown) => {
-        if (err instanceof SlipwayError && err.code === 'SUPPLY_CHAIN_MISMATCH') throw new SlipwayError(err.code, `${file}: ${err.message}: refusing the model`);
+        if (err instanceof SlipwayError && err.code === 'SUPPLY_CHAIN_MISMATCH') throw new SlipwayError('SUPPLY_CHAIN_MISMATCH', `${file}: ${err.message}: refusing the model`);
         throw err;
       });
       if (bytes.length !== layer.size) throw new SlipwayError('SUPPLY_CHAIN_MISMATCH', `${where}: ${file} (${layer.digest}) has ${bytes.length} bytes, the manifest says ${layer.size}`);
