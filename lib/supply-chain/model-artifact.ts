@@ -5,7 +5,7 @@
  * client (credentials from the auth file, never logged). Pulling checks the manifest and every
  * blob against their digests and writes the folder only when all of it verified.
  */
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { BASELINE_FILE, MODEL_FILE } from '../vocabulary/build.js';
@@ -123,6 +123,7 @@ export async function fetchModel(location: string, out: string, access: Registry
   const problems = manifestProblems(manifest);
   if (problems.length > 0) throw new SlipwayError('MODEL_ARTIFACT_INVALID', `${where} is not a ModelPack model slipway can unpack:\n  ${problems.join('\n  ')}`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new SlipwayError('MODEL_ARTIFACT_INVALID', `--out ${out} is not empty; fetch-model writes a fresh folder`, 2);
+  mkdirSync(dirname(out), { recursive: true });
   const staging = mkdtempSync(join(dirname(out), `.${basename(out)}.partial-`));
   try {
     const files: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,6 +51,9 @@ describeWithTools('models as OCI artifacts: push-model and fetch-model against a
     expect(location).toMatch(new RegExp(`^oci://${registry.host.replace('.', '\\.')}/acme/fraud-model@sha256:[0-9a-f]{64}$`));
     expect(pushed.stdout).toBe(`package: pushed model.onnx, baseline.json, model.sig as ${location}\n`);
     expect(pushed.stdout + pushed.stderr).not.toContain(password());
+    // AND the same folder pushes to the same digest (no timestamp in the artifact)
+    const again = await slipway('pipeline', 'push-model', '--folder', build, '--repository', `${registry.host}/acme/fraud-model`, '--model', 'fraud-detector', '--version', '1', ...access());
+    expect(again.stdout).toContain(location);
     // THEN the registry holds a ModelPack manifest under that digest, one raw layer per file
     const client = new RegistryClient(registry.host, registry);
     const got = await client.getManifest('acme/fraud-model', location.split('@')[1]!);
@@ -69,7 +72,6 @@ describeWithTools('models as OCI artifacts: push-model and fetch-model against a
   it('fetches it by digest and `slipway serve` verifies sha256 and signature and becomes ready', async () => {
     // WHEN the init container's command pulls it into the model repository
     const repo = join(work, 'served');
-    mkdirSync(join(repo, 'fraud-detector'), { recursive: true });
     const fetched = await fetchModel(location, join(repo, 'fraud-detector', '1'));
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.stdout).toContain(`model.onnx sha256 ${sha(readFileSync(join(build, 'model.onnx')))}`);
