@@ -77,7 +77,7 @@ function stepReporter(stream: NodeJS.WriteStream = process.stderr): RunReporter 
 export function register(program: Command): void {
   const pipeline = program
     .command('pipeline')
-    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, train-job, evaluate, package, record-build, smoke-test, release, report.');
+    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, train-job, evaluate, package, record-build, smoke-test, release, report; push-model and fetch-model move a model as an OCI artifact.');
 
   pipeline
     .command('run <model>')
