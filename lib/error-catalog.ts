@@ -184,6 +184,8 @@ export const ERROR_CATALOG = {
   REGISTRY_AUTH_FAILED: { id: 'SLIPWAY_E1110', cause: 'The image registry refused the credentials (HTTP 401/403).', fix: 'Fix the auth file (REGISTRY_AUTH_FILE / --registry-auth-file); credentials never go on the command line.' },
   REGISTRY_UNREACHABLE: { id: 'SLIPWAY_E1111', cause: 'The image registry cannot be reached or its TLS certificate is not trusted.', fix: 'Start the registry, or pass the folder holding its CA (--registry-cert-dir).' },
   REGISTRY_PUSH_FAILED: { id: 'SLIPWAY_E1112', cause: 'Pushing an image or a signature to the registry failed for another reason; nothing was recorded.', fix: "Read the tool's message quoted in the error and run the pipeline again." },
+  MODEL_OCI_REFERENCE_INVALID: { id: 'SLIPWAY_E1113', cause: 'An oci:// model location is not `oci://registry/repository@sha256:<64 hex>`: a tag instead of a digest, credentials in it, or another shape.', fix: 'Use the digest `slipway pipeline push-model` printed; credentials come from the registry auth file, never the URI.' },
+  MODEL_ARTIFACT_INVALID: { id: 'SLIPWAY_E1114', cause: 'The oci:// model is not in the registry, is not a CNCF ModelPack artifact slipway can unpack, or its files are not what the manifest lists.', fix: 'Push the model folder with `slipway pipeline push-model` and record the digest it printed; the message names the manifest, layer or file.' },
 
   // E12xx: model quality
   CHALLENGER_INVALID: { id: 'SLIPWAY_E1202', cause: 'A challenger command names no challenger, the champion itself, or a metric the runtime does not measure live.', fix: 'Record a challenger with slipway release --challenger --build build.json; compare on accuracy, precision, recall, auc, roc_auc, mae or rmse.' },

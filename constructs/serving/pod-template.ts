@@ -1,7 +1,8 @@
 import { k8s } from 'cdk8s-plus-28';
 import { BASELINE_FILE, IMAGE_MODEL_REPOSITORY, MODEL_FILE } from '../../lib/vocabulary/build.js';
 import { EXPECTED_SHA256_ENV, type ExpectedSha256 } from '../../lib/vocabulary/integrity.js';
-import { TRUSTED_KEYS_ENV } from '../../lib/vocabulary/supply-chain.js';
+import { MODEL_SIGNATURE_FILE, TRUSTED_KEYS_ENV } from '../../lib/vocabulary/supply-chain.js';
+import { OCI_SCHEME } from '../../lib/vocabulary/oci-model.js';
 import { GRPC_PORT, HTTP_PORT, METRICS_PORT } from '../../lib/vocabulary/ports.js';
 import type { GpuOptions } from '../../lib/vocabulary/gpu.js';
 import { gpuPlacement } from '../../lib/vocabulary/gpu.js';
@@ -11,6 +12,14 @@ import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from '../priva
 const FETCHED_MODEL_ROOT = '/mnt/models';
 const STAGING_ROOT = '/mnt/staging';
 const PVC_ROOT = '/mnt/pvc';
+const REGISTRY_AUTH_ROOT = '/var/run/secrets/slipway/registry';
+const REGISTRY_AUTH_KEY = '.dockerconfigjson';
+/**
+ * The kubernetes.io/dockerconfigjson Secret an oci:// model is pulled with, in the serving
+ * namespace. Optional: a registry that allows anonymous pulls needs none.
+ */
+export const MODEL_REGISTRY_SECRET = 'slipway-model-registry';
+const ARTIFACT_FILE = { model: MODEL_FILE, baseline: BASELINE_FILE } as const;
 const TMP_VOLUME: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } };
 
 /** What the pod template is rendered from: the resolved serving props and the build of its model. */
@@ -65,6 +74,12 @@ if [ -n "\${BASELINE_SOURCE:-}" ]; then
 fi
 `;
 
+/** Appended for an oci:// artifact: its model signature travels with it, and the runtime verifies it against the trusted keys. */
+const INSTALL_SIGNATURE_SCRIPT = `if [ -f "$SIGNATURE_SOURCE" ]; then
+  cp "$SIGNATURE_SOURCE" "$MODEL_DIR/model.sig"
+fi
+`;
+
 /** The sha256 of each file the runtime must load, as the pod hands them to it. */
 export function expectedSha256(model: Model): ExpectedSha256 {
   return {
@@ -91,13 +106,15 @@ function fetchArtifacts(input: PodTemplateInput): Fetched {
   const initContainers: k8s.Container[] = [];
   const verifyMounts: k8s.VolumeMount[] = [{ name: 'models', mountPath: FETCHED_MODEL_ROOT }];
   const fetches = [
-    { what: 'model', uri: model.artifactUri, sha256: model.artifactSha256 },
-    ...(model.baselineUri && model.baselineSha256 ? [{ what: 'baseline', uri: model.baselineUri, sha256: model.baselineSha256 }] : []),
+    { what: 'model' as const, uri: model.artifactUri, sha256: model.artifactSha256 },
+    ...(model.baselineUri && model.baselineSha256 ? [{ what: 'baseline' as const, uri: model.baselineUri, sha256: model.baselineSha256 }] : []),
   ];
   const sources: Record<string, string> = {};
   const needsStaging = fetches.some((f) => !f.uri.startsWith('pvc://'));
   if (needsStaging) volumes.push({ name: 'staging', emptyDir: { sizeLimit: k8s.Quantity.fromString(input.modelStorageSize) } });
   const pvcClaims = new Set<string>();
+  const ociFolders = new Map<string, string>();
+  let signatureSource: string | undefined;
   for (const fetch of fetches) {
     const stagingDir = `${STAGING_ROOT}/${fetch.what}`;
     const resources = { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('256Mi') }, limits: { memory: k8s.Quantity.fromString('1Gi') } };
@@ -109,17 +126,26 @@ function fetchArtifacts(input: PodTemplateInput): Fetched {
         verifyMounts.push({ name: `pvc-${claim}`, mountPath: `${PVC_ROOT}/${claim}`, readOnly: true });
       }
       sources[fetch.what] = `${PVC_ROOT}/${claim}/${path.join('/')}`;
-    } else if (fetch.uri.startsWith('oci://')) {
-      // A "modelcar" image carries the files under /models, as KServe expects.
+    } else if (fetch.uri.startsWith(OCI_SCHEME)) {
+      // A ModelPack artifact holding model and baseline is pulled once, by the runtime image's own command.
+      const fetched = ociFolders.get(fetch.uri);
+      if (fetched) {
+        sources[fetch.what] = `${fetched}/${ARTIFACT_FILE[fetch.what]}`;
+        continue;
+      }
+      ociFolders.set(fetch.uri, stagingDir);
       initContainers.push({
         name: `fetch-${fetch.what}`,
-        image: fetch.uri.slice('oci://'.length),
-        command: ['sh', '-c', `mkdir -p "${stagingDir}" && cp -r /models/. "${stagingDir}/"`],
+        image: input.image,
+        args: ['pipeline', 'fetch-model', fetch.uri, '--out', stagingDir],
+        env: [{ name: 'REGISTRY_AUTH_FILE', value: `${REGISTRY_AUTH_ROOT}/${REGISTRY_AUTH_KEY}` }],
         resources,
         securityContext: RESTRICTED_CONTAINER_SECURITY,
-        volumeMounts: [{ name: 'staging', mountPath: STAGING_ROOT }],
+        volumeMounts: [{ name: 'staging', mountPath: STAGING_ROOT }, { name: 'registry-auth', mountPath: REGISTRY_AUTH_ROOT, readOnly: true }],
       });
-      sources[fetch.what] = stagingDir;
+      if (!volumes.some((v) => v.name === 'registry-auth')) volumes.push({ name: 'registry-auth', secret: { secretName: MODEL_REGISTRY_SECRET, optional: true } });
+      sources[fetch.what] = `${stagingDir}/${ARTIFACT_FILE[fetch.what]}`;
+      if (fetch.what === 'model') signatureSource = `${stagingDir}/${MODEL_SIGNATURE_FILE}`;
     } else {
       initContainers.push({
         name: `fetch-${fetch.what}`,
@@ -136,7 +162,7 @@ function fetchArtifacts(input: PodTemplateInput): Fetched {
   initContainers.push({
     name: 'verify-model',
     image: input.image,
-    command: ['sh', '-c', VERIFY_ARTIFACT_SCRIPT],
+    command: ['sh', '-c', signatureSource ? VERIFY_ARTIFACT_SCRIPT + INSTALL_SIGNATURE_SCRIPT : VERIFY_ARTIFACT_SCRIPT],
     env: [
       { name: 'MODEL_DIR', value: modelDir },
       { name: 'MODEL_SOURCE', value: sources.model },
@@ -147,6 +173,7 @@ function fetchArtifacts(input: PodTemplateInput): Fetched {
             { name: 'BASELINE_SHA256', value: model.baselineSha256 },
           ]
         : []),
+      ...(signatureSource ? [{ name: 'SIGNATURE_SOURCE', value: signatureSource }] : []),
     ],
     resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') }, limits: { memory: k8s.Quantity.fromString('256Mi') } },
     securityContext: RESTRICTED_CONTAINER_SECURITY,

@@ -7,6 +7,7 @@ import {
   type BuildRecord,
   type Release,
 } from '../vocabulary/build.js';
+import { OCI_SCHEME, ociModelReferenceProblem } from '../vocabulary/oci-model.js';
 import { SlipwayError } from '../errors.js';
 import { parseSingleDocument, toYaml } from './yaml.js';
 
@@ -78,7 +79,7 @@ function semanticProblems(value: unknown): RecordProblem[] {
   for (const field of ['modelLocation', 'baselineLocation'] as const) {
     const location = record[field];
     if (typeof location !== 'string') continue;
-    const problem = locationCredentialProblem(location);
+    const problem = locationCredentialProblem(location) ?? (location.startsWith(OCI_SCHEME) ? ociModelReferenceProblem(location) : undefined);
     if (problem) problems.push({ pointer: `/${field}`, message: problem });
   }
   // A challenger is a whole build: its locations are held to the same rules.

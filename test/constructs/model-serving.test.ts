@@ -215,10 +215,10 @@ describe('ModelServing', () => {
       expect(runtime.args.slice(0, 3)).toEqual(['serve', '--model-repository', '/mnt/models']);
     });
 
-    it('copies oci artifacts out of the model image', () => {
-      const uri = `oci://ghcr.io/acme/modelcar@sha256:${SHA_B}`;
+    it('pulls oci:// ModelPack artifacts with the runtime image (test/supply-chain/oci-model-pod.test.ts)', () => {
+      const uri = `oci://ghcr.io/acme/fraud-model@sha256:${SHA_B}`;
       const inits = initContainers(serve({}, modelProps({ artifactUri: uri })));
-      expect(inits[0]).toMatchObject({ name: 'fetch-model', image: `ghcr.io/acme/modelcar@sha256:${SHA_B}` });
+      expect(inits[0]).toMatchObject({ name: 'fetch-model', image: RUNTIME_IMAGE, args: ['pipeline', 'fetch-model', uri, '--out', '/mnt/staging/model'] });
     });
 
     describe('verify script', () => {

@@ -13,6 +13,7 @@ import { generateKeyPair, loadSigningKey, trustedKeysFrom } from '../../supply-c
 import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
 import { BUILD_TRIGGERS, type BuildTrigger } from '../../vocabulary/build.js';
 import { readBuildFile } from '../../compiler/releases.js';
+import { registerModelArtifactCommands } from './pipeline-model.js';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { printResult } from '../config-repo-flags.js';
@@ -76,7 +77,7 @@ function stepReporter(stream: NodeJS.WriteStream = process.stderr): RunReporter 
 export function register(program: Command): void {
   const pipeline = program
     .command('pipeline')
-    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, train-job, evaluate, package, record-build, smoke-test, release, report.');
+    .description('Run a model\'s training pipeline locally (run), or one of its steps as Tekton runs them: check-outputs, train-job, evaluate, package, record-build, smoke-test, release, report; push-model and fetch-model move a model as an OCI artifact.');
 
   pipeline
     .command('run <model>')
@@ -324,4 +325,6 @@ export function register(program: Command): void {
     .action(async (flags: { model: string; aggregateStatus: string; taskStatuses: string; pipelineRun: string; pipelineRunUid: string; namespace: string }) => {
       await report({ ...flags }, out('report'));
     });
+
+  registerModelArtifactCommands(pipeline);
 }

@@ -16,7 +16,7 @@ describe('slipway pipeline', () => {
   it('lists every step of the training pipeline in its help', () => {
     const help = slipway('--help');
     expect(help.status).toBe(0);
-    for (const step of ['check-outputs', 'evaluate', 'package', 'record-build', 'smoke-test', 'release', 'report']) {
+    for (const step of ['check-outputs', 'evaluate', 'package', 'record-build', 'smoke-test', 'release', 'report', 'push-model', 'fetch-model']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${step} `, 'm'));
     }
   });
