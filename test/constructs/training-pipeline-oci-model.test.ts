@@ -4,13 +4,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Environment, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
+import { Testing } from 'cdk8s';
+import { Environment, ModelDeployment, Platform, RELEASES_CONTEXT_KEY, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
+import { readBuildFile } from '../../lib/compiler/releases.js';
 import { verifyModelSignature } from '../../lib/supply-chain/attest.js';
 import type { SlipwayError } from '../../lib/errors.js';
 import { generateKeyPair, readTrustedKeys } from '../../lib/supply-chain/keys.js';
 import { startLocalRegistry } from '../../lib/supply-chain/local-registry.js';
 import { onPath } from '../image/support.js';
-import { RUNTIME_IMAGE } from '../support/fixtures.js';
+import { RUNTIME_IMAGE, deploymentProps } from '../support/fixtures.js';
 import { find, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { tektonLint } from '../support/tekton.js';
 import { describeWithTools } from '../support/tools.js';
@@ -171,6 +173,17 @@ describeWithTools('package task with modelRepository, run for real against a reg
       // AND the image still carries the same files, so the test task's smoke test serves the recorded bytes
       expect(JSON.parse(readFileSync(join(root, 'expected-sha256'), 'utf8'))).toEqual({ 'fraud-detector': { 'model.onnx': build.modelSha256, 'baseline.json': build.baselineSha256 } });
       expect(sha(join(model, 'image', 'models', 'fraud-detector', '1.4.0', 'model.onnx'))).toBe(build.modelSha256);
+      // AND released (as the release step reads build.json), the serving pod runs the built image and fetches the artifact
+      const app = Testing.app();
+      app.node.setContext(RELEASES_CONTEXT_KEY, [{ ...readBuildFile(join(model, 'build.json'), { model: 'fraud-detector' }), environment: 'staging' }]);
+      const staging = new Environment(new Platform(app, 'acme-ml', { repoURL: 'https://github.com/acme/ml-config.git' }), 'staging');
+      const pod = find(synth(new ModelDeployment(staging, 'fraud-detector', deploymentProps())), 'Deployment').spec.template;
+      expect(pod.spec.containers[0].image).toBe(`ghcr.io/acme/runtime@${imageDigest}`);
+      expect(pod.metadata.annotations['slipway.dev/model-location']).toBe(location);
+      expect(pod.spec.initContainers.map((c: { name: string; args?: string[] }) => [c.name, c.args?.slice(0, 3)])).toEqual([
+        ['fetch-model', ['pipeline', 'fetch-model', location]],
+        ['verify-model', undefined],
+      ]);
     } finally {
       await registry.stop();
     }
