@@ -4,6 +4,7 @@ import { COMPOUND_DURATION, durationSeconds } from '../../lib/vocabulary/duratio
 import { GATE_METRIC, GATE_OPS, metricResultName, type QualityGate } from '../../lib/vocabulary/gates.js';
 import { gpuProblems, type GpuOptions } from '../../lib/vocabulary/gpu.js';
 import { quantityProblem } from '../../lib/vocabulary/quantities.js';
+import { OCI_SCHEME, ociModelReferenceProblem } from '../../lib/vocabulary/oci-model.js';
 import { trustedKeysProblem } from '../../lib/vocabulary/supply-chain.js';
 import type { TensorSpec } from '../../lib/vocabulary/tensors.js';
 import { Environment } from '../environment.js';
@@ -103,6 +104,16 @@ export interface TrainingPipelineProps {
   readonly runtimeImage: string;
   /** Repository the packaged image is pushed to, without tag or digest (`ghcr.io/acme/fraud-detector`). */
   readonly imageRepository: string;
+  /**
+   * Also push each build's model folder (model.onnx, baseline.json and, when signed, model.sig)
+   * to this registry repository as a CNCF ModelPack OCI artifact (docs/supply-chain.md), after
+   * it is signed: build.json then records `modelLocation` and `baselineLocation` as the pushed
+   * `oci://<modelRepository>@sha256:…`, and serving pods fetch and verify the model from there
+   * while the image carries the runtime. Without tag or digest; `registrySecret` must be able to
+   * push to it (`registry.example.com/models/fraud-detector`).
+   * @default - the model ships inside the image only (`modelLocation: image`)
+   */
+  readonly modelRepository?: string;
   /**
    * Secret of type `kubernetes.io/dockerconfigjson` that may push to `imageRepository`.
    * @default 'registry-credentials'
@@ -225,6 +236,7 @@ export interface ResolvedPipelineProps {
   readonly gates: readonly QualityGate[];
   readonly runtimeImage: string;
   readonly imageRepository: string;
+  readonly modelRepository?: string;
   readonly registrySecret: string;
   readonly signingKeySecret?: string;
   readonly trustedKeys?: string;
@@ -280,6 +292,7 @@ export function resolvePipelineProps(scope: Construct, props: TrainingPipelinePr
     gates: props.gates ?? [],
     runtimeImage: props.runtimeImage,
     imageRepository: props.imageRepository,
+    ...(props.modelRepository !== undefined ? { modelRepository: props.modelRepository } : {}),
     registrySecret: props.registrySecret ?? 'registry-credentials',
     ...(props.signingKeySecret !== undefined ? { signingKeySecret: props.signingKeySecret } : {}),
     ...(props.trustedKeys !== undefined ? { trustedKeys: props.trustedKeys } : {}),
@@ -395,6 +408,14 @@ function check(
     'imageRepository',
     `expected an image repository without tag or digest, such as "ghcr.io/acme/${name}", got ${JSON.stringify(r.imageRepository)}`,
   );
+  if (r.modelRepository !== undefined) {
+    // Checked as the location it will become, so every push yields a location the records accept.
+    v.check(
+      ociModelReferenceProblem(`${OCI_SCHEME}${r.modelRepository}@sha256:${'0'.repeat(64)}`) === undefined,
+      'modelRepository',
+      `expected a registry repository without scheme, tag or digest, in lower case, such as "registry.example.com/models/${name}", got ${JSON.stringify(r.modelRepository)}`,
+    );
+  }
   for (const [field, secret] of [['registrySecret', r.registrySecret], ['gitCredentialsSecret', r.gitCredentialsSecret]] as const) {
     v.check(isDns1123Label(secret), field, dnsLabelProblem(secret));
   }

@@ -336,6 +336,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   };
   const allSteps = [...spec.tasks, ...(spec.finally ?? [])].flatMap((t) => [...taskSpec(t).steps, ...(taskSpec(t).sidecars ?? [])]);
   const slipwayStep = allSteps.find((s) => isDeepStrictEqual(s.command, [...SLIPWAY_COMMAND]));
+  // The model repository's host is not mapped to the run's registry yet: refuse before anything runs rather than push elsewhere.
+  if (allSteps.some((s) => s.args?.[0] === 'pipeline' && s.args[1] === 'push-model')) {
+    throw new SlipwayError(
+      'PIPELINE_STEP_UNSUPPORTED',
+      `pipeline ${pipeline.metadata.name} pushes its model as an OCI artifact (modelRepository), which the local runner does not run yet; run it in the cluster, or run locally without modelRepository`,
+      2,
+    );
+  }
   const clusterRuntimeImage = slipwayStep?.image;
 
   // Parameters: the Pipeline's defaults, then what the command line sets.

@@ -82,6 +82,11 @@ export interface RecordBuildOptions {
   readonly out: string;
   /** Also write the hashes the runtime must verify (SLIPWAY_EXPECTED_SHA256), for the test task's sidecar. */
   readonly expectedSha256Out?: string;
+  /**
+   * `oci://…@sha256:…` the model folder was pushed to (push-model): recorded as model and
+   * baseline location, both being in the one artifact. @default `image`
+   */
+  readonly modelLocation?: string;
 }
 
 /** What a pod serving `build` hands the runtime to verify. */
@@ -91,7 +96,8 @@ export function expectedSha256Of(build: BuildRecord): ExpectedSha256 {
 
 /**
  * Writes build.json for the image just pushed: the sha256 of the files inside it (location
- * `image`), its digest and the lineage of the run, checked against schemas/build.schema.json.
+ * `image`, or the oci:// artifact the same folder was pushed as), its digest and the lineage of
+ * the run, checked against schemas/build.schema.json.
  */
 export async function recordBuild(options: RecordBuildOptions): Promise<BuildRecord> {
   const folder = join(options.contextDir, modelFolder(options.model, options.version));
@@ -100,12 +106,13 @@ export async function recordBuild(options: RecordBuildOptions): Promise<BuildRec
   const baselinePath = join(folder, BASELINE_FILE);
   const digest = options.imageDigest.trim();
   if (!IMAGE_DIGEST.test(digest)) throw new SlipwayError('PIPELINE_DIGEST_INVALID', `expected the pushed image's digest as sha256:<64 hex>, got ${JSON.stringify(digest)}`);
+  const location = options.modelLocation?.trim() || IMAGE_LOCATION;
   const build: BuildRecord = {
     model: options.model,
     version: options.version,
     modelSha256: await sha256File(modelPath),
-    modelLocation: IMAGE_LOCATION,
-    ...(existsSync(baselinePath) ? { baselineSha256: await sha256File(baselinePath), baselineLocation: IMAGE_LOCATION } : {}),
+    modelLocation: location,
+    ...(existsSync(baselinePath) ? { baselineSha256: await sha256File(baselinePath), baselineLocation: location } : {}),
     imageDigest: digest,
     ...(options.sourceRepository && options.commit ? { source: { repository: options.sourceRepository, commit: options.commit } } : {}),
     ...(options.trainingData ? { trainingDataSha256: await hashOf(options.trainingData, 'training data') } : {}),

@@ -92,6 +92,14 @@ describe('the local runner reads the pipeline from the app', () => {
     expect(ran.stdout).not.toMatch(/^step /m);
   });
 
+  it('fails when the pipeline pushes its model as an OCI artifact (modelRepository), before anything runs', () => {
+    const ran = slipway(['pipeline', 'run', 'fraud-detector', '--local', '--app', 'test/pipeline/fixtures/oci-model-app.ts']);
+    expect(ran.status, ran.stderr).toBe(2);
+    expect(ran.stderr).toContain('SLIPWAY_E0728');
+    expect(ran.stderr).toContain('pipeline fraud-detector-training pushes its model as an OCI artifact (modelRepository), which the local runner does not run yet');
+    expect(ran.stdout).not.toMatch(/^step /m);
+  });
+
   it('fails without --local, saying where the pipeline runs otherwise', () => {
     const ran = slipway(['pipeline', 'run', 'fraud-detector']);
     expect(ran.status).toBe(2);

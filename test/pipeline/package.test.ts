@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,5 +83,24 @@ describe('slipway pipeline package / record-build', () => {
     await expect(
       recordBuild({ model: 'm', version: '1', contextDir: join(work, 'c3'), imageDigest: DIGEST, trainingData: join(work, 'nope.csv'), builtAt: new Date(), out: join(work, 'b.json') }),
     ).rejects.toThrow(/cannot hash the training data .*nope\.csv: ENOENT/);
+  });
+
+  it('fails when the model location push-model left is not a digest-pinned oci:// reference: nothing written', async () => {
+    // GIVEN a laid-out build and a location that is a tag (or carries credentials)
+    const output = trainingOutput('oci', { 'model.onnx': 'x', 'metrics.json': '{}' });
+    layoutImage({ model: 'm', version: '1', outputDir: output, contextDir: join(work, 'c4'), runtimeImage: RUNTIME });
+    const out = join(work, 'oci-build.json');
+    for (const modelLocation of ['oci://registry.example.com/models/m:1', `oci://user:secret@registry.example.com/models/m@sha256:${'a'.repeat(64)}`]) {
+      // WHEN record-build is given it
+      const recorded = recordBuild({ model: 'm', version: '1', contextDir: join(work, 'c4'), imageDigest: DIGEST, modelLocation, builtAt: new Date(), out });
+      // THEN it is refused, naming the field, and no build.json exists
+      await expect(recorded).rejects.toThrow(/\/modelLocation: expected/);
+      await expect(recorded).rejects.not.toThrow(/secret/);
+      expect(existsSync(out)).toBe(false);
+    }
+    // AND a digest-pinned one is recorded for the model (the artifact has no baseline here)
+    const location = `oci://registry.example.com/models/m@sha256:${'a'.repeat(64)}`;
+    await recordBuild({ model: 'm', version: '1', contextDir: join(work, 'c4'), imageDigest: DIGEST, modelLocation: `${location}\n`, builtAt: new Date(), out });
+    expect(readBuildFile(out, { model: 'm' })).toMatchObject({ modelLocation: location, imageDigest: DIGEST });
   });
 });

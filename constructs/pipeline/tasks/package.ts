@@ -31,6 +31,9 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
   // The signing key only ever reaches the two signing steps, from the Secret.
   const signingKey = r.signingKeySecret ? [{ name: SIGNING_KEY_ENV, valueFrom: { secretKeyRef: { name: r.signingKeySecret, key: SIGNING_KEY_SECRET_KEY } } }] : [];
   const tag = `${r.imageRepository}:$(params.version)`;
+  const registryAuth = { name: 'REGISTRY_AUTH_FILE', value: '$(workspaces.docker-config.path)/config.json' };
+  // With modelRepository, the signed model folder also travels as a ModelPack artifact, and build.json records it.
+  const modelLocationFile = '$(results.model-location.path)';
   const buildah = (name: string, args: readonly string[], extra: Partial<TektonStep> = {}): TektonStep => ({
     name,
     image: r.buildahImage,
@@ -64,6 +67,7 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
       // Tekton Chains' type hints: Chains signs IMAGE_URL@IMAGE_DIGEST and writes its provenance on a cluster.
       { name: 'IMAGE_URL', type: 'string', description: 'Repository of the pushed image (Tekton Chains type hint).' },
       { name: 'IMAGE_DIGEST', type: 'string', description: 'Digest of the pushed image (Tekton Chains type hint).' },
+      ...(r.modelRepository ? [{ name: 'model-location', type: 'string' as const, description: 'oci:// location of the pushed model artifact, pinned by digest.' }] : []),
     ],
     volumes: [{ name: STORAGE.name, emptyDir: {} }],
     steps: [
@@ -78,6 +82,17 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
         : []),
       buildah('build', ['bud', '--format=oci', `--file=${context}/Containerfile`, `--tag=${tag}`, context]),
       buildah('push', ['push', '--digestfile=$(results.image-digest.path)', tag, `docker://${tag}`]),
+      ...(r.modelRepository
+        ? [
+            slipwayStep(
+              r,
+              'push-model',
+              ['pipeline', 'push-model', '--folder', modelFolder, '--repository', r.modelRepository, '--model', r.name, '--version', '$(params.version)', '--location-file', modelLocationFile],
+              SMALL,
+              [registryAuth],
+            ),
+          ]
+        : []),
       slipwayStep(
         r,
         'record',
@@ -114,6 +129,7 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
           '$(results.IMAGE_URL.path)',
           '--image-digest-out',
           '$(results.IMAGE_DIGEST.path)',
+          ...(r.modelRepository ? ['--model-location-file', modelLocationFile] : []),
         ],
         SMALL,
       ),
@@ -138,7 +154,7 @@ export function packageTask(r: ResolvedPipelineProps): TektonTaskSpec {
                 '--attach',
               ],
               SMALL,
-              [...signingKey, { name: 'REGISTRY_AUTH_FILE', value: '$(workspaces.docker-config.path)/config.json' }],
+              [...signingKey, registryAuth],
             ),
           ]
         : []),

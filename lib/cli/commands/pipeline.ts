@@ -203,18 +203,20 @@ export function register(program: Command): void {
     .option('--image-url <repository>', "the image's repository, written to --image-url-out (Tekton Chains' IMAGE_URL type hint)")
     .option('--image-url-out <file>', 'write the image URL (Tekton result IMAGE_URL)')
     .option('--image-digest-out <file>', 'write the image digest (Tekton result IMAGE_DIGEST)')
-    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string; imageUrl?: string; imageUrlOut?: string; imageDigestOut?: string }) => {
-      const { imageUrl, imageUrlOut, imageDigestOut, ...options } = flags;
+    .option('--model-location-file <file>', 'file holding the oci:// location push-model wrote: recorded as modelLocation and baselineLocation instead of `image`')
+    .action(async (flags: { model: string; version: string; contextDir: string; imageDigestFile: string; out: string; sourceRepository?: string; commit?: string; trainingData?: string; metrics?: string; trigger?: BuildTrigger; pipelineRun?: string; expectedSha256Out?: string; imageUrl?: string; imageUrlOut?: string; imageDigestOut?: string; modelLocationFile?: string }) => {
+      const { imageUrl, imageUrlOut, imageDigestOut, modelLocationFile, ...options } = flags;
       const build = await recordBuild({
         ...options,
         imageDigest: readValueFile(flags.imageDigestFile),
+        ...(modelLocationFile ? { modelLocation: readValueFile(modelLocationFile) } : {}),
         ...(flags.metrics ? { metricsFile: flags.metrics } : {}),
         builtAt: new Date(),
       });
       // Chains' type hints: Tekton Chains signs and attests IMAGE_URL@IMAGE_DIGEST on a cluster.
       if (imageUrlOut && imageUrl) writeFileSync(imageUrlOut, imageUrl);
       if (imageDigestOut) writeFileSync(imageDigestOut, build.imageDigest);
-      out('package')(`${flags.out}: ${build.model} ${build.version}, model sha256 ${build.modelSha256}, image ${build.imageDigest}`);
+      out('package')(`${flags.out}: ${build.model} ${build.version}, model sha256 ${build.modelSha256} at ${build.modelLocation}, image ${build.imageDigest}`);
     });
 
   pipeline
