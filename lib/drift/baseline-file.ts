@@ -1,17 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import profileSchema from '../../schemas/baseline-profile.schema.json' with { type: 'json' };
 import thresholdsSchema from '../../schemas/drift-thresholds.schema.json' with { type: 'json' };
 import { SlipwayError } from '../errors.js';
 import type { BaselineProfile, FeatureProfile, ThresholdConfig } from './profile.js';
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true });
-// Compiled first: the profile schema refers to it by $id.
-const validateThresholds = ajv.compile<ThresholdConfig>(thresholdsSchema);
-const validateProfile = ajv.compile<BaselineProfile>(profileSchema);
+// Compiled on first use: `slipway serve` imports this module for every repository, but only
+// models with a baseline pay for the schemas (about 130 ms of start-up otherwise).
+let compiled: { thresholds: ValidateFunction<ThresholdConfig>; profile: ValidateFunction<BaselineProfile> } | undefined;
+function validators() {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true });
+    // Compiled first: the profile schema refers to it by $id.
+    const thresholds = ajv.compile<ThresholdConfig>(thresholdsSchema);
+    compiled = { thresholds, profile: ajv.compile<BaselineProfile>(profileSchema) };
+  }
+  return compiled;
+}
 
 /** A parsed JSON/YAML document that can say where a JSON pointer sits in its text. */
 class LocatedDocument {
@@ -128,6 +136,7 @@ export async function readBaseline(file: string): Promise<BaselineProfile> {
   await refuseDataFile(file);
   const doc = await readDocument(file, 'baseline profile (JSON)');
   const value = doc.value;
+  const validateProfile = validators().profile;
   if (!validateProfile(value)) {
     const { pointer, message } = describe(validateProfile.errors![0]!, value);
     throw doc.error('DRIFT_BASELINE_INVALID', pointer, message);
@@ -187,6 +196,7 @@ function checkFeature(doc: LocatedDocument, at: string, feature: FeatureProfile)
 export async function readThresholds(file: string, baseline: BaselineProfile): Promise<ThresholdConfig> {
   const doc = await readDocument(file, 'drift thresholds (JSON or YAML)');
   const value = doc.value;
+  const validateThresholds = validators().thresholds;
   if (!validateThresholds(value)) {
     const { pointer, message } = describe(validateThresholds.errors![0]!, value);
     throw doc.error('DRIFT_THRESHOLDS_INVALID', pointer, message);
