@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mlpModel } from '../../lib/onnx/builders.js';
 import { FRAUD_FEATURES, fraudDetectorModel } from '../../lib/onnx/examples.js';
-import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
-import { Service, WebhookReceiver, freePort, startAlertmanager, startProcess, startPrometheus, waitFor } from './support/services.js';
+import { startRepositoryAlerting } from './support/alerting.js';
+import { Service, WebhookReceiver, freePort, startProcess, waitFor } from './support/services.js';
 
 /*
  * The whole loop on one machine, as a platform team would try it: compile the example platform
@@ -123,26 +123,19 @@ describe('the closed loop: serve, drift, alert, release, promote', () => {
     expect(metadata.versions).toEqual([VERSION]);
     expect(metadata.inputs).toEqual([{ name: 'features', datatype: 'FP32', shape: [-1, 6] }]);
 
-    // AND a real Prometheus scrapes it with the rules from the config repository
-    const ruleFile = parse(readFileSync(join(configRepo, 'environments/staging/fraud-detector/prometheusrule-fraud-detector.yaml'), 'utf8'));
-    const groups = ruleFile.spec.groups.map((g: { rules: Array<Record<string, unknown>> }) => ({
-      ...g,
-      rules: g.rules.map((r) => ({ ...r, for: '2s' })),
-    }));
-    // AND a real Alertmanager routes as the repository's AlertmanagerConfig says (translated as the operator does)
-    const alertmanager = await startAlertmanager(
-      join(work, 'alertmanager'),
-      operatorAlertmanagerYaml(alertmanagerConfigsIn(configRepo, 'staging'), { webhookUrls: { [EVENT_LISTENER]: `${receiver.url}/alertmanager` }, groupWait: '1s', groupInterval: '1s' }),
-    );
-    services.push(alertmanager);
-    prometheus = await startPrometheus({
-      dir: join(work, 'prometheus'),
-      alertmanagerUrl: alertmanager.url,
-      // The ServiceMonitor's scrape adds the namespace label; a static target says it itself.
+    // AND a real Prometheus scrapes it with the rules from the config repository, and a real
+    // Alertmanager routes as the repository's AlertmanagerConfig says (translated as the operator does);
+    // the ServiceMonitor's scrape adds the namespace label, a static target says it itself
+    const alerting = await startRepositoryAlerting({
+      dir: work,
+      configRepo,
+      environment: 'staging',
+      model: MODEL,
+      webhookUrls: { [EVENT_LISTENER]: `${receiver.url}/alertmanager` },
       targets: [{ address: `127.0.0.1:${metricsPort}`, labels: { namespace: 'ml-staging' } }],
-      ruleGroups: groups,
     });
-    services.push(prometheus);
+    services.push(alerting.alertmanager, alerting.prometheus);
+    prometheus = alerting.prometheus;
     await waitFor('Prometheus to scrape the runtime', async () => ((await promQuery(prometheus, 'slipway_model_ready{model="fraud-detector"}'))[0]?.value[1] === '1' ? true : undefined), 30_000);
   }, 90_000);
 

@@ -1,7 +1,7 @@
 import { evaluate } from '@marcbachmann/cel-js';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mlpModel } from '../../lib/onnx/builders.js';
 import { FRAUD_FEATURES, fraudDetectorModel } from '../../lib/onnx/examples.js';
-import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
-import { Service, WebhookReceiver, freePort, startAlertmanager, startProcess, startPrometheus, waitFor } from './support/services.js';
+import { alertmanagerConfigsIn } from './support/alertmanager-config.js';
+import { startRepositoryAlerting } from './support/alerting.js';
+import { manifestsIn } from './support/config-repo.js';
+import { Service, WebhookReceiver, freePort, startProcess, startPrometheus, waitFor } from './support/services.js';
 
 /*
  * Model quality as a loop, nothing stood in but the cluster: the example platform compiled into
@@ -99,19 +101,6 @@ async function alerts(prometheus: Service, name: string): Promise<Array<{ labels
   return ((await res.json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } }).data.alerts.filter((a) => a.labels.alertname === name);
 }
 
-/** Every manifest under environments/<env>/, by kind. */
-function manifests(configRepo: string, env: string, kind: string): Array<Record<string, any>> {
-  const root = join(configRepo, 'environments', env);
-  const found: Array<Record<string, any>> = [];
-  for (const app of readdirSync(root)) {
-    for (const file of readdirSync(join(root, app))) {
-      const doc = parse(readFileSync(join(root, app, file), 'utf8')) as Record<string, any> | null;
-      if (doc?.kind === kind) found.push(doc);
-    }
-  }
-  return found;
-}
-
 /** What Tekton Triggers creates: the TriggerTemplate's resource with `$(tt.params.x)` replaced by the bindings. */
 function renderTemplate(template: Record<string, any>, params: Record<string, string>): Record<string, any> {
   const defaults = Object.fromEntries((template.spec.params as Array<{ name: string; default?: string }>).map((p) => [p.name, p.default ?? '']));
@@ -152,7 +141,7 @@ describe('model quality: the performance alert retrains with trigger=performance
     // WHEN it is released to staging
     await slipway('release', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--build', build);
     // THEN the PrometheusRule holds the build's AUC minus the tolerance, and the AlertmanagerConfig routes to the listener
-    const rule = manifests(configRepo, 'staging', 'PrometheusRule').find((m) => m.metadata.name === MODEL)!;
+    const rule = manifestsIn(configRepo, 'staging', 'PrometheusRule').find((m) => m.metadata.name === MODEL)!;
     const performance = rule.spec.groups.find((g: { name: string }) => g.name === `${MODEL}.performance`);
     expect(performance.rules.map((r: { alert: string; expr: string }) => [r.alert, r.expr.split(' and ')[0]])).toEqual([
       ['SlipwayModelPerformance', `max by (namespace, model, version) (slipway_model_roc_auc{model="${MODEL}",namespace="ml-staging"}) < 0.73`],
@@ -177,19 +166,16 @@ describe('model quality: the performance alert retrains with trigger=performance
       return (await fetch(`${runtime.url}/v2/health/ready`)).ok ? true : undefined;
     }, 30_000, 200);
 
-    const ruleFile = manifests(configRepo, 'staging', 'PrometheusRule').find((m) => m.metadata.name === MODEL)!;
-    const alertmanager = await startAlertmanager(
-      join(work, 'alertmanager'),
-      operatorAlertmanagerYaml(alertmanagerConfigsIn(configRepo, 'staging'), { webhookUrls: { [EVENT_LISTENER]: `${receiver.url}/listener` }, groupWait: '1s', groupInterval: '1s' }),
-    );
-    services.push(alertmanager);
-    prometheus = await startPrometheus({
-      dir: join(work, 'prometheus'),
-      alertmanagerUrl: alertmanager.url,
+    const alerting = await startRepositoryAlerting({
+      dir: work,
+      configRepo,
+      environment: 'staging',
+      model: MODEL,
+      webhookUrls: { [EVENT_LISTENER]: `${receiver.url}/listener` },
       targets: [{ address: `127.0.0.1:${metricsPort}`, labels: { namespace: 'ml-staging' } }],
-      ruleGroups: ruleFile.spec.groups.map((g: { rules: Array<Record<string, unknown>> }) => ({ ...g, rules: g.rules.map((r) => ({ ...r, for: '2s' })) })),
     });
-    services.push(prometheus);
+    services.push(alerting.alertmanager, alerting.prometheus);
+    prometheus = alerting.prometheus;
 
     // WHEN 2000 rows of the current population are served and labelled with what happened
     await labelledTraffic(runtime.url, labelled('fraud-current.csv'), 'true');
@@ -226,14 +212,14 @@ describe('model quality: the performance alert retrains with trigger=performance
     expect(body.alerts[0]!.labels).toMatchObject({ model: MODEL, namespace: 'ml-staging', version: '1.3.0', metric: 'auc', trigger: 'performance' });
 
     // AND the EventListener's performance trigger accepts it, its drift trigger does not
-    const listener = manifests(configRepo, 'ci', 'EventListener')[0]!;
+    const listener = manifestsIn(configRepo, 'ci', 'EventListener')[0]!;
     const trigger = (name: string) => listener.spec.triggers.find((t: { name: string }) => t.name === name);
     const accepts = (name: string) => evaluate(trigger(name).interceptors[0].params.find((p: { name: string }) => p.name === 'filter').value, { body }) === true;
     expect(accepts(`${MODEL}-performance`)).toBe(true);
     expect(accepts(`${MODEL}-drift`)).toBe(false);
     // AND the PipelineRun its TriggerTemplate creates records trigger=performance
     const bindings = Object.fromEntries(trigger(`${MODEL}-performance`).bindings.map((b: { name: string; value: string }) => [b.name, b.value])) as Record<string, string>;
-    const template = manifests(configRepo, 'ci', 'TriggerTemplate').find((t) => t.metadata.name === trigger(`${MODEL}-performance`).template.ref)!;
+    const template = manifestsIn(configRepo, 'ci', 'TriggerTemplate').find((t) => t.metadata.name === trigger(`${MODEL}-performance`).template.ref)!;
     const run = renderTemplate(template, bindings);
     expect(run.kind).toBe('PipelineRun');
     expect(run.metadata.labels['slipway.dev/trigger']).toBe('performance');
@@ -254,7 +240,7 @@ describe('model quality: the performance alert retrains with trigger=performance
     await slipway('release', '--challenger', '--repo', configRepo, '--env', 'staging', '--model', MODEL, '--build', retrained);
     // THEN the record keeps the champion and names the challenger, which the repository serves beside it
     expect(parse(readFileSync(join(configRepo, 'releases/staging/fraud-detector.yaml'), 'utf8'))).toMatchObject({ version: '1.3.0', challenger: { version: '1.4.0', trigger: 'performance' } });
-    const deployments = manifests(configRepo, 'staging', 'Deployment');
+    const deployments = manifestsIn(configRepo, 'staging', 'Deployment');
     const champion = deployments.find((d) => d.metadata.name === MODEL)!;
     expect(champion.spec.template.spec.containers[0].env).toContainEqual({ name: 'SLIPWAY_MIRROR_URL', value: CHALLENGER_SERVICE });
     expect(deployments.find((d) => d.metadata.name === `${MODEL}-challenger`)!.spec.template.metadata.annotations['slipway.dev/model-sha256']).toBe(sha256(challengerModel));
@@ -282,7 +268,7 @@ describe('model quality: the performance alert retrains with trigger=performance
       }, 30_000, 200);
     }
     // AND a Prometheus scraping both, the challenger with the target label its ServiceMonitor adds
-    const monitor = manifests(configRepo, 'staging', 'ServiceMonitor').find((m) => m.metadata.name === `${MODEL}-challenger`)!;
+    const monitor = manifestsIn(configRepo, 'staging', 'ServiceMonitor').find((m) => m.metadata.name === `${MODEL}-challenger`)!;
     const relabel = monitor.spec.endpoints[0].relabelings[0] as { targetLabel: string; replacement: string };
     await prometheus.stop();
     prometheus = await startPrometheus({
@@ -324,7 +310,7 @@ describe('model quality: the performance alert retrains with trigger=performance
     const card = readFileSync(join(configRepo, 'releases/staging/fraud-detector.md'), 'utf8');
     expect(card).toContain('Promoted as the challenger over 1.3.0: live auc beat the champion\'s by more than 0.05.');
     expect(card).toMatch(/\| challenger \(promoted\) \| 1\.4\.0 \| 0\.\d+ \| 1000 \|/);
-    expect(manifests(configRepo, 'staging', 'Deployment').map((d) => d.metadata.name)).not.toContain(`${MODEL}-challenger`);
+    expect(manifestsIn(configRepo, 'staging', 'Deployment').map((d) => d.metadata.name)).not.toContain(`${MODEL}-challenger`);
     const kpis = JSON.parse((await slipway('kpis', '--repo', configRepo, '--format', 'json')).stdout) as { retrains: Array<{ model: string; trigger: string; count: number }> };
     expect(kpis.retrains).toContainEqual({ model: MODEL, trigger: 'performance', count: 1 });
     await exec('git', ['-C', configRepo, 'fsck', '--strict']);

@@ -15,8 +15,8 @@ import { startLocalRegistry, type LocalRegistry } from '../../lib/supply-chain/l
 import { referrers, toolAccessArgs } from '../../lib/supply-chain/registry.js';
 import { CONTAINERS_CONF, containerToolsMissing } from '../image/support.js';
 import { describeWithTools } from '../support/tools.js';
-import { alertmanagerConfigsIn, operatorAlertmanagerYaml } from './support/alertmanager-config.js';
-import { Service, freePort, startAlertmanager, startPrometheus, waitFor } from './support/services.js';
+import { startRepositoryAlerting } from './support/alerting.js';
+import { Service, freePort, waitFor } from './support/services.js';
 
 /*
  * The closed loop with nothing stood in: `slipway pipeline run fraud-detector --local` trains v1
@@ -263,23 +263,16 @@ describeWithTools('the closed loop for real: notebook, buildah, podman, release,
     });
     await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
     // Alertmanager routes as the repository's AlertmanagerConfig says, translated as prometheus-operator does
-    const alertmanager = await startAlertmanager(
-      join(work, 'alertmanager'),
-      operatorAlertmanagerYaml(alertmanagerConfigsIn(configRepo, 'staging'), {
-        webhookUrls: { 'http://el-slipway-training.ml-ci.svc.cluster.local:8080': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` },
-        groupWait: '1s',
-        groupInterval: '1s',
-      }),
-    );
-    services.push(alertmanager);
-    const ruleFile = parse(readFileSync(join(configRepo, 'environments/staging/fraud-detector/prometheusrule-fraud-detector.yaml'), 'utf8'));
-    prometheus = await startPrometheus({
-      dir: join(work, 'prometheus'),
-      alertmanagerUrl: alertmanager.url,
+    const alerting = await startRepositoryAlerting({
+      dir: work,
+      configRepo,
+      environment: 'staging',
+      model: MODEL,
+      webhookUrls: { 'http://el-slipway-training.ml-ci.svc.cluster.local:8080': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` },
       targets: [{ address: `127.0.0.1:${metricsPort}`, labels: { namespace: 'ml-staging' } }],
-      ruleGroups: ruleFile.spec.groups.map((g: { rules: Array<Record<string, unknown>> }) => ({ ...g, rules: g.rules.map((r) => ({ ...r, for: '2s' })) })),
     });
-    services.push(prometheus);
+    services.push(alerting.alertmanager, alerting.prometheus);
+    prometheus = alerting.prometheus;
     await waitFor('Prometheus to scrape the served image', async () => ((await promQuery(prometheus, `slipway_model_ready{model="${MODEL}"}`))[0]?.value[1] === '1' ? true : undefined), 30_000);
 
     // GIVEN the data moved: the source's training data is refreshed with the current population

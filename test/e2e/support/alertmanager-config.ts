@@ -1,6 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import { manifestsIn } from './config-repo.js';
 
 interface Matcher {
   readonly name: string;
@@ -40,17 +38,7 @@ export interface TranslateOptions {
 
 /** Every AlertmanagerConfig the config repository holds for an environment. */
 export function alertmanagerConfigsIn(configRepo: string, environment: string): AlertmanagerConfigCr[] {
-  const root = join(configRepo, 'environments', environment);
-  const found: AlertmanagerConfigCr[] = [];
-  for (const app of readdirSync(root, { withFileTypes: true })) {
-    if (!app.isDirectory()) continue;
-    for (const file of readdirSync(join(root, app.name))) {
-      if (!file.endsWith('.yaml')) continue;
-      const doc = parse(readFileSync(join(root, app.name, file), 'utf8')) as { apiVersion?: string; kind?: string } | null;
-      if (doc?.kind === 'AlertmanagerConfig' && doc.apiVersion?.startsWith('monitoring.coreos.com/')) found.push(doc as unknown as AlertmanagerConfigCr);
-    }
-  }
-  return found;
+  return manifestsIn(configRepo, environment, 'AlertmanagerConfig').filter((doc) => String(doc.apiVersion).startsWith('monitoring.coreos.com/')) as unknown as AlertmanagerConfigCr[];
 }
 
 const quote = (v: string) => JSON.stringify(v);
