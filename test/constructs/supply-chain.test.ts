@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Environment, Model, ModelServing, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
 import { crdValidator } from '../support/crd-schema.js';
-import { RUNTIME_IMAGE, modelProps } from '../support/fixtures.js';
+import { RUNTIME_IMAGE, modelProps, pipelineProps } from '../support/fixtures.js';
 import { find, givenChart, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { tektonLint, tektonReferenceProblems } from '../support/tekton.js';
 
@@ -10,19 +10,7 @@ const TRUSTED = readFileSync('apps/keys/acme-ml-signing.pub', 'utf8');
 const KYVERNO_CRD = 'test/fixtures/crds/policies.kyverno.io_namespacedimagevalidatingpolicies.yaml';
 
 function props(overrides: Partial<TrainingPipelineProps> = {}): TrainingPipelineProps {
-  return {
-    name: 'fraud-detector',
-    inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
-    outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
-    sourceRepository: 'https://github.com/acme/models.git',
-    trainingImage: `ghcr.io/acme/fraud-training@sha256:${'d'.repeat(64)}`,
-    notebook: 'notebooks/train.ipynb',
-    runtimeImage: RUNTIME_IMAGE,
-    imageRepository: 'ghcr.io/acme/fraud-detector',
-    signingKeySecret: 'fraud-detector-signing-key',
-    trustedKeys: TRUSTED,
-    ...overrides,
-  };
+  return pipelineProps({ signingKeySecret: 'fraud-detector-signing-key', trustedKeys: TRUSTED, ...overrides });
 }
 
 /** A signing pipeline in `ci`, on a platform with staging and prod. */

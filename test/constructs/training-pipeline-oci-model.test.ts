@@ -12,7 +12,7 @@ import type { SlipwayError } from '../../lib/errors.js';
 import { generateKeyPair, readTrustedKeys } from '../../lib/supply-chain/keys.js';
 import { startLocalRegistry } from '../../lib/supply-chain/local-registry.js';
 import { onPath } from '../image/support.js';
-import { RUNTIME_IMAGE, deploymentProps } from '../support/fixtures.js';
+import { deploymentProps, pipelineProps } from '../support/fixtures.js';
 import { find, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { tektonLint } from '../support/tekton.js';
 import { describeWithTools } from '../support/tools.js';
@@ -25,21 +25,13 @@ const TRUSTED = readFileSync(join(work, 'signing.pub'), 'utf8');
 const MODEL_REPOSITORY = 'registry.example.com/models/fraud-detector';
 
 function props(overrides: Partial<TrainingPipelineProps> = {}): TrainingPipelineProps {
-  return {
-    name: 'fraud-detector',
-    inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
-    outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
-    sourceRepository: 'https://github.com/acme/models.git',
+  return pipelineProps({
     modelPath: 'fraud-detector',
-    trainingImage: `ghcr.io/acme/fraud-training@sha256:${'d'.repeat(64)}`,
-    notebook: 'notebooks/train.ipynb',
-    runtimeImage: RUNTIME_IMAGE,
-    imageRepository: 'ghcr.io/acme/fraud-detector',
     signingKeySecret: 'fraud-detector-signing-key',
     trustedKeys: TRUSTED,
     modelRepository: MODEL_REPOSITORY,
     ...overrides,
-  };
+  });
 }
 
 function givenPipeline(overrides: Partial<TrainingPipelineProps> = {}): TrainingPipeline {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FETCH_SCRIPT, NOTEBOOK_SCRIPT, RELEASE_CHECKOUT_SCRIPT } from '../../constructs/private/pipeline-scripts.js';
 import { Environment, PipelineTriggers, TrainingPipeline, type TrainingPipelineProps } from '../../constructs/index.js';
-import { RUNTIME_IMAGE } from '../support/fixtures.js';
+import { RUNTIME_IMAGE, pipelineProps as fraudPipelineProps } from '../support/fixtures.js';
 import { find, givenEnvironment, synth, type Manifest } from '../support/synth.js';
 import { stepScripts, tektonLint, tektonReferenceProblems } from '../support/tekton.js';
 import { upstreamProblem } from '../support/upstream-schemas.js';
@@ -17,23 +17,15 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const TRAINING_IMAGE = `ghcr.io/acme/fraud-training@sha256:${'d'.repeat(64)}`;
 
 function pipelineProps(overrides: Partial<TrainingPipelineProps> = {}): TrainingPipelineProps {
-  return {
-    name: 'fraud-detector',
-    inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
-    outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
-    sourceRepository: 'https://github.com/acme/models.git',
+  return fraudPipelineProps({
     modelPath: 'fraud-detector',
-    trainingImage: TRAINING_IMAGE,
-    notebook: 'notebooks/train.ipynb',
     trainingParameters: { epochs: '20', learning_rate: '0.01' },
     gates: [
       { metric: 'auc', op: '>=', value: 0.92 },
       { metric: 'log_loss', op: '<', value: 0.3 },
     ],
-    runtimeImage: RUNTIME_IMAGE,
-    imageRepository: 'ghcr.io/acme/fraud-detector',
     ...overrides,
-  };
+  });
 }
 
 /** A pipeline in the `ci` environment of a platform whose first environment is staging. */

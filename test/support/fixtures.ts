@@ -1,4 +1,4 @@
-import type { ModelDeploymentProps, ModelProps } from '../../constructs/index.js';
+import type { ModelDeploymentProps, ModelProps, TrainingPipelineProps } from '../../constructs/index.js';
 
 export const SHA_A = 'a'.repeat(64);
 export const SHA_B = 'b'.repeat(64);
@@ -19,4 +19,19 @@ export function modelProps(overrides: Partial<ModelProps> = {}): ModelProps {
 
 export function deploymentProps(overrides: Partial<ModelDeploymentProps> = {}): ModelDeploymentProps {
   return { ...modelProps(), image: RUNTIME_IMAGE, ...overrides };
+}
+
+/** The fraud-detector training pipeline: notebook training in a pinned image, the runtime image for packaging. */
+export function pipelineProps(overrides: Partial<TrainingPipelineProps> = {}): TrainingPipelineProps {
+  return {
+    name: 'fraud-detector',
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 6] }],
+    outputs: [{ name: 'probability', datatype: 'FP32', shape: [-1, 2] }],
+    sourceRepository: 'https://github.com/acme/models.git',
+    trainingImage: `ghcr.io/acme/fraud-training@sha256:${'d'.repeat(64)}`,
+    notebook: 'notebooks/train.ipynb',
+    runtimeImage: RUNTIME_IMAGE,
+    imageRepository: 'ghcr.io/acme/fraud-detector',
+    ...overrides,
+  };
 }
