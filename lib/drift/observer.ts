@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import { readBaseline } from './baseline-file.js';
 import { LiveDriftMonitor, type LiveDriftOptions, type LiveHistory, type LiveSnapshot } from './live.js';
 import type { BaselineProfile } from './profile.js';
 
@@ -82,6 +81,9 @@ export function createDriftObserver(model: string, baseline: BaselineProfile, se
 export function driftObserverFactory(settings: DriftObserverSettings): (model: { readonly name: string; readonly version?: string; readonly baselinePath?: string }) => Promise<DriftObserver | undefined> {
   return async (model) => {
     if (!model.baselinePath) return undefined;
+    // Imported here: its schema validator and YAML parser are start-up that repositories without
+    // baselines (a thousand-model one above all) should not pay.
+    const { readBaseline } = await import('./baseline-file.js');
     return createDriftObserver(model.name, await readBaseline(model.baselinePath), settings, model.version);
   };
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../schemas/model-config.schema.json' with { type: 'json' };
 import { SlipwayError } from '../errors.js';
 import { JsonSyntaxError, parseJsonExact } from './json.js';
@@ -38,10 +38,11 @@ export function defaultModelConfig(): ModelConfig {
 
 type RawConfig = Partial<Omit<ModelConfig, 'batching'>> & { batching?: Partial<BatchingConfig> };
 
-// Compiled on first use: most repositories (the thousand-model ones above all) have no config.json,
-// and compiling costs server start-up tens of milliseconds.
-let compiled: ValidateFunction<RawConfig> | undefined;
-const validate = (): ValidateFunction<RawConfig> => (compiled ??= new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema));
+// Imported and compiled on first use: most repositories (the thousand-model ones above all) have
+// no config.json, and loading Ajv and compiling cost server start-up tens of milliseconds.
+let compiled: Promise<ValidateFunction<RawConfig>> | undefined;
+const validator = (): Promise<ValidateFunction<RawConfig>> =>
+  (compiled ??= import('ajv/dist/2020.js').then(({ Ajv2020 }) => new Ajv2020({ allErrors: true, strict: true }).compile<RawConfig>(schema)));
 
 function describeError(error: ErrorObject): string {
   const at = error.instancePath === '' ? '(top level)' : error.instancePath.slice(1).replaceAll('/', '.');
@@ -62,7 +63,7 @@ function lineAndColumn(text: string, position: number): string {
 }
 
 /** Parses and validates a model config; errors name the file, the position or field, and what was expected. */
-export function parseModelConfig(text: string, file: string): ModelConfig {
+export async function parseModelConfig(text: string, file: string): Promise<ModelConfig> {
   let raw: unknown;
   try {
     raw = parseJsonExact(text);
@@ -71,7 +72,7 @@ export function parseModelConfig(text: string, file: string): ModelConfig {
     const where = err.position === undefined ? '' : ` at ${lineAndColumn(text, err.position)}`;
     throw new SlipwayError('RUNTIME_MODEL_CONFIG_INVALID', `${file}${where}: invalid JSON: ${err.reason}`);
   }
-  const check = validate();
+  const check = await validator();
   if (!check(raw)) {
     const got = (path: string) => {
       let value: unknown = raw;

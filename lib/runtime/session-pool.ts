@@ -7,7 +7,7 @@
  * back cost more than the computation.
  */
 import { statSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { sessionOptions } from './session-options.js';
 import type { LoadRequest, LoadedSession, RunResult, WireTensor, WorkerRequest } from './session-worker.js';
 import { WorkerChannel, siblingModule } from './worker-pool.js';
@@ -115,7 +115,7 @@ export class SessionPool {
   /** By ceil(log2(input elements)): session.run milliseconds (EWMA) and the elements last measured. */
   private readonly costs = new Map<number, { ms: number; elements: number }>();
   private measuredRuns = 0;
-  private inline: { state: 'none' } | { state: 'loading' } | { state: 'ready'; session: ort.InferenceSession } | { state: 'refused' } = { state: 'none' };
+  private inline: { state: 'none' } | { state: 'loading' } | { state: 'ready'; ort: typeof Ort; session: Ort.InferenceSession } | { state: 'refused' } = { state: 'none' };
   private loadRequest: LoadRequest | undefined;
   /** Runs answered inline and on workers since load. */
   readonly counts = { inline: 0, worker: 0 };
@@ -162,7 +162,7 @@ export class SessionPool {
   async run(inputs: readonly WireTensor[], outputNames: readonly string[], transfer: ArrayBuffer[] = []): Promise<WireTensor[]> {
     let elements = 0;
     for (const input of inputs) elements += input.data.length;
-    if (this.inline.state === 'ready' && this.estimateMs(elements) < this.policy.belowMs) return this.runInline(this.inline.session, inputs, outputNames, elements);
+    if (this.inline.state === 'ready' && this.estimateMs(elements) < this.policy.belowMs) return this.runInline(this.inline, inputs, outputNames, elements);
     if (this.placed.length === 0) throw new Error('the model\'s sessions are released');
     const start = this.next++ % this.placed.length;
     let target = this.placed[start]!;
@@ -178,9 +178,9 @@ export class SessionPool {
     }
   }
 
-  private async runInline(session: ort.InferenceSession, inputs: readonly WireTensor[], outputNames: readonly string[], elements: number): Promise<WireTensor[]> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+  private async runInline({ ort, session }: { ort: typeof Ort; session: Ort.InferenceSession }, inputs: readonly WireTensor[], outputNames: readonly string[], elements: number): Promise<WireTensor[]> {
+    const feeds: Record<string, Ort.Tensor> = {};
+    for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as Ort.Tensor.Type, input.data as Ort.Tensor.DataType, input.dims);
     const started = performance.now();
     const results = await session.run(feeds, outputNames);
     this.counts.inline++;
@@ -226,12 +226,15 @@ export class SessionPool {
       // about 1.9 ms with the workers' two threads, 1.4 ms with one, in .bench probes on 2 cores).
       // Answers stay bit-identical to the workers': MLAS splits a GEMM over rows and columns, not
       // over the summed dimension, so every output element adds its terms in the same order.
+      // Imported here, the first time a model goes inline: the event loop needs onnxruntime only
+      // then, and a server starting up has better use for the time.
+      const ort = await import('onnxruntime-node');
       const session = await ort.InferenceSession.create(request.modelPath, sessionOptions({ ...request, intraOpThreads: 1, interOpThreads: 0 }, 'cpu'));
       if (this.inline.state !== 'loading') {
         await session.release();
         return;
       }
-      this.inline = { state: 'ready', session };
+      this.inline = { state: 'ready', ort, session };
     } catch {
       if (this.inline.state === 'loading') this.inline = { state: 'refused' };
     }

@@ -9,7 +9,6 @@ import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SlipwayError } from '../errors.js';
-import { verifyStatement } from '../supply-chain/dsse.js';
 import { MODEL_SIGNING_PREDICATE, modelSignatureProblems, type ModelSigningPredicate } from '../supply-chain/statements.js';
 import { BASELINE_FILE, MODEL_FILE } from '../vocabulary/build.js';
 import { MODEL_SIGNATURE_FILE } from '../vocabulary/supply-chain.js';
@@ -33,6 +32,8 @@ async function check(source: ModelSource, trusted: ReadonlyMap<string, KeyObject
   } catch (err) {
     throw new SlipwayError('SUPPLY_CHAIN_SIGNATURE_INVALID', `${path}: not JSON: ${(err as Error).message}`);
   }
+  // Imported here: Sigstore's verifier is start-up that servers without trusted keys need not pay.
+  const { verifyStatement } = await import('../supply-chain/dsse.js');
   const { statement, keyId } = verifyStatement<ModelSigningPredicate>(bundle, trusted, MODEL_SIGNING_PREDICATE, `the model signature ${path}`);
   const files: Record<string, string> = { [MODEL_FILE]: await sha256File(source.modelPath) };
   if (source.baselinePath) files[BASELINE_FILE] = await sha256File(source.baselinePath);

@@ -5,32 +5,19 @@
  * sigstore-js supports through its Signer interface and a public-key trust finder.
  */
 import { bundleFromJSON, bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder } from '@sigstore/sign';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { createHash, sign, type KeyObject } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
+import { IN_TOTO_PAYLOAD_TYPE, IN_TOTO_STATEMENT_V1, type Statement } from './in-toto.js';
 import type { SigningKey } from './keys.js';
-
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
-export const SIGSTORE_BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-
-export interface ResourceDescriptor {
-  readonly name: string;
-  readonly digest: Readonly<Record<string, string>>;
-}
-
-export interface Statement<P = unknown> {
-  readonly _type: typeof IN_TOTO_STATEMENT_V1;
-  readonly subject: readonly ResourceDescriptor[];
-  readonly predicateType: string;
-  readonly predicate: P;
-}
 
 export type Bundle = SerializedBundle;
 
 /** Signs the statement (DSSE over its canonical JSON) with the key; the bundle names the key by its id. */
 export async function signStatement(statement: Statement, key: SigningKey): Promise<Bundle> {
+  // Imported here: @sigstore/sign brings an HTTP client stack (~170 ms of module loading) that
+  // only signing needs, and `slipway serve` verifies signatures on every start.
+  const { DSSEBundleBuilder } = await import('@sigstore/sign');
   const signer = {
     sign: async (data: Buffer) => ({ signature: sign('sha256', data, key.privateKey), key: { $case: 'publicKey' as const, publicKey: key.publicKeyPem, hint: key.keyId } }),
   };

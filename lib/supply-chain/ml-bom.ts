@@ -7,7 +7,7 @@
  */
 import { BASELINE_FILE, MODEL_FILE, type BuildRecord } from '../vocabulary/build.js';
 import type { TensorSpec } from '../vocabulary/tensors.js';
-import { IN_TOTO_STATEMENT_V1, type Statement } from './dsse.js';
+import { IN_TOTO_STATEMENT_V1, type Statement } from './in-toto.js';
 
 export const CYCLONEDX_PREDICATE = 'https://cyclonedx.org/bom';
 export const ML_BOM_FILE = 'ml-bom.cdx.json';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SlipwayError } from '../errors.js';
 import { IMAGE_SIGNATURE_BUNDLE, PROVENANCE_BUNDLE } from './attest.js';
-import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './dsse.js';
+import { SIGSTORE_BUNDLE_MEDIA_TYPE } from './in-toto.js';
 import { CYCLONEDX_PREDICATE, ML_BOM_BUNDLE } from './ml-bom.js';
 import { attach, type Descriptor, type RegistryAccess } from './registry.js';
 import { IMAGE_SIGNATURE_PREDICATE, MODEL_SIGNATURE_FILE, MODEL_SIGNING_PREDICATE, SLSA_PROVENANCE_PREDICATE } from './statements.js';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { SlipwayError } from '../errors.js';
 import { BASELINE_FILE, MODEL_FILE, type BuildRecord } from '../vocabulary/build.js';
-import { IN_TOTO_STATEMENT_V1, type Statement } from './dsse.js';
+import { IN_TOTO_STATEMENT_V1, type Statement } from './in-toto.js';
 
 export const MODEL_SIGNING_PREDICATE = 'https://model_signing/signature/v1.0';
 export const IMAGE_SIGNATURE_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
