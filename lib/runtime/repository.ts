@@ -1,6 +1,8 @@
-import { access, readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SlipwayError } from '../errors.js';
+import { BASELINE_FILE, MODEL_FILE } from '../vocabulary/build.js';
 import { defaultModelConfig, readModelConfig, type ModelConfig } from './model-config.js';
 
 /** Where one servable model version lives, and what configures it. */
@@ -20,6 +22,7 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Triton's integer versions and the dotted ones ModelServing writes (`1.3.0`, `2024-05-01_b`). */
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const DIGITS = /^[0-9]+$/;
+const CONFIG_FILE = 'config.json';
 
 /**
  * Orders versions by dot-separated segments: numerically when both segments are digits, else
@@ -41,15 +44,6 @@ export function compareVersions(a: string, b: string): number {
   return left.length - right.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await stat(path)).isDirectory();
@@ -58,50 +52,52 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** The names of the files (and links) in a directory: one readdir instead of a check per name. */
+function fileNames(entries: readonly Dirent[]): ReadonlySet<string> {
+  return new Set(entries.filter((e) => !e.isDirectory()).map((e) => e.name));
+}
+
 /** The version directory's config wins over one at the model level (which applies to every version). */
-async function withConfig(source: Omit<ModelSource, 'config'>, candidates: readonly string[]): Promise<ModelSource> {
-  for (const path of candidates) {
-    if (!(await exists(path))) continue;
-    try {
-      return { ...source, configPath: path, config: await readModelConfig(path) };
-    } catch (err) {
-      return { ...source, configPath: path, config: defaultModelConfig(), problem: (err as Error).message };
-    }
+async function withConfig(source: Omit<ModelSource, 'config'>, candidates: ReadonlyArray<[dir: string, files: ReadonlySet<string>]>): Promise<ModelSource> {
+  const found = candidates.find(([, files]) => files.has(CONFIG_FILE));
+  if (!found) return { ...source, config: defaultModelConfig() };
+  const path = join(found[0], CONFIG_FILE);
+  try {
+    return { ...source, configPath: path, config: await readModelConfig(path) };
+  } catch (err) {
+    return { ...source, configPath: path, config: defaultModelConfig(), problem: (err as Error).message };
   }
-  return { ...source, config: defaultModelConfig() };
 }
 
-async function optional(path: string): Promise<string | undefined> {
-  return (await exists(path)) ? path : undefined;
+function located(dir: string, files: ReadonlySet<string>): { modelPath: string; baselinePath?: string } {
+  return { modelPath: join(dir, MODEL_FILE), ...(files.has(BASELINE_FILE) && { baselinePath: join(dir, BASELINE_FILE) }) };
 }
 
+// Each directory is read once and its names looked up, rather than one access() per candidate
+// file: a thousand models took five thousand file-system calls of start-up otherwise.
 async function scanModel(dir: string, name: string): Promise<ModelSource> {
   const entries = await readdir(dir, { withFileTypes: true });
+  const modelFiles = fileNames(entries);
   const versions = entries
     .filter((e) => e.isDirectory() && VERSION.test(e.name))
     .map((e) => e.name)
     .sort((a, b) => compareVersions(b, a));
   for (const version of versions) {
     const versionDir = join(dir, version);
-    const modelPath = join(versionDir, 'model.onnx');
-    if (!(await exists(modelPath))) continue;
-    const baselinePath = await optional(join(versionDir, 'baseline.json'));
-    return withConfig({ name, version, modelPath, ...(baselinePath && { baselinePath }) }, [
-      join(versionDir, 'config.json'),
-      join(dir, 'config.json'),
+    const versionFiles = fileNames(await readdir(versionDir, { withFileTypes: true }));
+    if (!versionFiles.has(MODEL_FILE)) continue;
+    return withConfig({ name, version, ...located(versionDir, versionFiles) }, [
+      [versionDir, versionFiles],
+      [dir, modelFiles],
     ]);
   }
-  const flatModel = join(dir, 'model.onnx');
-  if (await exists(flatModel)) {
-    const baselinePath = await optional(join(dir, 'baseline.json'));
-    return withConfig({ name, version: '1', modelPath: flatModel, ...(baselinePath && { baselinePath }) }, [join(dir, 'config.json')]);
-  }
+  if (modelFiles.has(MODEL_FILE)) return withConfig({ name, version: '1', ...located(dir, modelFiles) }, [[dir, modelFiles]]);
   return {
     name,
     version: versions[0] ?? '1',
-    modelPath: join(dir, versions[0] ?? '', 'model.onnx'),
+    modelPath: join(dir, versions[0] ?? '', MODEL_FILE),
     config: defaultModelConfig(),
-    problem: `no model found: expected ${join(dir, '<version>', 'model.onnx')} or ${join(dir, 'model.onnx')}`,
+    problem: `no model found: expected ${join(dir, '<version>', MODEL_FILE)} or ${join(dir, MODEL_FILE)}`,
   };
 }
 
