@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   cpuMemArena?: boolean;
   /** Models loading at once at startup; default four per session thread. */
   loadConcurrency?: number;
+  /** The onnxruntime backend, when its session threads were started before the sources were read; the app closes it. */
+  backend?: OnnxRuntimeBackend;
 }
 
 export class RuntimeApp {
@@ -70,7 +72,11 @@ export class RuntimeApp {
     this.threads = { ...defaultThreadPlan(), ...options.threads };
     this.logger = options.logger ?? jsonLogger();
     this.codecs = new CodecPool(options.codecWorkers ?? Math.max(1, Math.min(2, cpuBudget() - 1)));
-    this.backend = new OnnxRuntimeBackend(this.threads.sessionThreads);
+    this.backend = options.backend ?? new OnnxRuntimeBackend(this.threads.sessionThreads);
+    // Session threads start first, while the ports open and a thousand entries are built, not when
+    // the first model loads: each boots Node and onnxruntime.
+    const startupLoads = options.modelControlMode === 'explicit' ? (options.loadModels ?? []).length : options.sources.length;
+    this.backend.threads.prestart(startupLoads);
     this.plane = new DataPlane({ logger: this.logger, metrics: this.metrics, serverVersion: options.serverVersion ?? '0.1.0' });
     this.repository = new ModelRepository(this.plane, {
       sources: options.sources,
@@ -88,8 +94,6 @@ export class RuntimeApp {
       ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
       ...(options.loadConcurrency !== undefined ? { loadConcurrency: options.loadConcurrency } : {}),
     });
-    // Session threads start while the ports open, not when the first model loads.
-    this.backend.threads.prestart(this.repository.startupLoads);
     this.rest = new RestHandler(this.plane, this.repository, this.codecs, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   }
 
@@ -127,9 +131,9 @@ export class RuntimeApp {
     return this.plane.inFlightRequests;
   }
 
-  /** The startup load (every model, or under explicit control the startup models). */
-  loadModels(): Promise<void> {
-    return this.repository.loadAll();
+  /** The startup load (every model, or under explicit control the startup models); its end waits for `announce`. */
+  loadModels(announce?: Promise<void>): Promise<void> {
+    return this.repository.loadAll(announce);
   }
 
   loadModel(name: string): Promise<void> {

@@ -61,6 +61,8 @@ export class ModelRepository {
   private readonly mode: ModelControlMode;
   /** Entries charged against the memory budget: loaded, or loading with their room made. */
   private readonly charged = new Set<ModelEntry>();
+  /** Set by close(): the startup load starts no more models. */
+  private closed = false;
 
   constructor(
     private readonly plane: DataPlane,
@@ -80,13 +82,6 @@ export class ModelRepository {
     if (options.memoryBudgetBytes !== undefined) plane.demandLoad = (entry) => this.serialized(entry.model.name, () => this.reload(entry));
   }
 
-  /** Models the startup load will load. */
-  get startupLoads(): number {
-    let count = 0;
-    for (const entry of this.plane.all) if (!entry.unloaded) count++;
-    return count;
-  }
-
   get controlMode(): ModelControlMode {
     return this.mode;
   }
@@ -98,17 +93,22 @@ export class ModelRepository {
     return bytes;
   }
 
-  /** The startup load: every model (none) or the startup models (explicit), a few at a time; failures are isolated per model. */
-  async loadAll(): Promise<void> {
+  /**
+   * The startup load: every model (none) or the startup models (explicit), a few at a time;
+   * failures are isolated per model. Readiness and models_loaded wait for `announce` (the ports
+   * open), so the port is always announced before the load's end.
+   */
+  async loadAll(announce: Promise<void> = Promise.resolve()): Promise<void> {
     const pending = [...this.plane.all].filter((e) => !e.unloaded);
     const concurrency = Math.max(1, this.options.loadConcurrency ?? 4 * this.options.threads.sessionThreads);
     const next = async (): Promise<void> => {
-      for (let entry = pending.shift(); entry; entry = pending.shift()) {
+      for (let entry = pending.shift(); entry && !this.closed; entry = pending.shift()) {
         const current = entry;
         await this.serialized(current.model.name, () => this.loadEntry(current));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, next));
+    await announce;
     let emptyReason: string | undefined;
     if (this.plane.size === 0) {
       emptyReason = this.options.repository === undefined ? 'no models to serve' : await explainEmptyRepository(this.options.repository);
@@ -171,6 +171,7 @@ export class ModelRepository {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const entry of this.plane.all) await this.closeEntry(entry);
   }
 

@@ -1,7 +1,8 @@
 /** `slipway serve` end to end: read the repository, listen, load models, stop on a signal. */
 import { SlipwayError } from '../errors.js';
 import { RuntimeApp } from './app.js';
-import type { ThreadPlan } from './cpu.js';
+import { defaultThreadPlan, type ThreadPlan } from './cpu.js';
+import { OnnxRuntimeBackend } from './onnx-backend.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
 import { checkExpectedModels, verifySources } from './integrity.js';
 import type { ExecutionProviderName } from './model-config.js';
@@ -75,15 +76,25 @@ export function checkStartupModels(sources: readonly ModelSource[], mode: ModelC
 }
 
 /**
- * Starts serving and resolves once the port is open; models load after that (`loaded`), so
- * liveness answers and signals are handled while they load.
+ * Starts serving and resolves once the ports are open; models go on loading after that
+ * (`loaded`), so liveness answers and signals are handled while they load.
  */
 export async function serve(options: ServeOptions): Promise<{ server: RunningServer; app: RuntimeApp; loaded: Promise<void> }> {
   const logger = options.logger ?? jsonLogger(process.stdout, options.logLevel);
-  const sources = await collectSources(options.modelRepository, options.models);
-  checkStartupModels(sources, options.modelControlMode ?? 'none', options.loadModels ?? []);
+  const backend = new OnnxRuntimeBackend({ ...defaultThreadPlan(), ...options.threads }.sessionThreads);
+  // A server that loads models at startup needs a session thread: it boots Node and onnxruntime
+  // while the repository is read.
+  if (options.modelControlMode !== 'explicit' || (options.loadModels ?? []).length > 0) backend.threads.prestart(1);
+  let sources: ModelSource[];
+  try {
+    sources = await collectSources(options.modelRepository, options.models);
+    checkStartupModels(sources, options.modelControlMode ?? 'none', options.loadModels ?? []);
+    if (options.expectedSha256) checkExpectedModels(sources, options.expectedSha256);
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
   const expected = options.expectedSha256;
-  if (expected) checkExpectedModels(sources, expected);
   // The model signature check runs after the sha256 check.
   const verify = withSignatureCheck(expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined, options.trustedKeys, logger);
   const app = new RuntimeApp({
@@ -100,7 +111,19 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
     ...(options.loadModels ? { loadModels: options.loadModels } : {}),
     ...(options.modelMemoryBudgetBytes !== undefined ? { modelMemoryBudgetBytes: options.modelMemoryBudgetBytes } : {}),
     ...(options.cpuMemArena !== undefined ? { cpuMemArena: options.cpuMemArena } : {}),
+    backend,
   });
+  // Hashing and loading start beside opening the ports, not after them: liveness answers as soon
+  // as the port is open either way, and a thousand models need not wait for gRPC to be set up.
+  // The load's end (readiness, models_loaded) still comes after server_listening.
+  let portsOpened!: (open: boolean) => void;
+  const announce = new Promise<void>((resolve, reject) => {
+    portsOpened = (open) => (open ? resolve() : reject(new Error('the server could not listen')));
+  });
+  const loaded = (verify ? verify(sources) : Promise.resolve()).then(() => app.loadModels(announce));
+  // Handled here too: both may settle before anything awaits them (the caller gets `loaded` once the ports are open).
+  announce.catch(() => undefined);
+  loaded.catch(() => undefined);
   let server: RunningServer;
   try {
     server = await startServer(app, {
@@ -111,13 +134,13 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
       ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
     });
   } catch (err) {
+    portsOpened(false);
     // The session threads already started must not keep a server that could not listen alive.
     await app.close();
     throw err;
   }
-  // Hashing runs after the port opens, like loading: liveness answers while gigabytes are read.
-  const verified = verify ? verify(sources) : Promise.resolve();
-  return { server, app, loaded: verified.then(() => app.loadModels()) };
+  portsOpened(true);
+  return { server, app, loaded };
 }
 
 /** Resolves once SIGTERM or SIGINT has shut the server down; a second signal exits at once. */

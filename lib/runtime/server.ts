@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlipwayError } from '../errors.js';
 import type { RuntimeApp } from './app.js';
-import { bindGrpc, createGrpcServer } from './grpc.js';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 
 export interface ListenOptions {
   host: string;
@@ -74,14 +74,19 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
   const port = await listen(main, options.host, options.port, '--port');
   let metricsPort: number | undefined;
   let grpcPort: number | undefined;
-  const grpcServer = options.grpcPort === undefined ? undefined : createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
+  let grpcServer: GrpcServer | undefined;
   try {
     metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
-    if (grpcServer) {
-      grpcPort = await bindGrpc(grpcServer, options.host, options.grpcPort!).catch((err: Error) => {
+    const requestedGrpcPort = options.grpcPort;
+    if (requestedGrpcPort !== undefined) {
+      // Imported once the main port is open: grpc-js and building the service from the .proto
+      // take about 150 ms, which models loading meanwhile need not wait for.
+      const { bindGrpc, createGrpcServer } = await import('./grpc.js');
+      grpcServer = createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
+      grpcPort = await bindGrpc(grpcServer, options.host, requestedGrpcPort).catch((err: Error) => {
         // grpc-js wraps the socket error in its message; the code decides the one-line answer.
         const code = /EADDRINUSE|EACCES|EADDRNOTAVAIL/.exec(err.message)?.[0];
-        throw listenError(Object.assign(new Error(err.message.split('\n')[0]), { code }), '--grpc-port', options.host, options.grpcPort!);
+        throw listenError(Object.assign(new Error(err.message.split('\n')[0]), { code }), '--grpc-port', options.host, requestedGrpcPort);
       });
     }
   } catch (err) {

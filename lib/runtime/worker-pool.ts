@@ -60,6 +60,8 @@ export class WorkerChannel {
   private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   private nextId = 0;
   private closing = false;
+  /** Resolves close()'s wait once no call is in flight. */
+  private drained: (() => void) | undefined;
   /** Why the worker died, once it has. */
   exitReason: string | undefined;
 
@@ -74,6 +76,7 @@ export class WorkerChannel {
       this.waiting.delete(reply.id);
       if (reply.ok) waiter?.resolve(reply.value);
       else waiter?.reject(new WorkerCallError(reply.message, reply.status));
+      if (this.waiting.size === 0) this.drained?.();
     });
     this.worker.on('error', (err) => this.fail(`worker failed: ${err.message}`));
     this.worker.on('exit', (code) => this.fail(`worker exited with code ${code}`));
@@ -87,6 +90,7 @@ export class WorkerChannel {
   call<T>(message: object, transfer: ArrayBuffer[] = []): Promise<T> {
     return new Promise((resolve, reject) => {
       if (this.exitReason !== undefined) return reject(new WorkerCallError(this.exitReason, undefined));
+      if (this.closing) return reject(new WorkerCallError('worker is closing', undefined));
       const id = this.nextId++;
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
       this.worker.postMessage({ ...message, id }, transfer);
@@ -98,11 +102,15 @@ export class WorkerChannel {
     this.exitReason = reason;
     for (const waiter of this.waiting.values()) waiter.reject(new WorkerCallError(reason, undefined));
     this.waiting.clear();
+    this.drained?.();
     if (!this.closing) this.onExit(reason);
   }
 
   async close(): Promise<void> {
     this.closing = true;
+    // A thread terminated inside a native call (onnxruntime creating a session) aborts the whole
+    // process: the calls in flight finish first.
+    if (this.waiting.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.worker.terminate();
   }
 }

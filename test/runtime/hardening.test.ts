@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorReference } from '../../lib/cli/program.js';
 import { driftObserverFactory } from '../../lib/drift/observer.js';
-import { doubleModel, identityModel } from '../../lib/onnx/builders.js';
+import { doubleModel, identityModel, mlpModel } from '../../lib/onnx/builders.js';
 import { encodeModel } from '../../lib/onnx/model.js';
 import { MAX_FEEDBACK_ID_BYTES, RuntimeApp } from '../../lib/runtime/app.js';
 import { MemoryLogger } from '../../lib/runtime/logger.js';
@@ -210,6 +210,41 @@ describe('ports and signals (the slipway process)', () => {
     const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));
     const result = runCli(['--port', '0', '--grpc-port', String(port)]);
     expect([result.status, result.stderr]).toEqual([1, `slipway: --grpc-port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n${errorReference('RUNTIME_PORT_IN_USE')}\n`]);
+  });
+
+  describe('with many models loading while the ports open', () => {
+    // Loads start beside opening the ports, so these models are loading when the port check fails.
+    const repository = join(dir, 'many');
+    const model = mlpModel({ sizes: [64, 512, 512, 8], seed: 21 }).bytes;
+    for (let i = 0; i < 40; i++) {
+      mkdirSync(join(repository, `m${i}`, '1'), { recursive: true });
+      writeFileSync(join(repository, `m${i}`, '1', 'model.onnx'), model);
+    }
+    const serveMany = (args: string[]) => spawnSync(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', repository, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+    it('fails with exit 1 and one clear line when the gRPC port is busy, without aborting on the loads in flight', async () => {
+      blocker = createServer();
+      const port = await new Promise<number>((resolve) => blocker!.listen(0, '127.0.0.1', () => resolve((blocker!.address() as { port: number }).port)));
+      const result = serveMany(['--port', '0', '--grpc-port', String(port)]);
+      expect([result.status, result.signal, result.stderr]).toEqual([1, null, `slipway: --grpc-port ${port}: cannot listen on 127.0.0.1:${port}: the port is already in use (another server, or another of slipway's ports)\n${errorReference('RUNTIME_PORT_IN_USE')}\n`]);
+      const events = result.stdout.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { event: string }).event);
+      expect(events).not.toContain('server_listening');
+      expect(events).not.toContain('models_loaded');
+    });
+
+    it('announces its ports before the models have loaded', async () => {
+      child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', repository, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const events: string[] = [];
+      await new Promise<void>((resolve) => {
+        createInterface({ input: child!.stdout! }).on('line', (line) => {
+          events.push((JSON.parse(line) as { event: string }).event);
+          if (events.at(-1) === 'models_loaded') resolve();
+        });
+      });
+      expect(events.filter((e) => e === 'model_loaded')).toHaveLength(40);
+      expect(events.indexOf('server_listening')).toBeGreaterThanOrEqual(0);
+      expect(events.indexOf('server_listening')).toBeLessThan(events.indexOf('models_loaded'));
+    });
   });
 
   /** Starts `command` (npm run / npx), waits for the server to be ready, SIGTERMs npm, and reports whether the server exited. */

@@ -1,8 +1,12 @@
 // Inference off the event loop: sessions on worker threads, big bodies decoded on codec workers.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mlpModel, seededRandom } from '../../lib/onnx/builders.js';
 import { cgroupCpuLimit, cpuBudget, defaultThreadPlan } from '../../lib/runtime/cpu.js';
+import { SessionThreads } from '../../lib/runtime/session-pool.js';
 import { http, infer, startTestServer, type TestServer } from './helpers.js';
 
 const slow = mlpModel({ sizes: [256, 2048, 2048, 256], seed: 3 });
@@ -212,5 +216,29 @@ describe('thread defaults from the CPU limit', () => {
       { workersPerModel: 1, sessionThreads: 4, intraOpThreads: 3, inlineComputeBelowMs: 1 },
       { workersPerModel: 1, sessionThreads: 8, intraOpThreads: 7, inlineComputeBelowMs: 1 },
     ]);
+  });
+});
+
+describe('closing the session threads', () => {
+  it('lets a session load in flight finish before its thread stops (a thread terminated inside onnxruntime aborts the process)', async () => {
+    // GIVEN a booted session thread, WHEN it is closed while it creates a session of a big model
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-close-'));
+    writeFileSync(join(dir, 'fast.onnx'), fast.bytes);
+    writeFileSync(join(dir, 'slow.onnx'), slow.bytes);
+    const threads = new SessionThreads(1);
+    const [first] = threads.place(1);
+    const [second] = threads.place(1);
+    const load = (modelPath: string) => ({ kind: 'load' as const, modelPath, logId: 'close-test', provider: 'cpu' as const, cudaDeviceId: 0 });
+    try {
+      await first!.thread.call(first!.session, load(join(dir, 'fast.onnx')));
+      const inFlight = second!.thread.call<{ provider: string }>(second!.session, load(join(dir, 'slow.onnx')));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await threads.close();
+      // THEN the load answered, the thread is gone and nothing more is accepted
+      await expect(inFlight).resolves.toMatchObject({ provider: 'cpu' });
+      await expect(first!.thread.call(first!.session, { kind: 'release' })).rejects.toThrow(/closing|exited/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
