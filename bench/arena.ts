@@ -1,11 +1,11 @@
-// RSS of `slipway serve` after a burst of huge batches, with onnxruntime's CPU memory arena on
-// (the default) and off (--cpu-mem-arena off): part of npm run bench:serve.
+// RSS of `slipway serve` after a burst of huge batches, with onnxruntime's CPU memory arena on,
+// off, and auto (the default: off for a model after its first huge batch): part of npm run bench:serve.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ArenaRow {
-  arena: 'on' | 'off';
+  arena: 'on' | 'off' | 'auto';
   idleMiB: number;
   peakMiB: number;
   afterMiB: number;
@@ -19,7 +19,7 @@ export async function arenaRss(repository: string, model: string, inputs: number
   const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, inputs], parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
   const body = Buffer.concat([header, Buffer.from(x.buffer)]);
   const result: ArenaRow[] = [];
-  for (const arena of ['on', 'off'] as const) {
+  for (const arena of ['on', 'off', 'auto'] as const) {
     const child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', repository, '--port', '0', '--cpu-mem-arena', arena], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -53,6 +53,6 @@ export async function arenaRss(repository: string, model: string, inputs: number
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 export function printArena(rows: readonly ArenaRow[], label: string): void {
-  process.stdout.write(`\nRSS after a burst of huge batches (${label}, three requests), onnxruntime CPU arena on vs off:\n\n| --cpu-mem-arena | idle MiB | after the batches MiB | 2 s later MiB |\n|---|---|---|---|\n`);
+  process.stdout.write(`\nRSS after a burst of huge batches (${label}, three requests), onnxruntime CPU arena on, off and auto (the default):\n\n| --cpu-mem-arena | idle MiB | after the batches MiB | 2 s later MiB |\n|---|---|---|---|\n`);
   for (const r of rows) process.stdout.write(`| ${r.arena} | ${fmt(r.idleMiB)} | ${fmt(r.peakMiB)} | ${fmt(r.afterMiB)} |\n`);
 }

@@ -10,7 +10,7 @@ import { DataPlane, type ModelEntry } from './data-plane.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { ServedModel } from './model.js';
-import type { ExecutionProviderName } from './model-config.js';
+import type { CpuMemArena, ExecutionProviderName } from './model-config.js';
 import { ModelRepository, type ModelControlMode } from './model-repository.js';
 import type { ObserverFactory } from './observer.js';
 import { OnnxRuntimeBackend } from './onnx-backend.js';
@@ -50,8 +50,8 @@ export interface RuntimeOptions {
   loadModels?: readonly string[];
   /** Most bytes of model kept loaded; least recently used idle models are unloaded past it. */
   modelMemoryBudgetBytes?: number;
-  /** onnxruntime's CPU memory arena for models whose config.json does not set it (default on). */
-  cpuMemArena?: boolean;
+  /** onnxruntime's CPU memory arena for models whose config.json does not set it (default auto). */
+  cpuMemArena?: CpuMemArena;
   /** Models loading at once at startup; default four per session thread. */
   loadConcurrency?: number;
   /** The onnxruntime backend, when its session threads were started before the sources were read; the app closes it. */

@@ -3,7 +3,7 @@
  * runs tensors and says its signature. onnxruntime is the one backend today (onnx-backend.ts); a
  * second format gets a place here, not inside ServedModel.
  */
-import type { ExecutionProviderName } from './model-config.js';
+import type { CpuMemArena, ExecutionProviderName } from './model-config.js';
 import type { ModelSignature, Tensor } from './protocol.js';
 
 export interface BackendLoadOptions {
@@ -18,10 +18,12 @@ export interface BackendLoadOptions {
   interOpThreads?: number;
   /** Runs estimated below this many ms may run on the event loop; 0 never. */
   inlineComputeBelowMs: number;
-  /** onnxruntime's CPU memory arena (default on): off hands memory back after a huge batch. */
-  cpuMemArena?: boolean;
+  /** onnxruntime's CPU memory arena; default auto: on until a huge batch, then off. */
+  cpuMemArena?: CpuMemArena;
   /** Called once when what runs the model dies (a worker's native crash, out of memory). */
   onFailure(reason: string): void;
+  /** Called once the model runs without the arena a huge batch turned off (cpuMemArena auto). */
+  onArenaOff?(): void;
 }
 
 /** A model a backend loaded: its signature, and how to run it. */

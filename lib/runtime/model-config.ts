@@ -6,6 +6,19 @@ import { JsonSyntaxError, parseJsonExact } from './json.js';
 
 export type ExecutionProviderName = 'cpu' | 'cuda';
 
+/**
+ * onnxruntime's CPU memory arena: on keeps a run's memory for the next run; off returns it after
+ * every run; auto keeps it on until a huge batch, then turns it off for that model (the arena would
+ * otherwise hold the batch's peak for good).
+ */
+export type CpuMemArena = boolean | 'auto';
+
+/**
+ * Inputs of at least this many bytes make a huge batch: under cpuMemArena auto, the arena would
+ * keep the memory of its intermediate tensors (hundreds of MiB for a wide MLP) for good.
+ */
+export const HUGE_BATCH_INPUT_BYTES = 16 * 1024 * 1024;
+
 export interface BatchingConfig {
   enabled: boolean;
   maxBatchSize: number;
@@ -23,8 +36,8 @@ export interface ModelConfig {
   interOpThreads?: number;
   /** Runs estimated below this many ms of compute answer inline on the event loop; 0 never; absent: the server's --inline-compute-below-ms. */
   inlineComputeBelowMs?: number;
-  /** onnxruntime's CPU memory arena; absent: the server's --cpu-mem-arena (on). */
-  cpuMemArena?: boolean;
+  /** onnxruntime's CPU memory arena; absent: the server's --cpu-mem-arena (auto). */
+  cpuMemArena?: CpuMemArena;
   /** Absent: the server-wide default (SLIPWAY_EXECUTION_PROVIDER, else cpu). */
   executionProvider?: ExecutionProviderName;
   cudaDeviceId: number;

@@ -11,7 +11,7 @@ import { InferenceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { ServedModel } from './model.js';
-import type { ExecutionProviderName } from './model-config.js';
+import type { CpuMemArena, ExecutionProviderName } from './model-config.js';
 import type { ObserverFactory } from './observer.js';
 import { explainEmptyRepository, scanRepository, type ModelSource } from './repository.js';
 
@@ -31,7 +31,7 @@ export interface ModelRepositoryOptions {
   backend: Backend;
   defaultProvider: ExecutionProviderName;
   threads: ThreadPlan;
-  cpuMemArena?: boolean;
+  cpuMemArena?: CpuMemArena;
   observers?: ObserverFactory;
   /**
    * Hook: checks sources before they load, setting `problem` on those that must not serve (the

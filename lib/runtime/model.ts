@@ -5,7 +5,7 @@ import { buffersOf, ownsBuffer } from './transfer.js';
 import { InferenceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RuntimeMetrics } from './metrics.js';
-import type { ExecutionProviderName } from './model-config.js';
+import { HUGE_BATCH_INPUT_BYTES, type CpuMemArena, type ExecutionProviderName } from './model-config.js';
 import type { ModelSignature, Tensor } from './protocol.js';
 import type { ModelSource } from './repository.js';
 import type { ThreadPlan } from './cpu.js';
@@ -22,8 +22,8 @@ export interface ModelDependencies {
   threads: ThreadPlan;
   /** What loads and runs the model file. */
   backend: Backend;
-  /** onnxruntime's CPU memory arena for models whose config does not set it; default on. */
-  cpuMemArena?: boolean;
+  /** onnxruntime's CPU memory arena for models whose config does not set it; default auto. */
+  cpuMemArena?: CpuMemArena;
 }
 
 /**
@@ -112,6 +112,7 @@ export class ServedModel {
         inlineComputeBelowMs: this.inlineComputeBelowMs,
         ...(cpuMemArena !== undefined ? { cpuMemArena } : {}),
         onFailure: (reason) => this.workerDied(reason),
+        onArenaOff: () => logger.log('info', 'cpu_mem_arena_off', { model: this.name, version: this.version, reason: `reloaded without it after a batch of at least ${HUGE_BATCH_INPUT_BYTES} input bytes, whose memory it would keep (cpuMemArena auto)` }),
       });
       this.loaded = loaded;
       this.provider = loaded.provider;

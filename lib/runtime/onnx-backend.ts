@@ -27,7 +27,7 @@ export class OnnxRuntimeBackend implements Backend {
   }
 
   async load(modelPath: string, options: BackendLoadOptions): Promise<LoadedModel> {
-    const pool = new SessionPool(this.threads, options.instances, options.onFailure, { belowMs: options.inlineComputeBelowMs });
+    const pool = new SessionPool(this.threads, options.instances, options.onFailure, { belowMs: options.inlineComputeBelowMs }, options.onArenaOff);
     const loaded = await pool.load({
       kind: 'load',
       modelPath,

@@ -5,7 +5,7 @@ import { defaultThreadPlan, type ThreadPlan } from './cpu.js';
 import { OnnxRuntimeBackend } from './onnx-backend.js';
 import { jsonLogger, type Logger, type LogLevel } from './logger.js';
 import { checkExpectedModels, verifySources } from './integrity.js';
-import type { ExecutionProviderName } from './model-config.js';
+import type { CpuMemArena, ExecutionProviderName } from './model-config.js';
 import type { ModelControlMode } from './model-repository.js';
 import type { ObserverFactory } from './observer.js';
 import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
@@ -40,7 +40,7 @@ export interface ServeOptions {
   /** Under explicit control, the models loaded at startup. */
   loadModels?: readonly string[];
   modelMemoryBudgetBytes?: number;
-  cpuMemArena?: boolean;
+  cpuMemArena?: CpuMemArena;
 }
 
 export async function collectSources(repository: string | undefined, modelFlags: readonly string[]): Promise<ModelSource[]> {

@@ -119,6 +119,7 @@ export class SessionPool {
   private loadRequest: LoadRequest | undefined;
   /** Runs answered inline and on workers since load. */
   readonly counts = { inline: 0, worker: 0 };
+  private arenaOffReported = false;
   private exited = false;
   private readonly onThreadExit = (reason: string) => {
     if (this.exited) return;
@@ -132,6 +133,8 @@ export class SessionPool {
     /** Called once when a thread holding one of these sessions dies (native crash, out of memory). */
     private readonly onWorkerExit: (reason: string) => void,
     private readonly policy: InlinePolicy = { belowMs: 0 },
+    /** Called once, when the model first runs without the arena a huge batch turned off (cpuMemArena auto). */
+    private readonly onArenaOff?: () => void,
   ) {}
 
   /** Loads the model on `size` threads; the first failure wins and every session is released. */
@@ -169,8 +172,12 @@ export class SessionPool {
     for (const p of this.placed) if (p.busy < target.busy) target = p;
     target.busy++;
     try {
-      const { outputs, computeMs } = await target.thread.call<RunResult>(target.session, { kind: 'run', inputs, outputNames }, transfer);
+      const { outputs, computeMs, arenaOff } = await target.thread.call<RunResult>(target.session, { kind: 'run', inputs, outputNames }, transfer);
       this.counts.worker++;
+      if (arenaOff && !this.arenaOffReported) {
+        this.arenaOffReported = true;
+        this.onArenaOff?.();
+      }
       this.measured(computeMs, elements);
       return outputs;
     } finally {

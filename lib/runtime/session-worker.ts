@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderName } from './model-config.js';
+import { HUGE_BATCH_INPUT_BYTES, type CpuMemArena, type ExecutionProviderName } from './model-config.js';
 import type { TensorData } from './datatypes.js';
 import { sessionOptions } from './session-options.js';
 import type { WorkerReply } from './worker-pool.js';
@@ -34,8 +34,8 @@ export interface LoadRequest {
   cudaDeviceId: number;
   intraOpThreads?: number;
   interOpThreads?: number;
-  /** onnxruntime's CPU memory arena: off, freed memory goes back to the system after a huge batch. */
-  cpuMemArena?: boolean;
+  /** onnxruntime's CPU memory arena; default auto (on until a huge batch). */
+  cpuMemArena?: CpuMemArena;
 }
 
 /** A session of this worker, by the number the main thread gave it at load. */
@@ -51,18 +51,35 @@ export interface LoadedSession {
   fallbackReason?: string;
 }
 
-/** computeMs: session.run alone, without the hop to and from this thread (the pool's inline policy reads it). */
+/**
+ * computeMs: session.run alone, without the hop to and from this thread (the pool's inline policy
+ * reads it). arenaOff: the first run on a session reloaded without the arena after a huge batch.
+ */
 export interface RunResult {
   outputs: WireTensor[];
   computeMs: number;
+  arenaOff?: true;
 }
 
 // onnxruntime's process-wide logger writes unstructured lines to stderr (e.g. a failed CUDA
 // provider load before the fallback); the runtime reports those events itself as JSON.
 ort.env.logLevel = 'fatal';
 
-/** One worker holds the sessions of many models: onnxruntime and this thread are paid for once, not per model. */
-const sessions = new Map<number, ort.InferenceSession>();
+/**
+ * One worker holds the sessions of many models: onnxruntime and this thread are paid for once, not
+ * per model. `request` is how the session was loaded: the arena's auto mode reloads it.
+ */
+interface HeldSession {
+  session: ort.InferenceSession;
+  request: LoadRequest;
+  /** Runs started on this session and not finished: a replaced session is released after its last. */
+  running: number;
+  replaced?: true;
+  /** Reloaded without the arena (cpuMemArena auto): its first run's answer says so. */
+  announceArenaOff?: true;
+}
+
+const sessions = new Map<number, HeldSession>();
 
 async function load(request: LoadRequest & { session: number }): Promise<LoadedSession> {
   let provider = request.provider;
@@ -77,7 +94,7 @@ async function load(request: LoadRequest & { session: number }): Promise<LoadedS
     provider = 'cpu';
     fallbackReason = `CUDA execution provider unavailable, running on CPU: ${(err as Error).message.split('\n')[0]}`;
   }
-  sessions.set(request.session, session);
+  sessions.set(request.session, { session, request: { ...request, provider }, running: 0 });
   const plain = (m: ort.InferenceSession.ValueMetadata): WireValueMetadata =>
     m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false, type: '', shape: [] };
   return {
@@ -92,10 +109,24 @@ async function run(session: number, inputs: readonly WireTensor[], outputNames: 
   const loaded = sessions.get(session);
   if (!loaded) throw new Error(`session ${session} is not loaded on this worker`);
   const feeds: Record<string, ort.Tensor> = {};
-  for (const input of inputs) feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+  let inputBytes = 0;
+  for (const input of inputs) {
+    feeds[input.name] = new ort.Tensor(input.type as ort.Tensor.Type, input.data as ort.Tensor.DataType, input.dims);
+    if (!Array.isArray(input.data)) inputBytes += input.data.byteLength;
+  }
   const started = performance.now();
-  const results = await loaded.run(feeds, outputNames);
+  loaded.running++;
+  let results: ort.InferenceSession.OnnxValueMapType;
+  try {
+    results = await loaded.session.run(feeds, outputNames);
+  } finally {
+    loaded.running--;
+    if (loaded.replaced && loaded.running === 0) void loaded.session.release();
+  }
   const computeMs = performance.now() - started;
+  if ((loaded.request.cpuMemArena ?? 'auto') === 'auto' && inputBytes >= HUGE_BATCH_INPUT_BYTES) void withoutArena(session, loaded);
+  const arenaOff = loaded.announceArenaOff;
+  delete loaded.announceArenaOff;
   const outputs: WireTensor[] = [];
   const transfer: ArrayBuffer[] = [];
   for (const name of outputNames) {
@@ -104,13 +135,36 @@ async function run(session: number, inputs: readonly WireTensor[], outputNames: 
     if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
     outputs.push({ name, type: value.type, dims: value.dims, data });
   }
-  return { value: { outputs, computeMs }, transfer };
+  return { value: { outputs, computeMs, ...(arenaOff ? { arenaOff: true as const } : {}) }, transfer };
+}
+
+/**
+ * cpuMemArena auto after a huge batch: the session is loaded again without the arena, and the old
+ * one (with the arena holding the batch's memory) released, so RSS comes back down. Runs meanwhile
+ * use the old session; if the reload fails, the old session stays.
+ */
+async function withoutArena(id: number, loaded: HeldSession): Promise<void> {
+  const request: LoadRequest = { ...loaded.request, cpuMemArena: false };
+  // Marked first: a second huge batch meanwhile must not start another reload.
+  loaded.request = request;
+  try {
+    const session = await ort.InferenceSession.create(request.modelPath, sessionOptions(request, request.provider));
+    if (sessions.get(id) !== loaded) {
+      await session.release();
+      return;
+    }
+    sessions.set(id, { session, request, running: 0, announceArenaOff: true });
+    loaded.replaced = true;
+    if (loaded.running === 0) await loaded.session.release();
+  } catch {
+    // The arena stays on: the model keeps serving.
+  }
 }
 
 async function release(session: number): Promise<void> {
   const loaded = sessions.get(session);
   sessions.delete(session);
-  await loaded?.release();
+  await loaded?.session.release();
 }
 
 async function handle(message: WorkerRequest): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {

@@ -6,7 +6,7 @@ import { checkStartupModels } from '../../lib/runtime/serve.js';
 import { sessionOptions } from '../../lib/runtime/session-options.js';
 import type { ModelSource } from '../../lib/runtime/repository.js';
 import { defaultModelConfig } from '../../lib/runtime/model-config.js';
-import { http, infer, startTestServer, type TestServer } from './helpers.js';
+import { binaryBody, http, infer, startTestServer, type TestServer } from './helpers.js';
 
 const row = (values: number[]) => ({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, values.length], data: values }] });
 const mlp = mlpModel({ sizes: [4, 32, 2], seed: 7 });
@@ -115,7 +115,52 @@ describe('onnxruntime CPU memory arena', () => {
   it('is on unless turned off, and then onnxruntime is told so', () => {
     const load = { kind: 'load', modelPath: 'm.onnx', logId: 'm@1', provider: 'cpu', cudaDeviceId: 0 } as const;
     expect(sessionOptions(load, 'cpu')).not.toHaveProperty('enableCpuMemArena');
+    expect(sessionOptions({ ...load, cpuMemArena: 'auto' }, 'cpu')).not.toHaveProperty('enableCpuMemArena');
     expect(sessionOptions({ ...load, cpuMemArena: false }, 'cpu')).toMatchObject({ enableCpuMemArena: false });
+  });
+
+  describe('auto (the default)', () => {
+    // 8,192 rows of 512 floats: exactly the 16 MiB of inputs that make a huge batch.
+    const wide = mlpModel({ sizes: [512, 64, 8], seed: 9 });
+    const huge = binaryBody({ inputs: [{ name: 'x', datatype: 'FP32', shape: [8192, 512], parameters: { binary_data_size: 8192 * 512 * 4 } }] }, [new Uint8Array(new Float32Array(8192 * 512).fill(0.25).buffer)]);
+    const small = () => {
+      const random = seededRandom(3);
+      return row(Array.from({ length: 512 }, () => random()));
+    };
+    const sendHuge = (port: number, model: string) => http(port, 'POST', `/v2/models/${model}/infer`, huge.body, { 'inference-header-content-length': huge.headerLength });
+    const arenaOff = (t: TestServer) => t.logger.records.filter((r) => r.event === 'cpu_mem_arena_off');
+
+    it('turns the arena off for a model after its first huge batch, answering the same before and after', async () => {
+      // GIVEN a model served with the default arena, its runs kept on the session thread
+      const t = await startTestServer([{ name: 'wide', bytes: wide.bytes, config: { inlineComputeBelowMs: 0 } }]);
+      try {
+        const before = (await infer(t.port, 'wide', small())).json().outputs[0].data;
+        // WHEN a batch of 16 MiB of inputs arrives, and another after it
+        expect((await sendHuge(t.port, 'wide')).status).toBe(200);
+        expect((await sendHuge(t.port, 'wide')).status).toBe(200);
+        // THEN the session is reloaded without the arena once (logged by its first run) and answers as before
+        await expect.poll(async () => {
+          expect((await infer(t.port, 'wide', small())).json().outputs[0].data).toEqual(before);
+          return arenaOff(t).length;
+        }).toBe(1);
+        expect(arenaOff(t)[0]).toMatchObject({ level: 'info', model: 'wide', version: '1', reason: expect.stringContaining('16777216 input bytes') });
+        for (let i = 0; i < 3; i++) expect((await infer(t.port, 'wide', small())).json().outputs[0].data).toEqual(before);
+        expect(arenaOff(t)).toHaveLength(1);
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('keeps the arena when it is turned on explicitly', async () => {
+      const t = await startTestServer([{ name: 'wide', bytes: wide.bytes, config: { cpuMemArena: true, inlineComputeBelowMs: 0 } }]);
+      try {
+        expect((await sendHuge(t.port, 'wide')).status).toBe(200);
+        for (let i = 0; i < 3; i++) expect((await infer(t.port, 'wide', small())).status).toBe(200);
+        expect(arenaOff(t)).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    });
   });
 
   it('serves a model whose config.json turns the arena off', async () => {

@@ -8,6 +8,7 @@ import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
 import { parseTrustedKeys } from '../../supply-chain/keys.js';
 import { HTTP_PORT } from '../../vocabulary/ports.js';
 import { quantityBytes, quantityProblem } from '../../vocabulary/quantities.js';
+import type { CpuMemArena } from '../../runtime/model-config.js';
 import { MODEL_CONTROL_MODES, type ModelControlMode } from '../../runtime/model-repository.js';
 import { isLogLevel, jsonLogger } from '../../runtime/logger.js';
 import type { ObserverFactory } from '../../runtime/observer.js';
@@ -52,11 +53,12 @@ function bytes(flag: string) {
   };
 }
 
-function onOff(flag: string) {
-  return (value: string): boolean => {
+function onOffAuto(flag: string) {
+  return (value: string): CpuMemArena => {
     if (value === 'on' || value === 'true') return true;
     if (value === 'off' || value === 'false') return false;
-    throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected on or off, got ${JSON.stringify(value)}`, 2);
+    if (value === 'auto') return 'auto';
+    throw new SlipwayError('CLI_INVALID_FLAG', `${flag}: expected on, off or auto, got ${JSON.stringify(value)}`, 2);
   };
 }
 
@@ -92,7 +94,7 @@ interface ServeFlags {
   modelControlMode: ModelControlMode;
   loadModel: string[];
   modelMemoryBudget?: number;
-  cpuMemArena?: boolean;
+  cpuMemArena?: CpuMemArena;
   logLevel: string;
   driftWebhookUrl?: string;
   driftSampleRate: number;
@@ -170,9 +172,9 @@ export function register(program: Command): void {
         .argParser(bytes('--model-memory-budget')),
     )
     .addOption(
-      new Option('--cpu-mem-arena <on|off>', 'onnxruntime\'s CPU memory arena (config.json "cpuMemArena" wins); off returns memory after huge batches; default on')
+      new Option('--cpu-mem-arena <on|off|auto>', 'onnxruntime\'s CPU memory arena (config.json "cpuMemArena" wins): on keeps a run\'s memory for the next, off returns it after every run, auto turns it off for a model after its first huge batch (16 MiB of inputs); default auto')
         .env('SLIPWAY_CPU_MEM_ARENA')
-        .argParser(onOff('--cpu-mem-arena')),
+        .argParser(onOffAuto('--cpu-mem-arena')),
     )
     // Live drift, for models served with a baseline.json (defaults match the DriftMonitor construct).
     .addOption(new Option('--drift-webhook-url <url>', 'POST an Alertmanager-format alert here when drift is sustained (the retraining EventListener)').env('SLIPWAY_DRIFT_WEBHOOK_URL'))
