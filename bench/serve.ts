@@ -5,13 +5,14 @@
 //   ceiling  raw in-process session.run, batch 1 and batch 32 (rows/s)
 //   floor    a naive node:http server: JSON.parse, one session.run per request
 //   slipway  `slipway serve` with JSON, Triton binary tensors, and gRPC (typed contents and raw)
-// Load: keep-alive node:http clients (gRPC: calls on one HTTP/2 channel) at concurrency 1 and 32,
-// one row per request. Each row also reports rows per CPU-second of the serving process alone,
+// Load: keep-alive node:http clients at concurrency 1 and 32, one row per request; gRPC: calls on
+// one node:http2 connection per load thread, each sending the ModelInfer message encoded once (as
+// the HTTP clients send a body built once; grpc-js's client was the bottleneck of the gRPC rows). Each row also reports rows per CPU-second of the serving process alone,
 // which leaves out the load generator that shares the machine's cores.
 // Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
 // same slipway process, interleaved; then an RSS soak of slipway (200k requests; 20k with --quick).
-// Then RSS after huge batches with onnxruntime's CPU arena on and off (bench/arena.ts).
+// Then RSS after huge batches with onnxruntime's CPU arena on, off and auto (bench/arena.ts).
 // First, many models (bench/many-models.ts): the ~1,000 ONNX backend-test models under the
 // compiled CLI against in-process session creation; --many-models runs only that.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
       everyRequests: soakRequests / 10,
       onProgress: (done) => samples.push([done, rssMiB(slipway.child.pid!)]),
     });
-    // The arena: RSS after huge batches with it on and off (their own processes, after this one's rows).
+    // The arena: RSS after huge batches with it on, off and auto (their own processes, after this one's rows).
     const arena = await arenaRss(root, 'wide', models[1]!.inputs, 20_000);
     printManyModels(many);
     printArena(arena, 'wide MLP, 20,000 rows each');
