@@ -3,6 +3,7 @@ import { Command, CommanderError, Help } from 'commander';
 import { errorId } from '../error-catalog.js';
 import { SlipwayError } from '../errors.js';
 import { slipwayPackage } from '../package-info.js';
+import { servingPeerMissing } from './serving-peers.js';
 
 type CommandModule = { register(program: Command): void };
 
@@ -37,23 +38,13 @@ export interface CommandManifest {
 
 const MANIFEST = new URL('./commands.json', import.meta.url);
 
-/** The optional peer dependencies `slipway serve` needs, as `npm install` takes them. */
-const SERVING_PEERS = 'onnxruntime-node@1.29.0 @grpc/grpc-js@^1.14.7 @grpc/proto-loader@^0.8.1';
-
 async function loadModule(name: string): Promise<CommandModule> {
   try {
     return await commandModules[name]!();
   } catch (err) {
     // onnxruntime-node and gRPC are optional peer dependencies: only those who serve install them.
     const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? /'(onnxruntime-node|@grpc\/[a-z-]+)'/.exec((err as Error).message)?.[1] : undefined;
-    if (missing) {
-      throw new SlipwayError(
-        'RUNTIME_NOT_INSTALLED',
-        `slipway ${name} needs ${missing}, which is not installed; serving needs: ONNXRUNTIME_NODE_INSTALL=skip npm install ${SERVING_PEERS}`,
-        1,
-        { cause: err },
-      );
-    }
+    if (missing) throw servingPeerMissing(name, missing, err);
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
+import { checkServingPeers } from '../serving-peers.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
@@ -193,6 +194,7 @@ export function register(program: Command): void {
     .addOption(new Option('--trusted-keys <pem>', 'PEM public key(s) every model signature (model.sig) must verify with; a model without a valid one stays unready').env(TRUSTED_KEYS_ENV))
     .addOption(new Option('--log-level <level>', 'least severe log level written').env('SLIPWAY_LOG_LEVEL').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ServeFlags) => {
+      checkServingPeers('serve');
       // The parent as it was at start: it may go away while the port opens.
       const parent = process.ppid;
       if (!isLogLevel(flags.logLevel)) throw new SlipwayError('CLI_INVALID_FLAG', `--log-level: unknown level ${flags.logLevel}`, 2);

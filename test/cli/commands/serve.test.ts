@@ -48,13 +48,13 @@ describe('slipway serve flags', () => {
     expect(env.stderr).toContain('slipway: --inline-compute-below-ms: expected milliseconds from 0 to 50, got "soon"');
   });
 
-  it('fails when the memory budget is not a quantity or the arena not on/off, from a flag or the environment', () => {
+  it('fails when the memory budget is not a quantity or the arena not on, off or auto, from a flag or the environment', () => {
     const flag = slipway(['--model-repository', 'examples/model-repository', '--model-memory-budget', '4GB']);
     expect(flag.status).toBe(2);
     expect(flag.stderr).toContain('slipway: --model-memory-budget: expected a Kubernetes quantity such as "500m", "2" or "4Gi", got "4GB"');
     const env = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_CPU_MEM_ARENA: 'maybe' });
     expect(env.status).toBe(2);
-    expect(env.stderr).toContain('slipway: --cpu-mem-arena: expected on or off, got "maybe"');
+    expect(env.stderr).toContain('slipway: --cpu-mem-arena: expected on, off or auto, got "maybe"');
   });
 
   it('fails when --load-model names a model the repository lacks, or comes without explicit model control', () => {

@@ -1,0 +1,31 @@
+/**
+ * onnxruntime-node and gRPC are optional peer dependencies: only those who serve install them.
+ * `slipway serve` imports them lazily (start-up), so it checks they resolve before anything starts.
+ */
+import { createRequire } from 'node:module';
+import { SlipwayError } from '../errors.js';
+
+/** The optional peer dependencies `slipway serve` needs, as `npm install` takes them. */
+const SERVING_PEERS = ['onnxruntime-node@1.29.0', '@grpc/grpc-js@^1.14.7', '@grpc/proto-loader@^0.8.1'];
+
+export function servingPeerMissing(command: string, missing: string, cause?: unknown): SlipwayError {
+  return new SlipwayError(
+    'RUNTIME_NOT_INSTALLED',
+    `slipway ${command} needs ${missing}, which is not installed; serving needs: ONNXRUNTIME_NODE_INSTALL=skip npm install ${SERVING_PEERS.join(' ')}`,
+    1,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** Throws RUNTIME_NOT_INSTALLED naming the first serving peer that does not resolve from slipway. */
+export function checkServingPeers(command: string): void {
+  const resolve = createRequire(import.meta.url).resolve;
+  for (const peer of SERVING_PEERS) {
+    const name = peer.slice(0, peer.lastIndexOf('@'));
+    try {
+      resolve(name);
+    } catch (err) {
+      throw servingPeerMissing(command, name, err);
+    }
+  }
+}
