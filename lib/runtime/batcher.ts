@@ -128,7 +128,12 @@ export class BatchScheduler {
     });
   }
 
-  private schedule(): void {
+  /**
+   * `now`: a batch just finished and its answers are not written yet. Then what is queued goes to
+   * the session at once, before them, so the session computes while the event loop writes them
+   * (wide MLP at c=32: the session thread sat idle a third of the time while it waited).
+   */
+  private schedule(now = false): void {
     if (this.running >= (this.options.concurrency ?? 1) || this.wakeup || this.queue.length === 0) return;
     const { enabled, maxQueueDelayMs, maxBatchSize } = this.options;
     let wait = enabled && maxQueueDelayMs > 0 && this.queuedRows < maxBatchSize
@@ -145,6 +150,10 @@ export class BatchScheduler {
         wait = last.finishedAt + hold - performance.now();
         this.refillRows = expected;
       }
+    }
+    if (wait <= 0 && now) {
+      void this.dispatch();
+      return;
     }
     // setImmediate, not a direct call: requests read in the same event-loop turn join this batch.
     this.wakeup = wait > 0
@@ -178,12 +187,13 @@ export class BatchScheduler {
     const batch = this.takeBatch();
     // Another idle session may take the next batch at once.
     this.schedule();
+    let answer: () => void = () => undefined;
     try {
-      if (batch.length === 1) await this.runAlone(batch[0]!);
-      else await this.runTogether(batch);
+      answer = batch.length === 1 ? await this.runAlone(batch[0]!) : await this.runTogether(batch);
     } finally {
       this.running--;
-      this.schedule();
+      this.schedule(true);
+      answer();
     }
   }
 
@@ -192,19 +202,20 @@ export class BatchScheduler {
     this.options.onBatch?.(rows, computeSeconds);
   }
 
-  private async runAlone(job: Job): Promise<void> {
+  /** Runs one job; resolves to what answers it (called once the next batch is on its way). */
+  private async runAlone(job: Job): Promise<() => void> {
     const start = performance.now();
     try {
       const outputs = await this.execute(job.inputs, job.outputNames, false);
       const computeSeconds = seconds(start, performance.now());
       this.executed(job.rows, computeSeconds);
-      job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: job.rows });
+      return () => job.resolve({ outputs, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: job.rows });
     } catch (err) {
-      job.reject(err);
+      return () => job.reject(err);
     }
   }
 
-  private async runTogether(batch: readonly Job[]): Promise<void> {
+  private async runTogether(batch: readonly Job[]): Promise<() => void> {
     const start = performance.now();
     const totalRows = batch.reduce((n, job) => n + job.rows, 0);
     const inputs = batch[0]!.inputs.map((_, i) => concatenate(batch.map((job) => job.inputs[i]!), totalRows));
@@ -214,22 +225,24 @@ export class BatchScheduler {
       outputs = await this.execute(inputs, outputNames, true);
     } catch {
       // One bad request must not fail its neighbours: rerun each alone so the error lands where it belongs.
-      for (const job of batch) await this.runAlone(job);
-      return;
+      for (const job of batch) (await this.runAlone(job))();
+      return () => undefined;
     }
     if ([...outputs.values()].some((t) => t.shape[0] !== totalRows)) {
       // The model's outputs do not follow the batch dimension after all: batching cannot split them.
-      for (const job of batch) await this.runAlone(job);
-      return;
+      for (const job of batch) (await this.runAlone(job))();
+      return () => undefined;
     }
     const computeSeconds = seconds(start, performance.now());
     this.executed(totalRows, computeSeconds);
-    let row = 0;
-    for (const job of batch) {
-      const own = new Map<string, Tensor>();
-      for (const name of job.outputNames) own.set(name, rowSlice(outputs.get(name)!, row, job.rows));
-      job.resolve({ outputs: own, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: totalRows });
-      row += job.rows;
-    }
+    return () => {
+      let row = 0;
+      for (const job of batch) {
+        const own = new Map<string, Tensor>();
+        for (const name of job.outputNames) own.set(name, rowSlice(outputs.get(name)!, row, job.rows));
+        job.resolve({ outputs: own, queueSeconds: seconds(job.enqueuedAt, start), computeSeconds, batchRows: totalRows });
+        row += job.rows;
+      }
+    };
   }
 }

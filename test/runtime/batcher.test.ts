@@ -120,3 +120,29 @@ describe('refill: a model waits briefly for the clients of its last batch', () =
     expect(off).toBeLessThan(on - 1);
   });
 });
+
+describe('the next batch and the answers of the last', () => {
+  it('hands what queued to the model before answering the batch that finished, so the model computes while the answers are written', async () => {
+    // GIVEN a model computing one request, and two more queued behind it
+    const events: string[] = [];
+    const finish: Array<() => void> = [];
+    const scheduler = new BatchScheduler(
+      (inputs) => {
+        events.push(`run ${inputs[0]!.shape[0]} rows`);
+        return new Promise((resolve) => finish.push(() => resolve(new Map([['y', inputs[0]!]]))));
+      },
+      { enabled: true, maxBatchSize: 32, maxQueueDelayMs: 0 },
+    );
+    const x: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.of(1) };
+    const first = scheduler.submit([x], ['y']).then(() => events.push('answer first'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const queued = [scheduler.submit([x], ['y']), scheduler.submit([x], ['y'])];
+    // WHEN the first run finishes
+    finish[0]!();
+    await first;
+    // THEN the queued two went to the model before the first was answered
+    expect(events).toEqual(['run 1 rows', 'run 2 rows', 'answer first']);
+    finish[1]!();
+    await Promise.all(queued);
+  });
+});
