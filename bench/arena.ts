@@ -20,7 +20,7 @@ export async function arenaRss(repository: string, model: string, inputs: number
   const body = Buffer.concat([header, Buffer.from(x.buffer)]);
   const result: ArenaRow[] = [];
   for (const arena of ['on', 'off', 'auto'] as const) {
-    const child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', repository, '--port', '0', '--cpu-mem-arena', arena], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['build/lib/cli/main.js', 'serve', '--model-repository', repository, '--port', '0', '--cpu-mem-arena', arena], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let listening = 0;

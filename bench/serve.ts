@@ -5,9 +5,10 @@
 //   ceiling  raw in-process session.run, batch 1 and batch 32 (rows/s)
 //   floor    a naive node:http server: JSON.parse, one session.run per request
 //   slipway  `slipway serve` with JSON, Triton binary tensors, and gRPC (typed contents and raw)
-// Load: keep-alive node:http clients at concurrency 1 and 32, one row per request; gRPC: calls on
-// one node:http2 connection per load thread, each sending the ModelInfer message encoded once (as
-// the HTTP clients send a body built once; grpc-js's client was the bottleneck of the gRPC rows). Each row also reports rows per CPU-second of the serving process alone,
+// Load, at concurrency 1 and 32, one row per request: wrk (HTTP) and h2load (gRPC, the ModelInfer
+// message encoded once) when Debian's wrk and nghttp2-client are installed (bench/native-load.ts),
+// else keep-alive node:http clients and node:http2 gRPC clients (bench/load.ts), which use about as
+// much CPU per request as the server they load on these shared cores. slipway runs as the compiled CLI. Each row also reports rows per CPU-second of the serving process alone,
 // which leaves out the load generator that shares the machine's cores.
 // Then liveness while one client streams ~40 MiB JSON requests back to back (slipway vs naive).
 // Then the tabular model with live drift on (a baseline.json built in-process) vs off, in the
@@ -24,11 +25,16 @@ import * as ort from 'onnxruntime-node';
 import { serializeBaseline } from '../lib/drift/baseline-file.js';
 import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
+import { loadInferenceProto } from '../lib/runtime/grpc.js';
+import { RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
 import { arenaRss, printArena } from './arena.js';
+import { nativeLoadAvailable, runNativeLoad } from './native-load.js';
 import { benchManyModels, printManyModels } from './many-models.js';
 
 const quick = process.argv.includes('--quick') || process.env.SLIPWAY_BENCH_QUICK === '1';
+// The rows' load: wrk and h2load when installed (SLIPWAY_BENCH_NODE_LOAD=1 keeps load.ts's Node clients).
+const nativeLoad = process.env.SLIPWAY_BENCH_NODE_LOAD !== '1' && nativeLoadAvailable();
 const durationMs = quick ? 1_500 : 3_000;
 const warmupMs = quick ? 300 : 1_000;
 // The machine is shared: each server row is measured in interleaved rounds and the best round
@@ -159,7 +165,42 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** Answers slipway counted as 200 for `model` (gRPC successes included): what h2load cannot see in trailers. */
+async function answered(server: Server, model: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${RUNTIME_METRICS.requests}{`) && l.includes(`model="${model}"`) && l.includes('status="200"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/** One row from wrk or h2load (bench/native-load.ts). */
+async function measureNative(server: Server, model: BenchModel, mode: string, concurrency: number, body: Buffer | { grpc: object }, headers: Record<string, string | number>, warm: boolean): Promise<Row> {
+  const grpc = !Buffer.isBuffer(body);
+  const target = grpc
+    ? { port: server.grpcPort!, path: '/inference.GRPCInferenceService/ModelInfer', body: grpcFrame(body.grpc), headers: {}, grpc }
+    : { port: server.port, path: `/v2/models/${model.name}/infer`, body, headers, grpc };
+  if (warm) runNativeLoad(target, concurrency, warmupMs);
+  const cpuBefore = cpuSeconds(server.child.pid!);
+  const before = grpc ? await answered(server, model.name) : 0;
+  const result = runNativeLoad(target, concurrency, durationMs);
+  const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
+  // h2load counts HTTP 200s, and a gRPC error is an HTTP 200 with a non-zero grpc-status: the server's own count decides.
+  const completed = grpc ? (await answered(server, model.name)) - before : result.completed;
+  const failed = result.failed + (grpc ? Math.max(0, result.completed - completed) : 0);
+  return { model: model.name, mode, concurrency, throughput: completed / result.seconds, p50: result.p50, p99: result.p99, failed, perCpu: completed / cpu };
+}
+
+/** A ModelInfer message in its gRPC frame (uncompressed, 4-byte big-endian length), encoded once. */
+function grpcFrame(message: object): Buffer {
+  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: { service: { ModelInfer: { requestSerialize(m: object): Buffer } } } } };
+  const encoded = inference.GRPCInferenceService.service.ModelInfer.requestSerialize(message);
+  const frame = Buffer.alloc(5 + encoded.length);
+  frame.writeUInt32BE(encoded.length, 1);
+  encoded.copy(frame, 5);
+  return frame;
+}
+
 async function measure(server: Server, model: BenchModel, mode: string, concurrency: number, body: Buffer | { grpc: object }, headers: Record<string, string | number> = {}, warm = true): Promise<Row> {
+  if (nativeLoad) return measureNative(server, model, mode, concurrency, body, headers, warm);
   const path = `/v2/models/${model.name}/infer`;
   const target = Buffer.isBuffer(body)
     ? { port: server.port, path, body, headers }
@@ -268,13 +309,15 @@ async function main(): Promise<void> {
   writeFileSync(join(root, wideNoRefill.name, 'config.json'), JSON.stringify({ batching: { refill: false } }));
   process.stdout.write(
     `slipway serve benchmark${quick ? ' (--quick)' : ''}: ${durationMs / 1000}s per row after ${warmupMs / 1000}s warm-up, best of ${rounds} interleaved round(s); ` +
-      `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}\n\n`,
+      `${os.cpus().length} CPUs, node ${process.version}, onnxruntime-node ${ort.env.versions.common}; ` +
+      `load: ${nativeLoad ? 'wrk (HTTP) and h2load (gRPC)' : "Node clients (bench/load.ts; install Debian's wrk and nghttp2-client for C load generators)"}\n\n`,
   );
 
   const rows: Row[] = [];
   const ceilings = new Map<string, number>();
   const floors = new Map<string, number>();
-  const slipway = await startProcess(['bin/slipway.mjs', 'serve', '--model-repository', root, '--port', '0'], 'models_loaded');
+  // The compiled CLI, as npm installs it (benchManyModels rebuilt build/), not the sources under tsx.
+  const slipway = await startProcess(['build/lib/cli/main.js', 'serve', '--model-repository', root, '--port', '0'], 'models_loaded');
   try {
     for (const model of models) {
       for (const batch of [1, 32]) {
