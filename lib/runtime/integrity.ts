@@ -52,6 +52,21 @@ export function sha256File(path: string): Promise<string> {
   });
 }
 
+/**
+ * The sha256 of each file one verification pass reads: the sha256 check and the signature check
+ * hash the same model files, and a model can be gigabytes. A new pass (a reload) starts afresh,
+ * since the file may have changed since.
+ */
+export class FileHashes {
+  private readonly hashes = new Map<string, Promise<string>>();
+
+  of(path: string): Promise<string> {
+    let hash = this.hashes.get(path);
+    if (!hash) this.hashes.set(path, (hash = sha256File(path)));
+    return hash;
+  }
+}
+
 /** Refuses to start when a model with expected hashes is not in the repository at all. */
 export function checkExpectedModels(sources: readonly ModelSource[], expected: ExpectedSha256): void {
   const missing = Object.keys(expected).filter((name) => !sources.some((s) => s.name === name));
@@ -68,7 +83,7 @@ export function checkExpectedModels(sources: readonly ModelSource[], expected: E
  * Hashes every file with an expectation; a model whose model.onnx or baseline.json differs (or
  * is missing) gets `problem` set, so it fails to load and the runtime never becomes ready.
  */
-export async function verifySources(sources: readonly ModelSource[], expected: ExpectedSha256, logger: Logger): Promise<void> {
+export async function verifySources(sources: readonly ModelSource[], expected: ExpectedSha256, logger: Logger, hashes = new FileHashes()): Promise<void> {
   for (const source of sources) {
     const files = expected[source.name];
     if (!files || source.problem) continue;
@@ -83,7 +98,7 @@ export async function verifySources(sources: readonly ModelSource[], expected: E
       }
       let got: string;
       try {
-        got = await sha256File(path);
+        got = await hashes.of(path);
       } catch (err) {
         problems.push(`${path}: cannot read it to check its sha256: ${(err as Error).message}`);
         continue;

@@ -96,7 +96,7 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
   }
   const expected = options.expectedSha256;
   // The model signature check runs after the sha256 check.
-  const verify = withSignatureCheck(expected ? (checked: ModelSource[]) => verifySources(checked, expected, logger) : undefined, options.trustedKeys, logger);
+  const verify = withSignatureCheck(expected ? (checked, hashes) => verifySources(checked, expected, logger, hashes) : undefined, options.trustedKeys, logger);
   const app = new RuntimeApp({
     sources,
     logger,

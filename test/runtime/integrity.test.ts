@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryLogger } from '../../lib/runtime/logger.js';
-import { parseExpectedSha256, verifySources } from '../../lib/runtime/integrity.js';
+import { FileHashes, parseExpectedSha256, verifySources } from '../../lib/runtime/integrity.js';
 import { scanRepository } from '../../lib/runtime/repository.js';
 
 // The real example build (model.onnx + baseline.json), copied so each test can tamper with its own.
@@ -136,5 +136,25 @@ describe('runtime integrity: the runtime serves only the released build', () => 
     const malformed = run(JSON.stringify({ 'fraud-detector': { 'model.onnx': 'ABC', 'weights.bin': MODEL_SHA } }));
     expect(malformed.status).toBe(2);
     expect(malformed.stderr).toContain('/fraud-detector/model.onnx: expected 64 lower-case hex digits, got "ABC"; /fraud-detector/weights.bin: expected one of model.onnx, baseline.json');
+  });
+});
+
+describe('file hashes within one verification pass', () => {
+  it('hashes a file once per pass, and again in the next pass (the file may have changed since)', async () => {
+    // GIVEN a copy of the example baseline
+    const dir = mkdtempSync(join(work, 'hashes-'));
+    const file = join(dir, 'baseline.json');
+    cpSync(join(EXAMPLE, 'fraud-detector/1/baseline.json'), file);
+    // WHEN one pass asks twice (the sha256 check, then the signature check)
+    const pass = new FileHashes();
+    const first = pass.of(file);
+    // THEN both get the same hash from one read
+    expect(pass.of(file)).toBe(first);
+    expect(await first).toBe(BASELINE_SHA);
+    // AND a later pass reads the file as it is then
+    appendFileSync(file, '\n');
+    expect(await pass.of(file)).toBe(BASELINE_SHA);
+    expect(await new FileHashes().of(file)).toBe(sha256(file));
+    expect(sha256(file)).not.toBe(BASELINE_SHA);
   });
 });
