@@ -124,7 +124,8 @@ async function run(session: number, inputs: readonly WireTensor[], outputNames: 
     if (loaded.replaced && loaded.running === 0) void loaded.session.release();
   }
   const computeMs = performance.now() - started;
-  if ((loaded.request.cpuMemArena ?? 'auto') === 'auto' && inputBytes >= HUGE_BATCH_INPUT_BYTES) void withoutArena(session, loaded);
+  // The arena is the CPU provider's: a CUDA session is never reloaded for it.
+  if ((loaded.request.cpuMemArena ?? 'auto') === 'auto' && loaded.request.provider === 'cpu' && inputBytes >= HUGE_BATCH_INPUT_BYTES) void withoutArena(session, loaded);
   const arenaOff = loaded.announceArenaOff;
   delete loaded.announceArenaOff;
   const outputs: WireTensor[] = [];
