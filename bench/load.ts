@@ -105,6 +105,18 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
   return result;
 }
 
+/** A ModelInfer message encoded once (protobufjs, from the runtime's .proto) in its uncompressed gRPC frame, and the method's path. */
+export async function modelInferFrame(message: object): Promise<{ path: string; frame: Buffer }> {
+  const { loadInferenceProto } = await import('../lib/runtime/grpc.js');
+  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: { service: { ModelInfer: { path: string; requestSerialize(m: object): Buffer } } } } };
+  const method = inference.GRPCInferenceService.service.ModelInfer;
+  const encoded = method.requestSerialize(message);
+  const frame = Buffer.alloc(5 + encoded.length);
+  frame.writeUInt32BE(encoded.length, 1);
+  encoded.copy(frame, 5);
+  return { path: method.path, frame };
+}
+
 /**
  * gRPC clients: `concurrency` ModelInfer calls in flight on one HTTP/2 connection, each sending the
  * next when it answers. Like the HTTP clients, which send a body built once, they send the request
@@ -114,16 +126,10 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
  */
 async function grpcLoop(job: ThreadJob, progress: (completed: number) => void): Promise<LoadResult> {
   const { connect } = await import('node:http2');
-  const { loadInferenceProto } = await import('../lib/runtime/grpc.js');
-  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: { service: { ModelInfer: { path: string; requestSerialize(m: object): Buffer } } } } };
-  const method = inference.GRPCInferenceService.service.ModelInfer;
-  const encoded = method.requestSerialize(job.message!);
-  const frame = Buffer.alloc(5 + encoded.length);
-  frame.writeUInt32BE(encoded.length, 1);
-  encoded.copy(frame, 5);
+  const { path, frame } = await modelInferFrame(job.message!);
   const session = connect(`http://127.0.0.1:${job.port}`);
   await new Promise<void>((resolve, reject) => session.once('connect', () => resolve()).once('error', reject));
-  const headers = { ':method': 'POST', ':path': method.path, 'content-type': 'application/grpc', te: 'trailers' };
+  const headers = { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' };
   const result = await closedLoop(job, progress, (done) => {
     const stream = session.request(headers);
     let status: string | undefined;

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { percentile } from './load.js';
 
 export interface NativeTarget {
   port: number;
@@ -32,10 +33,6 @@ const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).stat
 /** Whether wrk and h2load are both here (the benchmark uses both or neither, so rows compare). */
 export function nativeLoadAvailable(): boolean {
   return has('wrk') && has('h2load');
-}
-
-function percentileOf(sorted: Float64Array, p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 // wrk's Lua: the body and headers once, and a one-line JSON summary with its latency percentiles (µs).
@@ -85,7 +82,7 @@ export function runNativeLoad(target: NativeTarget, concurrency: number, duratio
     const durations = Float64Array.from(ok, ([, , us]) => us / 1000).sort();
     const first = Math.min(...rows.map(([start]) => start));
     const last = Math.max(...rows.map(([start, , us]) => start + us));
-    return { completed: ok.length, failed: rows.length - ok.length, seconds: (last - first) / 1e6, p50: percentileOf(durations, 50), p99: percentileOf(durations, 99) };
+    return { completed: ok.length, failed: rows.length - ok.length, seconds: (last - first) / 1e6, p50: percentile(durations, 50), p99: percentile(durations, 99) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -25,9 +25,8 @@ import * as ort from 'onnxruntime-node';
 import { serializeBaseline } from '../lib/drift/baseline-file.js';
 import { buildBaseline } from '../lib/drift/dataset.js';
 import { mlpModel, seededRandom } from '../lib/onnx/builders.js';
-import { loadInferenceProto } from '../lib/runtime/grpc.js';
 import { RUNTIME_METRICS } from '../lib/vocabulary/metrics.js';
-import { percentile, runLoad, type LoadResult } from './load.js';
+import { modelInferFrame, percentile, runLoad, type LoadResult } from './load.js';
 import { arenaRss, printArena } from './arena.js';
 import { nativeLoadAvailable, runNativeLoad } from './native-load.js';
 import { benchManyModels, printManyModels } from './many-models.js';
@@ -176,7 +175,7 @@ async function answered(server: Server, model: string): Promise<number> {
 async function measureNative(server: Server, model: BenchModel, mode: string, concurrency: number, body: Buffer | { grpc: object }, headers: Record<string, string | number>, warm: boolean): Promise<Row> {
   const grpc = !Buffer.isBuffer(body);
   const target = grpc
-    ? { port: server.grpcPort!, path: '/inference.GRPCInferenceService/ModelInfer', body: grpcFrame(body.grpc), headers: {}, grpc }
+    ? await modelInferFrame(body.grpc).then(({ path, frame }) => ({ port: server.grpcPort!, path, body: frame, headers: {}, grpc }))
     : { port: server.port, path: `/v2/models/${model.name}/infer`, body, headers, grpc };
   if (warm) runNativeLoad(target, concurrency, warmupMs);
   const cpuBefore = cpuSeconds(server.child.pid!);
@@ -187,16 +186,6 @@ async function measureNative(server: Server, model: BenchModel, mode: string, co
   const completed = grpc ? (await answered(server, model.name)) - before : result.completed;
   const failed = result.failed + (grpc ? Math.max(0, result.completed - completed) : 0);
   return { model: model.name, mode, concurrency, throughput: completed / result.seconds, p50: result.p50, p99: result.p99, failed, perCpu: completed / cpu };
-}
-
-/** A ModelInfer message in its gRPC frame (uncompressed, 4-byte big-endian length), encoded once. */
-function grpcFrame(message: object): Buffer {
-  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: { service: { ModelInfer: { requestSerialize(m: object): Buffer } } } } };
-  const encoded = inference.GRPCInferenceService.service.ModelInfer.requestSerialize(message);
-  const frame = Buffer.alloc(5 + encoded.length);
-  frame.writeUInt32BE(encoded.length, 1);
-  encoded.copy(frame, 5);
-  return frame;
 }
 
 async function measure(server: Server, model: BenchModel, mode: string, concurrency: number, body: Buffer | { grpc: object }, headers: Record<string, string | number> = {}, warm = true): Promise<Row> {
