@@ -8,8 +8,9 @@ import thresholdsSchema from '../../schemas/drift-thresholds.schema.json' with {
 import { SlipwayError } from '../errors.js';
 import type { BaselineProfile, FeatureProfile, ThresholdConfig } from './profile.js';
 
-// Compiled on first use: `slipway serve` imports this module for every repository, but only
-// models with a baseline pay for the schemas (about 130 ms of start-up otherwise).
+// Compiled on first use: writing a baseline (`slipway baseline`, serializeBaseline) needs neither
+// validator, and compiling both schemas costs about 130 ms. (`slipway serve` imports this module
+// only for models with a baseline.json, lib/drift/observer.ts.)
 let compiled: { thresholds: ValidateFunction<ThresholdConfig>; profile: ValidateFunction<BaselineProfile> } | undefined;
 function validators() {
   if (!compiled) {
