@@ -107,14 +107,9 @@ async function clientLoop(job: ThreadJob, progress: (completed: number) => void)
 
 /** A ModelInfer message encoded once (protobufjs, from the runtime's .proto) in its uncompressed gRPC frame, and the method's path. */
 export async function modelInferFrame(message: object): Promise<{ path: string; frame: Buffer }> {
-  const { loadInferenceProto } = await import('../lib/runtime/grpc.js');
-  const { inference } = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: { service: { ModelInfer: { path: string; requestSerialize(m: object): Buffer } } } } };
-  const method = inference.GRPCInferenceService.service.ModelInfer;
-  const encoded = method.requestSerialize(message);
-  const frame = Buffer.alloc(5 + encoded.length);
-  frame.writeUInt32BE(encoded.length, 1);
-  encoded.copy(frame, 5);
-  return { path: method.path, frame };
+  const [{ loadInferenceService }, { frameMessage }] = await Promise.all([import('../lib/runtime/grpc.js'), import('../lib/runtime/grpc-transport.js')]);
+  const method = loadInferenceService().ModelInfer!;
+  return { path: method.path, frame: frameMessage(method.requestSerialize(message)) };
 }
 
 /**

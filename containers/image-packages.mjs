@@ -1,6 +1,6 @@
 // Rewrites the package.json and package-lock.json copied into the image context (DIR) so that
 // `npm ci --omit=dev` installs what the runtime image needs besides the package's own
-// dependencies: onnxruntime-node and gRPC to serve, and cdk8s, cdk8s-plus-28 and constructs for the
+// dependencies: onnxruntime-node and @grpc/proto-loader to serve, and cdk8s, cdk8s-plus-28 and constructs for the
 // pipeline's `slipway pipeline <step>` commands, which synthesize apps. For the published
 // package those are peer dependencies its users bring (dev dependencies of this repository),
 // so the lock file marks them dev; here they become dependencies at the versions it pins.
@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const IMAGE_PEERS = ['onnxruntime-node', '@grpc/grpc-js', '@grpc/proto-loader', 'cdk8s', 'cdk8s-plus-28', 'constructs'];
+export const IMAGE_PEERS = ['onnxruntime-node', '@grpc/proto-loader', 'cdk8s', 'cdk8s-plus-28', 'constructs'];
 
 /** Where npm resolves `name` when required from the package installed at `from` (a lock path). */
 function resolveIn(packages, from, name) {

@@ -97,7 +97,7 @@ export const ERROR_CATALOG = {
   DRIFT_RUNTIME_ERROR: { id: 'SLIPWAY_E0521', cause: 'The runtime answered the drift history request with an error or with something that is not JSON.', fix: 'Check that the URL points at a slipway runtime and that the model serves a baseline.' },
 
   // E06xx: the serving runtime
-  RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node, @grpc/grpc-js and @grpc/proto-loader, optional peer dependencies that are not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 @grpc/grpc-js @grpc/proto-loader (CPU; see README "Serving").' },
+  RUNTIME_NOT_INSTALLED: { id: 'SLIPWAY_E0601', cause: 'slipway serve needs onnxruntime-node and @grpc/proto-loader, optional peer dependencies that are not installed.', fix: 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.29.0 @grpc/proto-loader (CPU; see README "Serving").' },
   RUNTIME_NO_MODELS: { id: 'SLIPWAY_E0602', cause: 'slipway serve was given no model repository and no --model.', fix: 'Pass --model-repository DIR (or SLIPWAY_MODEL_REPOSITORY) or --model NAME=PATH.onnx.' },
   RUNTIME_REPOSITORY_NOT_FOUND: { id: 'SLIPWAY_E0603', cause: 'The model repository is not a directory.', fix: 'Pass the folder that holds <model>/<version>/model.onnx.' },
   RUNTIME_MODEL_NAME_INVALID: { id: 'SLIPWAY_E0604', cause: 'A model folder name has characters the inference protocol does not allow in URLs.', fix: "Rename it to letters, digits, '_', '.', '-'." },

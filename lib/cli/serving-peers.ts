@@ -1,12 +1,12 @@
 /**
- * onnxruntime-node and gRPC are optional peer dependencies: only those who serve install them.
+ * onnxruntime-node and @grpc/proto-loader (the gRPC API's messages) are optional peer dependencies: only those who serve install them.
  * `slipway serve` imports them lazily (start-up), so it checks they resolve before anything starts.
  */
 import { createRequire } from 'node:module';
 import { SlipwayError } from '../errors.js';
 
 /** The optional peer dependencies `slipway serve` needs, as `npm install` takes them. */
-const SERVING_PEERS = ['onnxruntime-node@1.29.0', '@grpc/grpc-js@^1.14.7', '@grpc/proto-loader@^0.8.1'];
+const SERVING_PEERS = ['onnxruntime-node@1.29.0', '@grpc/proto-loader@^0.8.1'];
 
 export function servingPeerMissing(command: string, missing: string, cause?: unknown): SlipwayError {
   return new SlipwayError(

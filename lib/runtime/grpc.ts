@@ -6,12 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { DataPlane } from './data-plane.js';
 import { isDatatype, type NumericArray } from './datatypes.js';
 import { InferenceError, badRequest } from './errors.js';
 import { decodeRawInferRequest, encodeRawInferResponse, type RawInferResponse } from './grpc-codec.js';
+import { GrpcError, GrpcServer, GrpcStatus, type GrpcStatusCode, type StreamCall, type StreamMethod, type UnaryMethod } from './grpc-transport.js';
 import type { ModelRepository } from './model-repository.js';
 import type { JsonValue } from './json.js';
 import { decodeInferHeader, tensorDataToBinary, type InferRequest, type JsonObject, type ResponseOutput } from './protocol.js';
@@ -24,8 +24,13 @@ export const PROTO_PATH = [new URL('../../proto/grpc_predict_v2.proto', import.m
 /** Loader options shared with clients built from the same file: snake_case fields, 64-bit integers as decimal strings (exact). */
 export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-export function loadInferenceProto(): grpc.GrpcObject {
-  return grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS));
+export const SERVICE_NAME = 'inference.GRPCInferenceService';
+
+type MethodDefinition = protoLoader.MethodDefinition<object, object>;
+
+/** The service's methods as protobufjs compiled them from the .proto (serializers, path, streaming). */
+export function loadInferenceService(): Readonly<Record<string, MethodDefinition>> {
+  return protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS)[SERVICE_NAME] as unknown as Record<string, MethodDefinition>;
 }
 
 type Parameter = { bool_param?: boolean; int64_param?: string; string_param?: string; double_param?: number; uint64_param?: string; parameter_choice?: string };
@@ -200,31 +205,23 @@ export function encodeGrpcResponse(modelName: string, modelVersion: string, mess
   };
 }
 
-const STATUS_CODES: Readonly<Record<number, grpc.status>> = {
-  400: grpc.status.INVALID_ARGUMENT,
-  404: grpc.status.NOT_FOUND,
-  413: grpc.status.RESOURCE_EXHAUSTED,
-  499: grpc.status.CANCELLED,
-  503: grpc.status.UNAVAILABLE,
+const STATUS_CODES: Readonly<Record<number, GrpcStatusCode>> = {
+  400: GrpcStatus.INVALID_ARGUMENT,
+  404: GrpcStatus.NOT_FOUND,
+  413: GrpcStatus.RESOURCE_EXHAUSTED,
+  499: GrpcStatus.CANCELLED,
+  503: GrpcStatus.UNAVAILABLE,
 };
 
-function toServiceError(err: unknown): Partial<grpc.ServiceError> {
-  if (err instanceof InferenceError) return { code: STATUS_CODES[err.status] ?? grpc.status.INTERNAL, details: err.message };
-  return { code: grpc.status.INTERNAL, details: 'internal error' };
+/** The data plane's refusals keep their meaning; anything else is the transport's INTERNAL (logged there). */
+function toGrpcError(err: unknown): unknown {
+  return err instanceof InferenceError ? new GrpcError(STATUS_CODES[err.status] ?? GrpcStatus.INTERNAL, err.message) : err;
 }
 
-type Handler<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
-
-function unary<Req, Res>(plane: DataPlane, body: (request: Req) => Res | Promise<Res>): Handler<Req, Res> {
-  return (call, callback) => {
-    Promise.resolve()
-      .then(() => body(call.request))
-      .then((response) => callback(null, response))
-      .catch((err: unknown) => {
-        logFailure(plane, err);
-        callback(toServiceError(err) as grpc.ServiceError);
-      });
-  };
+function logFailure(plane: DataPlane, err: unknown): void {
+  if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
+    plane.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
+  }
 }
 
 /** decode → infer → encode over the data plane, as REST does. */
@@ -243,12 +240,6 @@ async function modelInfer(plane: DataPlane, message: InferMessage): Promise<obje
   }
 }
 
-function logFailure(plane: DataPlane, err: unknown): void {
-  if (!(err instanceof InferenceError) || (err.status >= 500 && err.status !== 503)) {
-    plane.logger.log('error', 'request_failed', { transport: 'grpc', reason: (err as Error)?.message ?? String(err) });
-  }
-}
-
 /**
  * ModelStreamInfer: every request on the stream is one inference, answered on the stream when it
  * finishes (so a batch of them shares the dynamic batcher); a failure answers that request with
@@ -256,13 +247,13 @@ function logFailure(plane: DataPlane, err: unknown): void {
  * and every answer is out.
  */
 function modelStreamInfer(plane: DataPlane) {
-  return (stream: grpc.ServerDuplexStream<InferMessage, object>): void => {
+  return (stream: StreamCall<InferMessage, object>): void => {
     let pending = 0;
     let ended = false;
     const settle = () => {
       if (ended && pending === 0) stream.end();
     };
-    stream.on('data', (message: InferMessage) => {
+    stream.onMessage((message) => {
       pending++;
       modelInfer(plane, message)
         .then(
@@ -277,12 +268,10 @@ function modelStreamInfer(plane: DataPlane) {
           settle();
         });
     });
-    stream.on('end', () => {
+    stream.onEnd(() => {
       ended = true;
       settle();
     });
-    // A client that went away: answers still in flight have nowhere to go.
-    stream.on('error', () => undefined);
   };
 }
 
@@ -291,82 +280,89 @@ interface StatisticsMessage {
   version: string;
 }
 
-/** The service implementation over the data plane and the model repository. */
-export function inferenceService(plane: DataPlane, repository: ModelRepository): grpc.UntypedServiceImplementation {
+/** Each unary method's body over the data plane and the model repository, by method name. */
+function unaryBodies(plane: DataPlane, repository: ModelRepository): Record<string, (request: never) => object | Promise<object>> {
   const model = (name: string, version: string) => plane.lookup(name, version === '' ? undefined : version).model;
   return {
-    ServerLive: unary(plane, () => ({ live: true })),
-    ServerReady: unary(plane, () => ({ ready: plane.ready })),
-    ModelReady: unary(plane, (req: { name: string; version: string }) => ({ ready: plane.modelReady(model(req.name, req.version)) })),
-    ServerMetadata: unary(plane, () => plane.serverMetadata()),
-    ModelMetadata: unary(plane, (req: { name: string; version: string }) => plane.modelMetadata(model(req.name, req.version))),
-    ModelInfer: unary(plane, (message: InferMessage) => modelInfer(plane, message)),
-    ModelStreamInfer: modelStreamInfer(plane),
-    ModelStatistics: unary(plane, (req: StatisticsMessage) => plane.statistics(req.name === '' ? undefined : plane.lookup(req.name, req.version === '' ? undefined : req.version))),
-    RepositoryIndex: unary(plane, async (req: { ready: boolean }) => ({ models: (await repository.index()).filter((m) => !req.ready || m.state === 'READY') })),
-    RepositoryModelLoad: unary(plane, async (req: { model_name: string }) => {
+    ServerLive: () => ({ live: true }),
+    ServerReady: () => ({ ready: plane.ready }),
+    ModelReady: (req: { name: string; version: string }) => ({ ready: plane.modelReady(model(req.name, req.version)) }),
+    ServerMetadata: () => plane.serverMetadata(),
+    ModelMetadata: (req: { name: string; version: string }) => plane.modelMetadata(model(req.name, req.version)),
+    ModelInfer: (message: InferMessage) => modelInfer(plane, message),
+    ModelStatistics: (req: StatisticsMessage) => plane.statistics(req.name === '' ? undefined : plane.lookup(req.name, req.version === '' ? undefined : req.version)),
+    RepositoryIndex: async (req: { ready: boolean }) => ({ models: (await repository.index()).filter((m) => !req.ready || m.state === 'READY') }),
+    RepositoryModelLoad: async (req: { model_name: string }) => {
       await repository.load(req.model_name);
       return {};
-    }),
-    RepositoryModelUnload: unary(plane, async (req: { model_name: string }) => {
+    },
+    RepositoryModelUnload: async (req: { model_name: string }) => {
       await repository.unload(req.model_name);
       return {};
-    }),
-  };
-}
-
-type MethodDefinition = grpc.MethodDefinition<unknown, unknown>;
-
-/**
- * The service definition protobufjs built, with inference messages taking the fast path where
- * they can: raw requests decoded and raw responses encoded by grpc-codec.ts.
- */
-function withFastInference(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const infer = service.ModelInfer as MethodDefinition;
-  const stream = service.ModelStreamInfer as MethodDefinition;
-  const requestDeserialize = (bytes: Buffer) => decodeRawInferRequest(bytes) ?? infer.requestDeserialize(bytes);
-  const serializeResponse = (value: object): Buffer => (rawResponses.has(value) ? encodeRawInferResponse(value as RawInferResponse) : infer.responseSerialize(value));
-  return {
-    ...service,
-    ModelInfer: { ...infer, requestDeserialize, responseSerialize: serializeResponse },
-    ModelStreamInfer: {
-      ...stream,
-      requestDeserialize,
-      responseSerialize: (value: { error_message: string; infer_response: object | null }) => {
-        if (!value.infer_response || !rawResponses.has(value.infer_response)) return stream.responseSerialize(value);
-        // ModelStreamInferResponse { infer_response = 2 } around the fast-path bytes.
-        const inner = encodeRawInferResponse(value.infer_response as RawInferResponse);
-        const header: number[] = [0x12];
-        for (let n = inner.length; ; n = Math.floor(n / 128)) {
-          if (n < 128) {
-            header.push(n);
-            break;
-          }
-          header.push((n % 128) | 0x80);
-        }
-        return Buffer.concat([Buffer.from(header), inner]);
-      },
     },
   };
 }
 
-export function createGrpcServer(plane: DataPlane, repository: ModelRepository, maxMessageBytes: number): grpc.Server {
-  // grpc-js writes its own unstructured lines to stderr (a failed bind, twice); the runtime
-  // reports what matters itself, as JSON or as the one-line error.
-  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-  // Channelz (grpc-js's per-call bookkeeping for its debug service, which slipway does not serve)
-  // off: a fixed-answer grpc-js server used 61–78 µs of CPU per call without it, 76–81 µs with it.
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
-  const proto = loadInferenceProto() as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
-  server.addService(withFastInference(proto.inference.GRPCInferenceService.service), inferenceService(plane, repository));
-  return server;
+/** ModelStreamInferResponse { infer_response = 2 } around fast-path response bytes. */
+function streamResponseBytes(inner: Buffer): Buffer {
+  const header: number[] = [0x12];
+  for (let n = inner.length; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      header.push(n);
+      break;
+    }
+    header.push((n % 128) | 0x80);
+  }
+  return Buffer.concat([Buffer.from(header), inner]);
 }
 
-/** Binds `server` to host:port; resolves the bound port (0 picks one). */
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+/**
+ * The service over the data plane: protobufjs's serializers from the .proto, with inference
+ * messages on the fast path where they can be (raw requests decoded and raw responses encoded by
+ * grpc-codec.ts, no message objects).
+ */
+export function inferenceMethods(plane: DataPlane, repository: ModelRepository): Record<string, UnaryMethod<unknown, object> | StreamMethod<InferMessage, object>> {
+  const service = loadInferenceService();
+  const bodies = unaryBodies(plane, repository);
+  const inferRequest = (bytes: Buffer) => (decodeRawInferRequest(bytes) ?? service.ModelInfer!.requestDeserialize(bytes)) as InferMessage;
+  const methods: Record<string, UnaryMethod<unknown, object> | StreamMethod<InferMessage, object>> = {};
+  for (const [name, definition] of Object.entries(service)) {
+    if (name === 'ModelStreamInfer') continue;
+    const body = bodies[name];
+    if (!body) throw new Error(`${SERVICE_NAME}/${name} is in ${PROTO_PATH} but has no implementation`);
+    methods[name] = {
+      kind: 'unary',
+      decode: name === 'ModelInfer' ? inferRequest : (bytes) => definition.requestDeserialize(bytes),
+      encode: name === 'ModelInfer' ? (response) => (rawResponses.has(response) ? encodeRawInferResponse(response as RawInferResponse) : definition.responseSerialize(response)) : (response) => definition.responseSerialize(response),
+      handle: async (request) => {
+        try {
+          return await body(request as never);
+        } catch (err) {
+          logFailure(plane, err);
+          throw toGrpcError(err);
+        }
+      },
+    };
+  }
+  const stream = service.ModelStreamInfer!;
+  methods.ModelStreamInfer = {
+    kind: 'stream',
+    decode: inferRequest,
+    encode: (value) => {
+      const { infer_response } = value as { infer_response: object | null };
+      return infer_response && rawResponses.has(infer_response) ? streamResponseBytes(encodeRawInferResponse(infer_response as RawInferResponse)) : stream.responseSerialize(value);
+    },
+    handle: modelStreamInfer(plane),
+  };
+  return methods;
+}
+
+export function createGrpcServer(plane: DataPlane, repository: ModelRepository, maxMessageBytes: number): GrpcServer {
+  return new GrpcServer({
+    service: SERVICE_NAME,
+    methods: inferenceMethods(plane, repository),
+    maxReceiveMessageBytes: maxMessageBytes,
+    // Errors the methods did not map were logged as request_failed already.
+    onInternalError: () => undefined,
   });
 }
-

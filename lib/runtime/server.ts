@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlipwayError } from '../errors.js';
 import type { RuntimeApp } from './app.js';
-import type { Server as GrpcServer } from '@grpc/grpc-js';
+import type { GrpcServer } from './grpc-transport.js';
 
 export interface ListenOptions {
   host: string;
@@ -79,18 +79,16 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
     metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
     const requestedGrpcPort = options.grpcPort;
     if (requestedGrpcPort !== undefined) {
-      // Imported once the main port is open: grpc-js and building the service from the .proto
-      // take about 150 ms, which models loading meanwhile need not wait for.
-      const { bindGrpc, createGrpcServer } = await import('./grpc.js');
+      // Imported once the main port is open: protobufjs building the service from the .proto
+      // takes about 100 ms, which models loading meanwhile need not wait for.
+      const { createGrpcServer } = await import('./grpc.js');
       grpcServer = createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
-      grpcPort = await bindGrpc(grpcServer, options.host, requestedGrpcPort).catch((err: Error) => {
-        // grpc-js wraps the socket error in its message; the code decides the one-line answer.
-        const code = /EADDRINUSE|EACCES|EADDRNOTAVAIL/.exec(err.message)?.[0];
-        throw listenError(Object.assign(new Error(err.message.split('\n')[0]), { code }), '--grpc-port', options.host, requestedGrpcPort);
+      grpcPort = await grpcServer.listen(options.host, requestedGrpcPort).catch((err: NodeJS.ErrnoException) => {
+        throw listenError(err, '--grpc-port', options.host, requestedGrpcPort);
       });
     }
   } catch (err) {
-    grpcServer?.forceShutdown();
+    grpcServer?.destroy();
     if (metrics?.listening) await closeServer(metrics);
     await closeServer(main);
     throw err;
@@ -105,8 +103,8 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
       app.startDraining();
       const mainClosed = closeServer(main);
       main.closeIdleConnections();
-      // gRPC stops taking new calls; calls in flight finish within the grace period.
-      grpcServer?.unbind(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${grpcPort}`);
+      // gRPC stops taking new calls (GOAWAY); calls in flight finish within the grace period.
+      grpcServer?.stopAccepting();
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
         app.whenIdle().then(() => true),
@@ -116,7 +114,7 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
       const abandoned = app.inFlightRequests;
       main.closeAllConnections();
       await mainClosed;
-      grpcServer?.forceShutdown();
+      grpcServer?.destroy();
       if (metrics) {
         const metricsClosed = closeServer(metrics);
         metrics.closeAllConnections();
