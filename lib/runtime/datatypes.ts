@@ -12,7 +12,7 @@ export type NumericArray =
 /** What a tensor's elements live in: typed arrays for numbers, strings for BYTES. */
 export type TensorData = NumericArray | string[];
 
-interface TypedArrayClass {
+export interface TypedArrayClass {
   new (length: number): NumericArray;
   new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray;
   readonly BYTES_PER_ELEMENT: number;
