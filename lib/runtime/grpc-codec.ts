@@ -155,7 +155,8 @@ export function decodeRawInferRequest(buf: Buffer): RawInferMessage | undefined 
         break;
       }
       case 7:
-        // A view, not a copy: grpc-js hands each message its own buffer.
+        // A view, not a copy. It may share its ArrayBuffer with other HTTP/2 data; transfer.ts then
+        // copies it before it moves to a session thread, as for any view that does not own its buffer.
         message.raw_input_contents.push(buf.subarray(span[0], span[1]));
         break;
       default:

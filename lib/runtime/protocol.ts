@@ -207,7 +207,6 @@ function nulInBytes(where: string, index: number) {
   return badRequest(`${where}: BYTES element ${index} contains a NUL character; onnxruntime takes input strings up to the first NUL and would cut it short, so it is refused rather than truncated`);
 }
 
-/** Raw little-endian bytes → a typed array view (copy only when the bytes are misaligned for the element size). */
 /**
  * A typed array over `size` bytes at `offset`: a view where they are aligned for the element size,
  * else a copy. The copy comes from Node's buffer pool (slices aligned to 8 bytes), not a fresh
@@ -222,6 +221,7 @@ function alignedView(Class: TypedArrayClass, bytesPerElement: number, body: Uint
   return copy.byteOffset % bytesPerElement === 0 ? new Class(copy.buffer, copy.byteOffset, count) : new Class(copy.buffer.slice(copy.byteOffset, copy.byteOffset + size), 0, count);
 }
 
+/** Raw little-endian bytes → a typed array view (copy only when the bytes are misaligned for the element size). */
 function binaryToTensorData(datatype: Datatype, body: Uint8Array, offset: number, size: number, count: number, where: string): TensorData {
   const info = DATATYPE_INFO[datatype];
   if (datatype === 'BYTES') {

@@ -79,8 +79,8 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
     metricsPort = metrics ? await listen(metrics, options.host, options.metricsPort!, '--metrics-port') : undefined;
     const requestedGrpcPort = options.grpcPort;
     if (requestedGrpcPort !== undefined) {
-      // Imported once the main port is open: protobufjs building the service from the .proto
-      // takes about 100 ms, which models loading meanwhile need not wait for.
+      // Imported once the main port is open: protobufjs and building the service from the .proto
+      // take 75–95 ms, which models loading meanwhile need not wait for.
       const { createGrpcServer } = await import('./grpc.js');
       grpcServer = createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
       grpcPort = await grpcServer.listen(options.host, requestedGrpcPort).catch((err: NodeJS.ErrnoException) => {
