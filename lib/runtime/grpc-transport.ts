@@ -206,11 +206,7 @@ class Call {
 
   send(message: Buffer): void {
     if (this.finished) return;
-    if (!this.headersSent) {
-      this.headersSent = true;
-      this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' }));
-    }
+    this.respond();
     this.stream.write(frameMessage(message));
   }
 
@@ -218,15 +214,21 @@ class Call {
   finish(message?: Buffer): void {
     if (this.finished) return;
     if (message && !this.headersSent) {
-      this.headersSent = true;
       this.settle();
-      this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-      this.stream.once('wantTrailers', () => this.stream.sendTrailers({ 'grpc-status': '0' }));
+      this.respond();
       this.stream.end(frameMessage(message));
       return;
     }
     if (message) this.send(message);
     this.status(GrpcStatus.OK, '');
+  }
+
+  /** The response headers, once; the trailers follow the last DATA frame (status OK unless one was decided). */
+  private respond(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' }));
   }
 
   fail(err: GrpcError): void {
