@@ -3,7 +3,7 @@ import { Command, CommanderError, Help } from 'commander';
 import { errorId } from '../error-catalog.js';
 import { SlipwayError } from '../errors.js';
 import { slipwayPackage } from '../package-info.js';
-import { servingPeerMissing } from './serving-peers.js';
+import { missingServingPeer, servingPeerMissing } from './serving-peers.js';
 
 type CommandModule = { register(program: Command): void };
 
@@ -42,8 +42,8 @@ async function loadModule(name: string): Promise<CommandModule> {
   try {
     return await commandModules[name]!();
   } catch (err) {
-    // onnxruntime-node and gRPC are optional peer dependencies: only those who serve install them.
-    const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' ? /'(onnxruntime-node|@grpc\/[a-z-]+)'/.exec((err as Error).message)?.[1] : undefined;
+    // onnxruntime-node and @grpc/proto-loader are optional peer dependencies: only those who serve install them.
+    const missing = missingServingPeer(err);
     if (missing) throw servingPeerMissing(name, missing, err);
     throw err;
   }
