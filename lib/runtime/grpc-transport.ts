@@ -93,6 +93,12 @@ const RESPONSE_HEADERS = {
   'grpc-accept-encoding': ACCEPT_ENCODING,
 };
 
+// gRPC has no use for HTTP's Date header, which node:http2 would format and HPACK-encode per call.
+const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false };
+const RESPOND_TRAILERS_ONLY = { endStream: true, sendDate: false };
+const OK_TRAILERS = { 'grpc-status': '0' };
+const ignore = (): void => undefined;
+
 /** grpc-message is percent-encoded: printable ASCII other than '%' goes as it is. */
 export function encodeGrpcMessage(message: string): string {
   let plain = true;
@@ -193,10 +199,11 @@ class Call {
     readonly stream: http2.ServerHttp2Stream,
     timeoutMs: number | undefined,
   ) {
-    stream.on('error', () => undefined);
-    stream.once('close', () => this.settle());
+    stream.on('error', ignore);
     if (timeoutMs !== undefined) {
       this.deadline = setTimeout(() => this.fail(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')), timeoutMs);
+      // A call the client cancelled must not keep its timer.
+      stream.once('close', () => this.settle());
     }
   }
 
@@ -227,8 +234,8 @@ class Call {
   private respond(): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-    this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.trailers ?? { 'grpc-status': '0' }));
+    this.stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+    this.stream.on('wantTrailers', () => this.stream.sendTrailers(this.trailers ?? OK_TRAILERS));
   }
 
   fail(err: GrpcError): void {
@@ -247,7 +254,7 @@ class Call {
     } else {
       // Trailers-only: the status in the one HEADERS frame.
       this.headersSent = true;
-      this.stream.respond({ ...RESPONSE_HEADERS, ...trailers }, { endStream: true });
+      this.stream.respond({ ...RESPONSE_HEADERS, ...trailers }, RESPOND_TRAILERS_ONLY);
     }
   }
 
@@ -319,7 +326,7 @@ export class GrpcServer {
   private dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const contentType = headers[http2.constants.HTTP2_HEADER_CONTENT_TYPE];
     if (headers[http2.constants.HTTP2_HEADER_METHOD] !== 'POST' || typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.on('error', () => undefined);
+      stream.on('error', ignore);
       stream.respond({ [http2.constants.HTTP2_HEADER_STATUS]: 415, 'grpc-status': String(GrpcStatus.INTERNAL), 'grpc-message': 'gRPC requests are POST with content-type application/grpc' }, { endStream: true });
       return;
     }
