@@ -293,10 +293,10 @@ export class GrpcServer {
     this.server.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
-      session.on('error', () => undefined);
+      session.on('error', ignore);
       session.setLocalWindowSize(SESSION_WINDOW_BYTES);
     });
-    this.server.on('sessionError', () => undefined);
+    this.server.on('sessionError', ignore);
     this.server.on('stream', (stream, headers) => this.dispatch(stream, headers));
   }
 
