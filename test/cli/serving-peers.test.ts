@@ -22,7 +22,7 @@ describe('missingServingPeer', () => {
     return execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
   };
 
-  it('names the serving peer an import could not find', async () => {
+  it('names the serving peer an import could not find', () => {
     // GIVEN modules importing each peer where it is not installed
     // WHEN they fail to load THEN the peer is named, and the error says what to install
     expect(namedFor('onnxruntime-node')).toBe('ERR_MODULE_NOT_FOUND onnxruntime-node');
@@ -32,7 +32,9 @@ describe('missingServingPeer', () => {
     );
   });
 
-  it('names nothing for another missing package or another failure', async () => {
+  it('names nothing for another missing package or another failure', () => {
+    // GIVEN a missing package that is not a serving peer (grpc-js no longer is), and an error without Node's code
+    // WHEN missingServingPeer reads them THEN it names nothing, and the original error is rethrown
     expect(namedFor('left-pad-not-installed')).toBe('ERR_MODULE_NOT_FOUND undefined');
     expect(namedFor('@grpc/grpc-js')).toBe('ERR_MODULE_NOT_FOUND undefined');
     expect(missingServingPeer(new Error("Cannot find package 'onnxruntime-node'"))).toBeUndefined();
