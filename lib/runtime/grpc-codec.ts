@@ -2,20 +2,22 @@
  * The fast path of gRPC inference: ModelInferRequest with raw_input_contents read straight from
  * the wire, and ModelInferResponse with raw_output_contents written straight to it, without
  * protobufjs building and converting message objects per request. A request the fast path does not
- * cover (typed contents, parameters, fields it does not know) returns undefined and takes
- * protobufjs' general path, so both accept exactly the same messages.
+ * cover (typed contents, parameters, negative or huge dimensions, fields it does not know) returns
+ * undefined and takes protobufjs' general path, so both accept exactly the same messages.
  * Protocol buffers encoding: https://protobuf.dev/programming-guides/encoding/
  */
 
-/** What the fast path reads: a raw-contents request, in the shape the general decoder produces. */
-export interface RawInferMessage {
-  model_name: string;
-  model_version: string;
-  id: string;
-  parameters: Record<string, never>;
-  inputs: Array<{ name: string; datatype: string; shape: string[]; parameters: Record<string, never>; contents: null }>;
-  outputs: Array<{ name: string; parameters: Record<string, never> }>;
-  raw_input_contents: Buffer[];
+/**
+ * What the fast path reads: a request whose inputs are all in raw_input_contents, with only the
+ * fields it needs. A class, so the server tells it from protobufjs' messages with instanceof.
+ */
+export class RawInferMessage {
+  model_name = '';
+  model_version = '';
+  id = '';
+  readonly inputs: Array<{ name: string; datatype: string; shape: number[] }> = [];
+  readonly outputs: string[] = [];
+  readonly raw_input_contents: Buffer[] = [];
 }
 
 const WIRE_VARINT = 0;
@@ -44,15 +46,18 @@ class Reader {
     return undefined;
   }
 
-  /** An int64 varint as a decimal string (negative dimensions are 10-byte two's complement). */
-  int64(): string | undefined {
-    let value = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10 && this.pos < this.end; i++) {
+  /**
+   * A shape dimension: a varint of at most 7 bytes (below 2^49), as a number. Negative dimensions
+   * (10-byte two's complement) and huge ones: undefined, so the general path words their error.
+   */
+  dimension(): number | undefined {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 7 && this.pos < this.end; i++) {
       const byte = this.buf[this.pos++]!;
-      value |= BigInt(byte & 0x7f) << shift;
-      if (byte < 0x80) return BigInt.asIntN(64, value).toString();
-      shift += 7n;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
     }
     return undefined;
   }
@@ -74,7 +79,7 @@ class Reader {
 
 function readInput(buf: Buffer, start: number, end: number): RawInferMessage['inputs'][number] | undefined {
   const r = new Reader(buf, start, end);
-  const input: RawInferMessage['inputs'][number] = { name: '', datatype: '', shape: [], parameters: {}, contents: null };
+  const input: RawInferMessage['inputs'][number] = { name: '', datatype: '', shape: [] };
   while (r.pos < end) {
     const tag = r.varint();
     if (tag === undefined) return undefined;
@@ -93,12 +98,12 @@ function readInput(buf: Buffer, start: number, end: number): RawInferMessage['in
       if (!span) return undefined;
       const dims = new Reader(buf, span[0], span[1]);
       while (dims.pos < span[1]) {
-        const dim = dims.int64();
+        const dim = dims.dimension();
         if (dim === undefined) return undefined;
         input.shape.push(dim);
       }
     } else if (field === 3 && wire === WIRE_VARINT) {
-      const dim = r.int64();
+      const dim = r.dimension();
       if (dim === undefined) return undefined;
       input.shape.push(dim);
     } else {
@@ -109,23 +114,23 @@ function readInput(buf: Buffer, start: number, end: number): RawInferMessage['in
   return input;
 }
 
-function readOutput(buf: Buffer, start: number, end: number): RawInferMessage['outputs'][number] | undefined {
+/** An output's name; undefined when it has parameters (the general path). */
+function readOutput(buf: Buffer, start: number, end: number): string | undefined {
   const r = new Reader(buf, start, end);
-  const output = { name: '', parameters: {} };
+  let name = '';
   while (r.pos < end) {
-    const tag = r.varint();
-    if (tag !== 0x0a) return undefined; // field 1 (name) only; parameters take the general path
-    const name = r.string();
-    if (name === undefined) return undefined;
-    output.name = name;
+    if (r.varint() !== 0x0a) return undefined; // field 1 (name) only
+    const value = r.string();
+    if (value === undefined) return undefined;
+    name = value;
   }
-  return output;
+  return name;
 }
 
 /** A ModelInferRequest whose inputs are all in raw_input_contents, or undefined for the general path. */
 export function decodeRawInferRequest(buf: Buffer): RawInferMessage | undefined {
   const r = new Reader(buf, 0, buf.length);
-  const message: RawInferMessage = { model_name: '', model_version: '', id: '', parameters: {}, inputs: [], outputs: [], raw_input_contents: [] };
+  const message = new RawInferMessage();
   while (r.pos < buf.length) {
     const tag = r.varint();
     if (tag === undefined || (tag & 7) !== WIRE_BYTES) return undefined;
@@ -150,7 +155,7 @@ export function decodeRawInferRequest(buf: Buffer): RawInferMessage | undefined 
       }
       case 6: {
         const output = readOutput(buf, span[0], span[1]);
-        if (!output) return undefined;
+        if (output === undefined) return undefined;
         message.outputs.push(output);
         break;
       }

@@ -1,8 +1,9 @@
 /**
  * The Open Inference Protocol over gRPC (inference.GRPCInferenceService): a thin transport over
  * the same data plane as REST (DataPlane: models, admission, batching, metrics, observers).
- * Messages map onto the REST request shape and go through the same validation, so both
- * transports accept and refuse exactly the same tensors.
+ * Requests go through the same validation as REST's (RequestTensors), so both transports accept
+ * and refuse exactly the same tensors: raw requests straight from the wire fields, typed contents
+ * mapped onto REST's request shape first.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +11,11 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { DataPlane } from './data-plane.js';
 import { isDatatype, type NumericArray } from './datatypes.js';
 import { InferenceError, badRequest } from './errors.js';
-import { decodeRawInferRequest, encodeRawInferResponse, type RawInferResponse } from './grpc-codec.js';
+import { decodeRawInferRequest, encodeRawInferResponse, RawInferMessage, type RawInferResponse } from './grpc-codec.js';
 import { GrpcError, GrpcServer, GrpcStatus, type GrpcStatusCode, type StreamCall, type StreamMethod, type UnaryMethod } from './grpc-transport.js';
 import type { ModelRepository } from './model-repository.js';
 import type { JsonValue } from './json.js';
-import { decodeInferHeader, tensorDataToBinary, type InferRequest, type JsonObject, type ResponseOutput } from './protocol.js';
+import { decodeInferHeader, RequestTensors, tensorDataToBinary, type InferRequest, type JsonObject, type ModelSignature, type ResponseOutput } from './protocol.js';
 
 /** The .proto, beside the sources (proto/) or the compiled build (build/proto/). */
 export const PROTO_PATH = [new URL('../../proto/grpc_predict_v2.proto', import.meta.url), new URL('../../../proto/grpc_predict_v2.proto', import.meta.url)]
@@ -54,6 +55,7 @@ interface InputTensor {
   contents: Contents | null;
 }
 
+/** ModelInferRequest as protobufjs decodes it (the general path). */
 interface InferMessage {
   model_name: string;
   model_version: string;
@@ -63,6 +65,9 @@ interface InferMessage {
   outputs: Array<{ name: string; parameters: Record<string, Parameter> }>;
   raw_input_contents: Buffer[];
 }
+
+/** A ModelInferRequest from either path. */
+type InferRequestMessage = InferMessage | RawInferMessage;
 
 /** Which typed-contents field carries each datatype (FP16 has none: raw only). */
 const CONTENTS_FIELD: Readonly<Record<string, keyof Contents | undefined>> = {
@@ -133,12 +138,14 @@ function contentsData(input: InputTensor, where: string): JsonValue[] {
   }
 }
 
+function checkRawCount(inputs: number, raw: number): void {
+  if (raw !== inputs) throw badRequest(`raw_input_contents has ${raw} entries, but there are ${inputs} inputs: send one per input, in the order of "inputs"`);
+}
+
 /** A gRPC ModelInferRequest → the shared request decoder (REST's header shape, raw inputs as its binary section). */
-export function decodeGrpcRequest(message: InferMessage, modelName: string, signature: Parameters<typeof decodeInferHeader>[4]): { request: InferRequest; raw: boolean } {
+export function decodeGrpcRequest(message: InferMessage, modelName: string, signature: ModelSignature): { request: InferRequest; raw: boolean } {
   const raw = message.raw_input_contents.length > 0;
-  if (raw && message.raw_input_contents.length !== message.inputs.length) {
-    throw badRequest(`raw_input_contents has ${message.raw_input_contents.length} entries, but there are ${message.inputs.length} inputs: send one per input, in the order of "inputs"`);
-  }
+  if (raw) checkRawCount(message.inputs.length, message.raw_input_contents.length);
   const inputs = message.inputs.map((input, i): JsonObject => {
     const where = `input "${input.name}"`;
     const base: JsonObject = { name: input.name, datatype: input.datatype, shape: shapeOf(input.shape, where) };
@@ -158,6 +165,31 @@ export function decodeGrpcRequest(message: InferMessage, modelName: string, sign
   const body = !raw ? new Uint8Array(0) : message.raw_input_contents.length === 1 ? message.raw_input_contents[0]! : Buffer.concat(message.raw_input_contents);
   const request = decodeInferHeader(header, body, raw ? 0 : undefined, modelName, signature, true);
   return { request, raw };
+}
+
+/**
+ * The fast path's request (grpc-codec.ts), checked by the same RequestTensors as every other
+ * request but without a REST-shaped header in between: each raw_input_contents entry is its
+ * input's data as it stands.
+ */
+export function decodeRawRequest(message: RawInferMessage, modelName: string, signature: ModelSignature): InferRequest {
+  checkRawCount(message.inputs.length, message.raw_input_contents.length);
+  const tensors = new RequestTensors(modelName, signature);
+  for (let i = 0; i < message.inputs.length; i++) {
+    const { name, datatype, shape } = message.inputs[i]!;
+    const bytes = message.raw_input_contents[i]!;
+    tensors.addBinaryInput(tensors.check(name, datatype, shape), bytes, 0, bytes.length);
+  }
+  const inputs = tensors.modelInputs();
+  const outputs = message.outputs.length === 0
+    ? tensors.allOutputs(false)
+    : message.outputs.map((name) => {
+        tensors.checkOutput(name);
+        return { name, binary: false };
+      });
+  const request: InferRequest = { inputs, outputs };
+  if (message.id !== '') request.id = message.id;
+  return request;
 }
 
 function typedContents(output: ResponseOutput): Partial<Record<keyof Contents, unknown[]>> {
@@ -182,9 +214,9 @@ class FastResponse {
 }
 
 /** Outputs go raw when the request sent raw inputs, asked for binary_data, or an output has no typed field (FP16). */
-export function encodeGrpcResponse(modelName: string, modelVersion: string, message: InferMessage, outputs: readonly ResponseOutput[], rawInputs: boolean): object {
+export function encodeGrpcResponse(modelName: string, modelVersion: string, message: InferRequestMessage, outputs: readonly ResponseOutput[], rawInputs: boolean): object {
   const raw = rawInputs || outputs.some((o) => o.binary || CONTENTS_FIELD[o.tensor.datatype] === undefined);
-  if (raw && Object.keys(message.parameters).length === 0) {
+  if (message instanceof RawInferMessage || (raw && Object.keys(message.parameters).length === 0)) {
     return new FastResponse({
       model_name: modelName,
       model_version: modelVersion,
@@ -228,11 +260,13 @@ function logFailure(plane: DataPlane, err: unknown): void {
 }
 
 /** decode → infer → encode over the data plane, as REST does. */
-async function modelInfer(plane: DataPlane, message: InferMessage): Promise<object> {
+async function modelInfer(plane: DataPlane, message: InferRequestMessage): Promise<object> {
   const call = await plane.admit(message.model_name, message.model_version === '' ? undefined : message.model_version);
   try {
     const { model } = call;
-    const { request, raw } = decodeGrpcRequest(message, model.name, model.signature!);
+    const { request, raw } = message instanceof RawInferMessage
+      ? { request: decodeRawRequest(message, model.name, model.signature!), raw: true }
+      : decodeGrpcRequest(message, model.name, model.signature!);
     const outputs = await call.infer(request);
     const response = encodeGrpcResponse(model.name, model.version, message, outputs, raw);
     call.finish();
@@ -250,7 +284,7 @@ async function modelInfer(plane: DataPlane, message: InferMessage): Promise<obje
  * and every answer is out.
  */
 function modelStreamInfer(plane: DataPlane) {
-  return (stream: StreamCall<InferMessage, object>): void => {
+  return (stream: StreamCall<InferRequestMessage, object>): void => {
     let pending = 0;
     let ended = false;
     const settle = () => {
@@ -292,7 +326,7 @@ function unaryBodies(plane: DataPlane, repository: ModelRepository): Record<stri
     ModelReady: (req: { name: string; version: string }) => ({ ready: plane.modelReady(model(req.name, req.version)) }),
     ServerMetadata: () => plane.serverMetadata(),
     ModelMetadata: (req: { name: string; version: string }) => plane.modelMetadata(model(req.name, req.version)),
-    ModelInfer: (message: InferMessage) => modelInfer(plane, message),
+    ModelInfer: (message: InferRequestMessage) => modelInfer(plane, message),
     ModelStatistics: (req: StatisticsMessage) => plane.statistics(req.name === '' ? undefined : plane.lookup(req.name, req.version === '' ? undefined : req.version)),
     RepositoryIndex: async (req: { ready: boolean }) => ({ models: (await repository.index()).filter((m) => !req.ready || m.state === 'READY') }),
     RepositoryModelLoad: async (req: { model_name: string }) => {
@@ -324,11 +358,11 @@ function streamResponseBytes(inner: Buffer): Buffer {
  * messages on the fast path where they can be (raw requests decoded and raw responses encoded by
  * grpc-codec.ts, no message objects).
  */
-export function inferenceMethods(plane: DataPlane, repository: ModelRepository): Record<string, UnaryMethod<unknown, object> | StreamMethod<InferMessage, object>> {
+export function inferenceMethods(plane: DataPlane, repository: ModelRepository): Record<string, UnaryMethod<unknown, object> | StreamMethod<InferRequestMessage, object>> {
   const service = loadInferenceService();
   const bodies = unaryBodies(plane, repository);
-  const inferRequest = (bytes: Buffer) => (decodeRawInferRequest(bytes) ?? service.ModelInfer!.requestDeserialize(bytes)) as InferMessage;
-  const methods: Record<string, UnaryMethod<unknown, object> | StreamMethod<InferMessage, object>> = {};
+  const inferRequest = (bytes: Buffer): InferRequestMessage => decodeRawInferRequest(bytes) ?? (service.ModelInfer!.requestDeserialize(bytes) as InferMessage);
+  const methods: Record<string, UnaryMethod<unknown, object> | StreamMethod<InferRequestMessage, object>> = {};
   for (const [name, definition] of Object.entries(service)) {
     if (name === 'ModelStreamInfer') continue;
     const body = bodies[name];

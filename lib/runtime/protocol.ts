@@ -295,6 +295,78 @@ export function decodeInferHeader(header: JsonObject, body: Uint8Array, headerLe
   return decodeHeader(header, body, headerLength, modelName, signature, exact);
 }
 
+/** An input whose name, datatype and shape the signature accepts. */
+export interface CheckedInput {
+  readonly name: string;
+  /** How error messages name the input. */
+  readonly where: string;
+  readonly datatype: Datatype;
+  readonly shape: number[];
+  readonly count: number;
+}
+
+/**
+ * A request's tensors, gathered one by one with every check the protocol makes against the
+ * model's signature: unknown and repeated names, datatypes, shapes, element counts, missing
+ * inputs, unknown and repeated outputs. REST's decoder feeds it parsed JSON and gRPC's fast path
+ * feeds it wire fields, so both transports refuse the same requests in the same words.
+ */
+export class RequestTensors {
+  private readonly inputs = new Map<string, Tensor>();
+  private readonly outputs = new Set<string>();
+
+  constructor(
+    private readonly modelName: string,
+    private readonly signature: ModelSignature,
+  ) {}
+
+  /** Checks one input's datatype and shape against its spec; the data is added with addInput or addBinaryInput. */
+  check(name: string, datatype: JsonValue | undefined, shape: JsonValue | undefined): CheckedInput {
+    const where = `input "${name}"`;
+    const spec = this.signature.inputs.find((s) => s.name === name);
+    if (!spec) {
+      throw badRequest(`${where}: model "${this.modelName}" has no such input; its inputs are ${this.signature.inputs.map((s) => s.name).join(', ')}`);
+    }
+    if (this.inputs.has(name)) throw badRequest(`${where}: given more than once`);
+    if (!isDatatype(datatype)) throw badRequest(`${where}: expected datatype ${spec.datatype}, got ${show(datatype)}`);
+    const dims = parseShape(shape, where);
+    checkAgainstSpec(spec, datatype, dims);
+    return { name, where, datatype, shape: dims, count: elementCount(dims) };
+  }
+
+  addInput(input: CheckedInput, data: TensorData): void {
+    this.inputs.set(input.name, { name: input.name, datatype: input.datatype, shape: input.shape, data });
+  }
+
+  /** The input's data as `size` bytes of `body` from `offset` (Triton's binary extension, gRPC's raw_input_contents). */
+  addBinaryInput(input: CheckedInput, body: Uint8Array, offset: number, size: number): void {
+    this.addInput(input, binaryToTensorData(input.datatype, body, offset, size, input.count, input.where));
+  }
+
+  /** Every input the model needs, in its order; fails on the first one missing. */
+  modelInputs(): Tensor[] {
+    return this.signature.inputs.map((spec) => {
+      const tensor = this.inputs.get(spec.name);
+      if (!tensor) throw badRequest(`input "${spec.name}" is missing: model "${this.modelName}" needs ${spec.datatype} ${formatShape(spec.shape)}`);
+      return tensor;
+    });
+  }
+
+  /** Checks that the model has output `name` and that it is asked for once. */
+  checkOutput(name: string): void {
+    if (!this.signature.outputs.some((o) => o.name === name)) {
+      throw badRequest(`output "${name}": model "${this.modelName}" has no such output; its outputs are ${this.signature.outputs.map((o) => o.name).join(', ')}`);
+    }
+    if (this.outputs.has(name)) throw badRequest(`output "${name}": requested more than once`);
+    this.outputs.add(name);
+  }
+
+  /** Every output, for a request that names none. */
+  allOutputs(binary: boolean): RequestedOutput[] {
+    return this.signature.outputs.map((o) => ({ name: o.name, binary }));
+  }
+}
+
 function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number | undefined, modelName: string, signature: ModelSignature, exact: boolean): InferRequest {
   const request: InferRequest = { inputs: [], outputs: [] };
 
@@ -317,21 +389,13 @@ function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number
   if (!Array.isArray(header.inputs) || header.inputs.length === 0) {
     throw badRequest(`request must have a non-empty "inputs" array, got ${show(header.inputs)}`);
   }
-  const byName = new Map<string, Tensor>();
+  const tensors = new RequestTensors(modelName, signature);
   let binaryCursor = headerLength ?? body.length;
   header.inputs.forEach((raw, index) => {
     if (!isObject(raw)) throw badRequest(`inputs[${index}] must be an object, got ${show(raw)}`);
     if (typeof raw.name !== 'string') throw badRequest(`inputs[${index}]: "name" must be a string, got ${show(raw.name)}`);
-    const where = `input "${raw.name}"`;
-    const spec = signature.inputs.find((s) => s.name === raw.name);
-    if (!spec) {
-      throw badRequest(`${where}: model "${modelName}" has no such input; its inputs are ${signature.inputs.map((s) => s.name).join(', ')}`);
-    }
-    if (byName.has(raw.name)) throw badRequest(`${where}: given more than once`);
-    if (!isDatatype(raw.datatype)) throw badRequest(`${where}: expected datatype ${spec.datatype}, got ${show(raw.datatype)}`);
-    const shape = parseShape(raw.shape, where);
-    checkAgainstSpec(spec, raw.datatype, shape);
-    const count = elementCount(shape);
+    const input = tensors.check(raw.name, raw.datatype, raw.shape);
+    const { where } = input;
 
     let binarySize: number | undefined;
     if (raw.parameters !== undefined) {
@@ -345,46 +409,35 @@ function decodeHeader(header: JsonObject, body: Uint8Array, headerLength: number
       }
     }
 
-    let data: TensorData;
     if (binarySize !== undefined) {
       if (raw.data !== undefined) throw badRequest(`${where}: has both "data" and parameters.binary_data_size; send one`);
       if (headerLength === undefined) throw badRequest(`${where}: parameters.binary_data_size needs the Inference-Header-Content-Length header`);
       if (binaryCursor + binarySize > body.length) {
         throw badRequest(`${where}: binary data is truncated: needs ${binarySize} bytes at offset ${binaryCursor}, body has ${body.length - binaryCursor} left`);
       }
-      data = binaryToTensorData(raw.datatype, body, binaryCursor, binarySize, count, where);
+      tensors.addBinaryInput(input, body, binaryCursor, binarySize);
       binaryCursor += binarySize;
     } else {
       if (!Array.isArray(raw.data)) throw badRequest(`${where}: "data" must be an array, got ${show(raw.data)}`);
-      const flat = raw.data.length > 0 && Array.isArray(raw.data[0]) ? flattenNested(raw.data, shape, where) : raw.data;
-      if (flat.length !== count) {
-        throw badRequest(`${where}: shape ${formatShape(shape)} needs ${count} elements, got ${flat.length}`);
+      const flat = raw.data.length > 0 && Array.isArray(raw.data[0]) ? flattenNested(raw.data, input.shape, where) : raw.data;
+      if (flat.length !== input.count) {
+        throw badRequest(`${where}: shape ${formatShape(input.shape)} needs ${input.count} elements, got ${flat.length}`);
       }
-      data = jsonToTensorData(raw.datatype, flat, where, exact);
+      tensors.addInput(input, jsonToTensorData(input.datatype, flat, where, exact));
     }
-    byName.set(raw.name, { name: raw.name, datatype: raw.datatype, shape, data });
   });
   if (binaryCursor !== body.length) {
     throw badRequest(`body has ${body.length - binaryCursor} bytes of binary data that no input claims (binary_data_size)`);
   }
-  for (const spec of signature.inputs) {
-    const tensor = byName.get(spec.name);
-    if (!tensor) throw badRequest(`input "${spec.name}" is missing: model "${modelName}" needs ${spec.datatype} ${formatShape(spec.shape)}`);
-    request.inputs.push(tensor);
-  }
+  request.inputs = tensors.modelInputs();
 
   if (header.outputs === undefined) {
-    request.outputs = signature.outputs.map((o) => ({ name: o.name, binary: binaryOutputs }));
+    request.outputs = tensors.allOutputs(binaryOutputs);
   } else {
     if (!Array.isArray(header.outputs)) throw badRequest(`"outputs" must be an array, got ${show(header.outputs)}`);
-    const seen = new Set<string>();
     header.outputs.forEach((raw, index) => {
       if (!isObject(raw) || typeof raw.name !== 'string') throw badRequest(`outputs[${index}] must be an object with a string "name"`);
-      if (!signature.outputs.some((o) => o.name === raw.name)) {
-        throw badRequest(`output "${raw.name}": model "${modelName}" has no such output; its outputs are ${signature.outputs.map((o) => o.name).join(', ')}`);
-      }
-      if (seen.has(raw.name)) throw badRequest(`output "${raw.name}": requested more than once`);
-      seen.add(raw.name);
+      tensors.checkOutput(raw.name);
       let binary = binaryOutputs;
       if (raw.parameters !== undefined) {
         if (!isObject(raw.parameters)) throw badRequest(`output "${raw.name}": "parameters" must be an object, got ${show(raw.parameters)}`);

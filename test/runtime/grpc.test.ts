@@ -1,10 +1,12 @@
 // The gRPC API, driven by a client built from proto/grpc_predict_v2.proto with @grpc/grpc-js.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTypesModel, doubleModel, identityModel } from '../../lib/onnx/builders.js';
-import { decodeRawInferRequest, encodeRawInferResponse } from '../../lib/runtime/grpc-codec.js';
-import { PROTO_OPTIONS, PROTO_PATH } from '../../lib/runtime/grpc.js';
+import { decodeRawInferRequest, encodeRawInferResponse, RawInferMessage } from '../../lib/runtime/grpc-codec.js';
+import { decodeGrpcRequest, decodeRawRequest, PROTO_OPTIONS, PROTO_PATH } from '../../lib/runtime/grpc.js';
+import type { ModelSignature } from '../../lib/runtime/protocol.js';
 import { http, infer, startTestServer, type TestServer } from './helpers.js';
 
 const PROTO = new URL('../../proto/grpc_predict_v2.proto', import.meta.url).pathname;
@@ -185,23 +187,85 @@ describe('gRPC fast path (raw tensors without protobufjs objects)', () => {
   const method = (definition['inference.GRPCInferenceService'] as Record<string, grpc.MethodDefinition<object, object>>).ModelInfer!;
   const raw = [Buffer.from(Float32Array.from([1, -2.5]).buffer), Buffer.from(BigInt64Array.from([2n ** 62n]).buffer)];
 
-  it('reads a raw request exactly as protobufjs does, negative and big dimensions included', () => {
+  it('reads a raw request as protobufjs does, dimensions as numbers', () => {
+    // GIVEN a raw request with an id, a version, two inputs and a requested output
     const message = {
       model_name: 'm', model_version: '3', id: 'r-1',
-      inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 2] }, { name: 'b', datatype: 'INT64', shape: ['-1', '9007199254740993'] }],
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 2] }, { name: 'b', datatype: 'INT64', shape: [0, 2 ** 48] }],
       outputs: [{ name: 'y' }], raw_input_contents: raw,
     };
     const bytes = method.requestSerialize(message);
-    expect(decodeRawInferRequest(bytes)).toEqual(method.requestDeserialize(bytes));
+    // WHEN the fast path reads it
+    const fast = decodeRawInferRequest(bytes)!;
+    // THEN it holds what protobufjs reads, without the fields it leaves to the general path
+    const general = method.requestDeserialize(bytes) as { inputs: Array<{ name: string; datatype: string; shape: string[] }> } & Record<string, unknown>;
+    expect(fast).toBeInstanceOf(RawInferMessage);
+    expect({ ...fast }).toEqual({
+      model_name: general.model_name, model_version: general.model_version, id: general.id,
+      inputs: general.inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape.map(Number) })),
+      outputs: ['y'], raw_input_contents: general.raw_input_contents,
+    });
   });
 
-  it('leaves typed contents, parameters and unknown fields to the general path', () => {
+  it('leaves typed contents, parameters, negative or huge dimensions and unknown fields to the general path', () => {
     const base = { model_name: 'm', inputs: [{ name: 'a', datatype: 'FP32', shape: [1, 1] }] };
     expect(decodeRawInferRequest(method.requestSerialize({ ...base, inputs: [{ ...base.inputs[0], contents: { fp32_contents: [1] } }] }))).toBeUndefined();
     expect(decodeRawInferRequest(method.requestSerialize({ ...base, raw_input_contents: [raw[0]], parameters: { p: { bool_param: true } } }))).toBeUndefined();
     expect(decodeRawInferRequest(method.requestSerialize({ ...base, raw_input_contents: [raw[0]], outputs: [{ name: 'y', parameters: { binary_data: { bool_param: true } } }] }))).toBeUndefined();
+    for (const dim of ['-1', String(2 ** 49), '9007199254740993']) {
+      expect(decodeRawInferRequest(method.requestSerialize({ ...base, inputs: [{ ...base.inputs[0], shape: [1, dim] }], raw_input_contents: [raw[0]] }))).toBeUndefined();
+    }
     expect(decodeRawInferRequest(Buffer.concat([method.requestSerialize({ ...base, raw_input_contents: [raw[0]] }), Buffer.from([0x40, 0x01])]))).toBeUndefined();
     expect(decodeRawInferRequest(Buffer.from([0x0a, 0x05, 0x61]))).toBeUndefined();
+  });
+
+  it('decodes the same request, and refuses with the same words, as the general path (fast-check)', () => {
+    // GIVEN a model with a batched FP32 input, an INT64 input and two outputs
+    const signature: ModelSignature = {
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [-1, 2] }, { name: 'b', datatype: 'INT64', shape: [1] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }, { name: 'z', datatype: 'INT64', shape: [1] }],
+    };
+    // Valid inputs, each perhaps with one mistake; then perhaps one dropped, repeated or added.
+    const mistake = fc.oneof({ arbitrary: fc.constant(undefined), weight: 10 }, { arbitrary: fc.constantFrom('name', 'datatype', 'rank', 'dimension', 'bytes'), weight: 3 });
+    const input = (name: string, datatype: string, shape: fc.Arbitrary<number[]>) => fc.record({ shape, mistake }).map(({ shape, mistake }) => ({
+      name: mistake === 'name' ? 'c' : name,
+      datatype: mistake === 'datatype' ? (datatype === 'FP32' ? 'INT64' : 'float') : datatype,
+      shape: mistake === 'rank' ? [...shape, 1] : mistake === 'dimension' ? shape.map((d) => d + 1) : shape,
+      bytes: (datatype === 'FP32' ? 4 : 8) * shape.reduce((n, d) => n * d, 1) + (mistake === 'bytes' ? 4 : 0),
+    }));
+    const request = fc.record({
+      id: fc.constantFrom('', 'r-7'),
+      inputs: fc.tuple(input('a', 'FP32', fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constant(2))), input('b', 'INT64', fc.constant([1]))),
+      change: fc.constantFrom(undefined, undefined, 'drop', 'repeat', 'swap'),
+      extraRaw: fc.constantFrom(0, 0, 0, 1),
+      outputs: fc.constantFrom([], [], ['y'], ['z', 'y'], ['y', 'y'], ['w']),
+    });
+    let decoded = 0;
+    fc.assert(fc.property(request, (r) => {
+      const [a, b] = r.inputs;
+      const inputs = r.change === 'drop' ? [a] : r.change === 'repeat' ? [a, b, a] : r.change === 'swap' ? [b, a] : [a, b];
+      const bytes = method.requestSerialize({
+        model_name: 'm', id: r.id,
+        inputs: inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })),
+        outputs: r.outputs.map((name) => ({ name })),
+        raw_input_contents: [...inputs.map((i) => Buffer.alloc(i.bytes, 1)), ...Array.from({ length: r.extraRaw }, () => Buffer.alloc(4))],
+      });
+      // WHEN the fast path and protobufjs' general path each decode it
+      const outcome = (decode: () => unknown) => {
+        try {
+          return { request: decode() };
+        } catch (err) {
+          return { error: (err as Error).message };
+        }
+      };
+      const fast = outcome(() => decodeRawRequest(decodeRawInferRequest(bytes)!, 'm', signature));
+      const general = outcome(() => decodeGrpcRequest(method.requestDeserialize(bytes) as never, 'm', signature).request);
+      // THEN both give the same tensors, or the same error
+      expect(fast).toEqual(general);
+      if ('request' in fast) decoded++;
+    }), { numRuns: 1000 });
+    // AND valid requests were among them, not only refusals
+    expect(decoded).toBeGreaterThan(100);
   });
 
   it('writes a raw response that protobufjs reads back field for field', () => {
