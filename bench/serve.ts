@@ -178,8 +178,9 @@ async function measureNative(server: Server, model: BenchModel, mode: string, co
     ? await modelInferFrame(body.grpc).then(({ path, frame }) => ({ port: server.grpcPort!, path, body: frame, headers: {}, grpc }))
     : { port: server.port, path: `/v2/models/${model.name}/infer`, body, headers, grpc };
   if (warm) runNativeLoad(target, concurrency, warmupMs);
-  const cpuBefore = cpuSeconds(server.child.pid!);
   const before = grpc ? await answered(server, model.name) : 0;
+  // After the count: the /metrics scrape is not the row's work.
+  const cpuBefore = cpuSeconds(server.child.pid!);
   const result = runNativeLoad(target, concurrency, durationMs);
   const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
   // h2load counts HTTP 200s, and a gRPC error is an HTTP 200 with a non-zero grpc-status: the server's own count decides.
