@@ -1,7 +1,8 @@
 /**
  * gRPC over HTTP/2 (h2c), served with node:http2 directly: unary and bidirectional-streaming
  * methods, length-prefixed messages, identity/gzip/deflate request compression, grpc-timeout
- * deadlines, trailers-only errors, a receive size limit and a graceful close (GOAWAY).
+ * deadlines, trailers-only errors, a receive size limit, a per-connection stream limit, idle
+ * connections closed, and a graceful close (GOAWAY).
  *
  * Why not grpc-js's server: its per-call machinery (call objects, interceptors, metadata, status
  * plumbing) cost about 95 µs of CPU per call on this project's bench machine, against about 58 µs
@@ -69,15 +70,35 @@ export interface StreamMethod<Req, Res> extends Codec<Req, Res> {
 
 export type GrpcMethod = UnaryMethod<never, never> | StreamMethod<never, never>;
 
+/** How the server bounds its connections. */
+export type GrpcConnectionLimits = Pick<GrpcServerOptions, 'maxConcurrentStreams' | 'connectionIdleMs'>;
+
 export interface GrpcServerOptions {
   /** Fully qualified service name, e.g. inference.GRPCInferenceService. */
   service: string;
   methods: Readonly<Record<string, UnaryMethod<any, any> | StreamMethod<any, any>>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each method pairs its own request and response types
   /** Largest request message accepted, after decompression (RESOURCE_EXHAUSTED beyond). */
   maxReceiveMessageBytes: number;
+  /**
+   * Streams (calls) one connection may have open at once, announced in HTTP/2 SETTINGS: clients
+   * queue calls beyond it.
+   * @default DEFAULT_GRPC_MAX_CONCURRENT_STREAMS
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * A connection that carries no frames for this long is closed gracefully (GOAWAY): calls still
+   * open on it finish, new calls go to a new connection. 0 never closes one.
+   * @default DEFAULT_GRPC_CONNECTION_IDLE_MS
+   */
+  connectionIdleMs?: number;
   /** A method threw something that is not a GrpcError (answered INTERNAL). */
   onInternalError(err: unknown): void;
 }
+
+/** As many calls on one connection as a busy client pipelines, and a bound for one that opens streams without end. */
+export const DEFAULT_GRPC_MAX_CONCURRENT_STREAMS = 1000;
+/** Five minutes, as load balancers commonly time out idle connections; a client that connects and never calls does not hold its connection for ever. */
+export const DEFAULT_GRPC_CONNECTION_IDLE_MS = 300_000;
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
@@ -285,7 +306,7 @@ export class GrpcServer {
   constructor(private readonly options: GrpcServerOptions) {
     this.methods = new Map(Object.entries(options.methods).map(([name, method]) => [`/${options.service}/${name}`, method]));
     this.server = http2.createServer({
-      settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_GRPC_MAX_CONCURRENT_STREAMS },
       // A message is buffered whole before it is decoded; the size limit, not nghttp2's default
       // 10 MiB of session memory, bounds it.
       maxSessionMemory: Math.max(10, Math.ceil((options.maxReceiveMessageBytes * 2) / 1e6)),
@@ -295,6 +316,9 @@ export class GrpcServer {
       session.once('close', () => this.sessions.delete(session));
       session.on('error', ignore);
       session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+      const idleMs = options.connectionIdleMs ?? DEFAULT_GRPC_CONNECTION_IDLE_MS;
+      // node:http2 re-arms the timer on every frame; a ping from a client's keepalive counts.
+      if (idleMs > 0) session.setTimeout(idleMs, () => session.close());
     });
     this.server.on('sessionError', ignore);
     this.server.on('stream', (stream, headers) => this.dispatch(stream, headers));

@@ -12,7 +12,7 @@ import type { DataPlane } from './data-plane.js';
 import { isDatatype, type NumericArray } from './datatypes.js';
 import { InferenceError, badRequest } from './errors.js';
 import { decodeRawInferRequest, encodeRawInferResponse, RawInferMessage, type RawInferResponse } from './grpc-codec.js';
-import { GrpcError, GrpcServer, GrpcStatus, type GrpcStatusCode, type StreamCall, type StreamMethod, type UnaryMethod } from './grpc-transport.js';
+import { GrpcError, GrpcServer, GrpcStatus, type GrpcConnectionLimits, type GrpcStatusCode, type StreamCall, type StreamMethod, type UnaryMethod } from './grpc-transport.js';
 import type { ModelRepository } from './model-repository.js';
 import type { JsonValue } from './json.js';
 import { decodeInferHeader, RequestTensors, tensorDataToBinary, type InferRequest, type JsonObject, type ModelSignature, type ResponseOutput } from './protocol.js';
@@ -394,8 +394,9 @@ export function inferenceMethods(plane: DataPlane, repository: ModelRepository):
   return methods;
 }
 
-export function createGrpcServer(plane: DataPlane, repository: ModelRepository, maxMessageBytes: number): GrpcServer {
+export function createGrpcServer(plane: DataPlane, repository: ModelRepository, maxMessageBytes: number, connections: GrpcConnectionLimits = {}): GrpcServer {
   return new GrpcServer({
+    ...connections,
     service: SERVICE_NAME,
     methods: inferenceMethods(plane, repository),
     maxReceiveMessageBytes: maxMessageBytes,

@@ -9,7 +9,7 @@ import type { CpuMemArena, ExecutionProviderName } from './model-config.js';
 import type { ModelControlMode } from './model-repository.js';
 import type { ObserverFactory } from './observer.js';
 import { parseModelFlag, scanRepository, type ModelSource } from './repository.js';
-import { startServer, type RunningServer } from './server.js';
+import { startServer, type ListenOptions, type RunningServer } from './server.js';
 import { withSignatureCheck } from './signature.js';
 import type { KeyObject } from 'node:crypto';
 import type { ExpectedSha256 } from '../vocabulary/integrity.js';
@@ -22,6 +22,7 @@ export interface ServeOptions {
   metricsPort?: number;
   /** gRPC port; absent: no gRPC. */
   grpcPort?: number;
+  grpcConnections?: ListenOptions['grpcConnections'];
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: ExecutionProviderName;
@@ -132,6 +133,7 @@ export async function serve(options: ServeOptions): Promise<{ server: RunningSer
       gracePeriodMs: options.gracePeriodMs,
       ...(options.metricsPort !== undefined ? { metricsPort: options.metricsPort } : {}),
       ...(options.grpcPort !== undefined ? { grpcPort: options.grpcPort, maxMessageBytes: options.maxBodyBytes } : {}),
+      ...(options.grpcConnections ? { grpcConnections: options.grpcConnections } : {}),
     });
   } catch (err) {
     portsOpened(false);

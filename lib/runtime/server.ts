@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlipwayError } from '../errors.js';
 import type { RuntimeApp } from './app.js';
-import type { GrpcServer } from './grpc-transport.js';
+import type { GrpcConnectionLimits, GrpcServer } from './grpc-transport.js';
 
 export interface ListenOptions {
   host: string;
@@ -14,6 +14,8 @@ export interface ListenOptions {
   grpcPort?: number;
   /** Largest gRPC message accepted (the REST body limit). */
   maxMessageBytes?: number;
+  /** Streams per gRPC connection and how long an idle one stays open; absent ones take the transport's defaults. */
+  grpcConnections?: GrpcConnectionLimits;
   /** Longest time shutdown waits for in-flight requests before closing their connections. */
   gracePeriodMs: number;
 }
@@ -82,7 +84,7 @@ export async function startServer(app: RuntimeApp, options: ListenOptions): Prom
       // Imported once the main port is open: protobufjs and building the service from the .proto
       // take 75–95 ms, which models loading meanwhile need not wait for.
       const { createGrpcServer } = await import('./grpc.js');
-      grpcServer = createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024);
+      grpcServer = createGrpcServer(app.plane, app.repository, options.maxMessageBytes ?? 64 * 1024 * 1024, options.grpcConnections);
       grpcPort = await grpcServer.listen(options.host, requestedGrpcPort).catch((err: NodeJS.ErrnoException) => {
         throw listenError(err, '--grpc-port', options.host, requestedGrpcPort);
       });

@@ -4,14 +4,15 @@ import * as http2 from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GrpcError, GrpcServer, GrpcStatus, encodeGrpcMessage, frameMessage, parseGrpcTimeout, type StreamCall } from '../../lib/runtime/grpc-transport.js';
+import { DEFAULT_GRPC_MAX_CONCURRENT_STREAMS, GrpcError, GrpcServer, GrpcStatus, encodeGrpcMessage, frameMessage, parseGrpcTimeout, type GrpcServerOptions, type StreamCall } from '../../lib/runtime/grpc-transport.js';
 
 const MAX_BYTES = 256 * 1024;
 const identity = (b: Buffer) => b;
 
 /** An echo service: Echo answers its request, Fail fails with the status its request names, Slow answers after 300 ms, Chat echoes each message. */
-function echoServer(internalErrors: unknown[]): GrpcServer {
+function echoServer(internalErrors: unknown[], connections: Pick<GrpcServerOptions, 'maxConcurrentStreams' | 'connectionIdleMs'> = {}): GrpcServer {
   return new GrpcServer({
+    ...connections,
     service: 'test.Echo',
     maxReceiveMessageBytes: MAX_BYTES,
     onInternalError: (err) => internalErrors.push(err),
@@ -217,6 +218,82 @@ describe('GrpcServer.stopAccepting', () => {
     } finally {
       first.destroy();
       second.destroy();
+    }
+  });
+});
+
+describe('GrpcServer connections', () => {
+  /** A raw HTTP/2 connection: the server's SETTINGS, and when it sent GOAWAY and closed. */
+  function connect(port: number) {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const settings = new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+    const goaway = new Promise<number>((resolve) => session.once('goaway', () => resolve(performance.now())));
+    const closed = new Promise<number>((resolve) => session.once('close', () => resolve(performance.now())));
+    session.on('error', () => undefined);
+    return { session, settings, goaway, closed };
+  }
+
+  it('announces its stream limit per connection: 1,000 by default, or the one given', async () => {
+    const servers = [echoServer([]), echoServer([], { maxConcurrentStreams: 2 })];
+    try {
+      const limits = await Promise.all(servers.map(async (server) => {
+        const connection = connect(await server.listen('127.0.0.1', 0));
+        const { maxConcurrentStreams } = await connection.settings;
+        connection.session.destroy();
+        return maxConcurrentStreams;
+      }));
+      expect(limits).toEqual([DEFAULT_GRPC_MAX_CONCURRENT_STREAMS, 2]);
+    } finally {
+      for (const server of servers) server.destroy();
+    }
+  });
+
+  it('closes a connection that never calls once it has been idle, and keeps one that does', async () => {
+    // GIVEN a server that closes connections idle for 300 ms
+    const server = echoServer([], { connectionIdleMs: 300 });
+    const port = await server.listen('127.0.0.1', 0);
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      // WHEN one client connects and sends nothing, while another calls every 100 ms
+      const opened = performance.now();
+      const silent = connect(port);
+      for (let i = 0; i < 8; i++) {
+        expect((await unary(client, 'Echo', Buffer.from(`call ${i}`))).toString()).toBe(`call ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // THEN the silent one got GOAWAY after about 300 ms, and the busy one answered throughout
+      const goaway = await silent.goaway;
+      expect(goaway - opened).toBeGreaterThanOrEqual(250);
+      expect(goaway - opened).toBeLessThan(800);
+      await silent.closed;
+      expect(client.getChannel().getConnectivityState(false)).toBe(grpc.connectivityState.READY);
+    } finally {
+      client.close();
+      server.destroy();
+    }
+  });
+
+  it('lets a call still running on an idle connection finish after GOAWAY', async () => {
+    // GIVEN a server that closes connections idle for 100 ms
+    const server = echoServer([], { connectionIdleMs: 100 });
+    const port = await server.listen('127.0.0.1', 0);
+    try {
+      // WHEN a call on a raw connection takes 300 ms, with no frames meanwhile
+      const connection = connect(port);
+      const call = connection.session.request({ ':method': 'POST', ':path': '/test.Echo/Slow', 'content-type': 'application/grpc', te: 'trailers' });
+      const chunks: Buffer[] = [];
+      call.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => call.once('trailers', resolve));
+      const answered = new Promise<number>((resolve) => call.once('close', () => resolve(performance.now())));
+      call.end(frameMessage(Buffer.from('still here')));
+      // THEN GOAWAY comes while it runs, and the call still answers OK before the connection closes
+      const [goaway, done, closed] = await Promise.all([connection.goaway, answered, connection.closed]);
+      expect(goaway).toBeLessThan(done);
+      expect(done).toBeLessThanOrEqual(closed);
+      expect((await trailers)['grpc-status']).toBe('0');
+      expect(Buffer.concat(chunks)).toEqual(frameMessage(Buffer.from('still here')));
+    } finally {
+      server.destroy();
     }
   });
 });

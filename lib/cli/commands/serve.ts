@@ -3,6 +3,7 @@ import { driftObserverFactory } from '../../drift/observer.js';
 import { SlipwayError } from '../../errors.js';
 import { checkServingPeers } from '../serving-peers.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_MAX_BODY_BYTES } from '../../runtime/app.js';
+import { DEFAULT_GRPC_CONNECTION_IDLE_MS, DEFAULT_GRPC_MAX_CONCURRENT_STREAMS } from '../../runtime/grpc-transport.js';
 import { parseExpectedSha256 } from '../../runtime/integrity.js';
 import { EXPECTED_SHA256_ENV } from '../../vocabulary/integrity.js';
 import { TRUSTED_KEYS_ENV } from '../../vocabulary/supply-chain.js';
@@ -85,6 +86,8 @@ interface ServeFlags {
   port: number;
   metricsPort?: number;
   grpcPort?: number;
+  grpcMaxConcurrentStreams: number;
+  grpcConnectionIdleMs: number;
   maxBodyBytes: number;
   gracePeriodMs: number;
   executionProvider: 'cpu' | 'cuda';
@@ -120,6 +123,18 @@ export function register(program: Command): void {
       new Option('--grpc-port <port>', 'gRPC port (inference.GRPCInferenceService); default 8081, or a free one when --port is 0')
         .env('SLIPWAY_GRPC_PORT')
         .argParser(integer('--grpc-port', 0, 65535)),
+    )
+    .addOption(
+      new Option('--grpc-max-concurrent-streams <n>', 'gRPC calls one connection may have open at once (HTTP/2 SETTINGS); clients queue the rest')
+        .env('SLIPWAY_GRPC_MAX_CONCURRENT_STREAMS')
+        .default(DEFAULT_GRPC_MAX_CONCURRENT_STREAMS)
+        .argParser(integer('--grpc-max-concurrent-streams', 1, 2 ** 31 - 1)),
+    )
+    .addOption(
+      new Option('--grpc-connection-idle-ms <ms>', 'close a gRPC connection that carries no frames for this long (GOAWAY: its open calls finish); 0 never')
+        .env('SLIPWAY_GRPC_CONNECTION_IDLE_MS')
+        .default(DEFAULT_GRPC_CONNECTION_IDLE_MS)
+        .argParser(integer('--grpc-connection-idle-ms', 0, 2 ** 31 - 1)),
     )
     .addOption(new Option('--metrics-port <port>', 'also serve /metrics on this port').env('SLIPWAY_METRICS_PORT').argParser(integer('--metrics-port', 0, 65535)))
     .addOption(
@@ -230,6 +245,7 @@ export function register(program: Command): void {
         ...(flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}),
         // --port 0 (tests, benchmarks) must not collide on a fixed gRPC port.
         grpcPort: flags.grpcPort ?? (flags.port === 0 ? 0 : DEFAULT_GRPC_PORT),
+        grpcConnections: { maxConcurrentStreams: flags.grpcMaxConcurrentStreams, connectionIdleMs: flags.grpcConnectionIdleMs },
         maxBodyBytes: flags.maxBodyBytes,
         gracePeriodMs: flags.gracePeriodMs,
         executionProvider: flags.executionProvider,

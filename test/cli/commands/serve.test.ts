@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import * as http2 from 'node:http2';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 
@@ -67,6 +68,15 @@ describe('slipway serve flags', () => {
     expect(mode.stderr).toContain('slipway: --load-model fraud-detector: only used with --model-control-mode explicit (mode none loads every model)');
   });
 
+  it('fails when a gRPC connection limit is not an integer in range, from a flag or the environment', () => {
+    const flag = slipway(['--model-repository', 'examples/model-repository', '--grpc-max-concurrent-streams', '0']);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain('slipway: --grpc-max-concurrent-streams: expected an integer from 1 to 2147483647, got "0"');
+    const env = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_GRPC_CONNECTION_IDLE_MS: '5m' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('slipway: --grpc-connection-idle-ms: expected an integer from 0 to 2147483647, got "5m"');
+  });
+
   it('fails when the execution provider is unknown', () => {
     const run = slipway(['--model-repository', 'examples/model-repository'], { SLIPWAY_EXECUTION_PROVIDER: 'tpu' });
     expect(run.status).not.toBe(0);
@@ -76,8 +86,11 @@ describe('slipway serve flags', () => {
 
 describe('slipway serve with the example repository', () => {
   it('serves the fraud detector with live drift from its baseline.json on /metrics, and stops on SIGTERM', async () => {
-    // GIVEN the example repository (model.onnx + baseline.json)
-    const child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', 'examples/model-repository', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // GIVEN the example repository (model.onnx + baseline.json), and gRPC connection limits from a flag and the environment
+    const child = spawn(process.execPath, ['bin/slipway.mjs', 'serve', '--model-repository', 'examples/model-repository', '--port', '0', '--grpc-connection-idle-ms', '400'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, SLIPWAY_GRPC_MAX_CONCURRENT_STREAMS: '7' },
+    });
     const events: Array<Record<string, unknown>> = [];
     try {
       const port = await new Promise<number>((resolve, reject) => {
@@ -102,6 +115,14 @@ describe('slipway serve with the example repository', () => {
       // prom-client's process metrics keep three upstream nodejs_active_*_total gauge names promtool lints
       const findings = (check.stdout + check.stderr).split('\n').filter((l) => l !== '' && !/^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/.test(l));
       expect(findings).toEqual([]);
+      // AND the gRPC port announces its stream limit and closes a connection left idle
+      const grpc = http2.connect(`http://127.0.0.1:${events.find((e) => e.event === 'server_listening')!.grpc_port as number}`);
+      const opened = performance.now();
+      const settings = await new Promise<http2.Settings>((resolve) => grpc.once('remoteSettings', resolve));
+      expect(settings.maxConcurrentStreams).toBe(7);
+      await new Promise((resolve) => grpc.once('goaway', resolve));
+      expect(performance.now() - opened).toBeGreaterThanOrEqual(350);
+      grpc.destroy();
       expect(events.filter((e) => e.level === 'error')).toEqual([]);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
