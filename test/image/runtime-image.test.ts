@@ -3,15 +3,20 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runLikeCluster, type RunningContainer } from '../../lib/pipeline/podman.js';
 import { localRuntimeImage } from '../../lib/pipeline/runtime-image.js';
 import { baseImage, CONTAINERS_CONF, containerToolsMissing, tool } from './support.js';
 import { describeWithTools } from '../support/tools.js';
+import { PROTO_OPTIONS, PROTO_PATH } from '../../lib/runtime/grpc.js';
+import { GRPC_PORT, HTTP_PORT } from '../../lib/vocabulary/ports.js';
 
 // The CPU runtime image for real: a Debian-built Node.js base (mmdebstrap), the Dockerfile built
 // by buildah from the host-prepared context, and the image run by podman the way the cluster
-// runs it (read-only root, arbitrary non-root UID, no capabilities, one published port).
+// runs it (read-only root, arbitrary non-root UID, no capabilities, the Service's two inference
+// ports published: HTTP and gRPC).
 const missing = containerToolsMissing();
 // runLikeCluster's podman reads the repository's containers.conf, as on CI runners.
 process.env.CONTAINERS_CONF = CONTAINERS_CONF;
@@ -26,6 +31,7 @@ describeWithTools('the runtime image', missing, () => {
   let context: string;
   let base: string;
   let port: number;
+  let grpcPort: number;
 
   beforeAll(async () => {
     const built = await baseImage();
@@ -39,9 +45,10 @@ describeWithTools('the runtime image', missing, () => {
     tag = await localRuntimeImage({ root: resolve('.'), log });
     timings.push(['runtime image (context + buildah build; ~0 when cached)', performance.now() - started]);
     const starting = performance.now();
-    running = await runLikeCluster(tag, { name: container, mounts: { '/models': resolve('examples/model-repository') }, readyTimeoutMs: 30_000 });
+    running = await runLikeCluster(tag, { name: container, mounts: { '/models': resolve('examples/model-repository') }, publish: { [GRPC_PORT]: 0 }, readyTimeoutMs: 30_000 });
     uid = running.uid;
     port = Number(new URL(running.url).port);
+    grpcPort = Number(/:(\d+)$/.exec((await tool('podman', ['port', container, `${GRPC_PORT}/tcp`])).stdout.trim())![1]);
     timings.push(['podman run until ready', performance.now() - starting]);
   }, 900_000);
 
@@ -88,13 +95,36 @@ describeWithTools('the runtime image', missing, () => {
     expect(riskyFraud!).toBeGreaterThan(fraud!);
   });
 
-  it('runs as the arbitrary UID, on a read-only root, without capabilities, publishing only the inference port, with the configured ulimits', async () => {
+  it('answers a gRPC ModelInfer with raw tensors on its gRPC port, as REST does', async () => {
+    // GIVEN a grpc-js client built from the .proto, as a user builds one
+    const { inference } = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS)) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+    const client = new inference.GRPCInferenceService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (request: object, callback: (err: grpc.ServiceError | null, response: { raw_output_contents: Buffer[]; outputs: Array<{ name: string; shape: string[] }> }) => void) => void>;
+    try {
+      // WHEN it scores the same transaction over gRPC (raw_input_contents) and over REST
+      const features = [900, 3, 0.9, 400, 5, 12];
+      const answer = await new Promise<{ raw_output_contents: Buffer[]; outputs: Array<{ name: string; shape: string[] }> }>((resolveCall, reject) =>
+        client.ModelInfer!({ model_name: 'fraud-detector', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 6] }], raw_input_contents: [Buffer.from(Float32Array.from(features).buffer)] }, (err, response) => (err ? reject(err) : resolveCall(response))),
+      );
+      const rest = (await (await fetch(`http://127.0.0.1:${port}/v2/models/fraud-detector/infer`, {
+        method: 'POST',
+        body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 6], data: features }] }),
+      })).json()) as { outputs: Array<{ data: number[] }> };
+      // THEN both give the same probabilities, bit for bit
+      expect(answer.outputs.map((o) => ({ name: o.name, shape: o.shape }))).toEqual([{ name: 'probability', shape: ['1', '2'] }]);
+      const raw = answer.raw_output_contents[0]!;
+      expect(Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)))).toEqual(rest.outputs[0]!.data.map(Math.fround));
+    } finally {
+      client.close();
+    }
+  });
+
+  it('runs as the arbitrary UID, on a read-only root, without capabilities, publishing only the inference ports, with the configured ulimits', async () => {
     expect((await tool('podman', ['exec', container, 'id', '-u'])).stdout.trim()).toBe(String(uid));
     const write = tool('podman', ['exec', container, 'sh', '-c', 'touch /app/x || touch /tmp/x']);
     await expect(write).rejects.toThrow(/Read-only file system/);
     const status = (await tool('podman', ['exec', container, 'cat', '/proc/1/status'])).stdout;
     for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status).toMatch(new RegExp(`^${set}:\\s+0{16}$`, 'm'));
-    expect((await tool('podman', ['port', container])).stdout.trim().split('\n')).toEqual([`8080/tcp -> 127.0.0.1:${port}`]);
+    expect((await tool('podman', ['port', container])).stdout.trim().split('\n').sort()).toEqual([`${HTTP_PORT}/tcp -> 127.0.0.1:${port}`, `${GRPC_PORT}/tcp -> 127.0.0.1:${grpcPort}`]);
     // containers.conf's ulimits, within the sandbox's hard limits.
     const limits = (await tool('podman', ['exec', container, 'cat', '/proc/1/limits'])).stdout;
     expect(limits).toMatch(/^Max open files\s+1024\s+1024\s/m);
