@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundCounter, BoundGauge, BoundHistogram } from './bound-metrics.js';
 import { RUNTIME_METRICS } from '../vocabulary/metrics.js';
 
 // Latency buckets from 100 µs to 10 s: tabular models answer in well under a millisecond,
@@ -9,45 +10,45 @@ const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 /** The runtime's Prometheus metrics; names are a shared contract with dashboards, alerts and KEDA. */
 export class RuntimeMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
+  readonly requests = new BoundCounter({
     name: RUNTIME_METRICS.requests,
     help: 'Inference requests by model, version and HTTP status code.',
-    labelNames: ['model', 'version', 'status'] as const,
-    registers: [this.registry],
+    labelNames: ['model', 'version', 'status'],
+    registry: this.registry,
   });
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new BoundHistogram({
     name: RUNTIME_METRICS.requestDuration,
     help: 'Time from receiving an inference request to sending its response.',
-    labelNames: ['model', 'version'] as const,
+    labelNames: ['model', 'version'],
     buckets: durationBuckets,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly queueDuration = new Histogram({
+  readonly queueDuration = new BoundHistogram({
     name: RUNTIME_METRICS.queueDuration,
     help: 'Time an inference request waited for its batch to start.',
-    labelNames: ['model', 'version'] as const,
+    labelNames: ['model', 'version'],
     buckets: durationBuckets,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly computeDuration = new Histogram({
+  readonly computeDuration = new BoundHistogram({
     name: RUNTIME_METRICS.computeDuration,
     help: 'Model execution time of the batch each inference request ran in.',
-    labelNames: ['model', 'version'] as const,
+    labelNames: ['model', 'version'],
     buckets: durationBuckets,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly batchSize = new Histogram({
+  readonly batchSize = new BoundHistogram({
     name: RUNTIME_METRICS.batchSize,
     help: 'Rows per model execution after dynamic batching.',
-    labelNames: ['model', 'version'] as const,
+    labelNames: ['model', 'version'],
     buckets: batchBuckets,
-    registers: [this.registry],
+    registry: this.registry,
   });
-  readonly inFlight = new Gauge({
+  readonly inFlight = new BoundGauge({
     name: RUNTIME_METRICS.inFlight,
     help: 'Inference requests received and not yet answered (autoscaling signal).',
-    labelNames: ['model', 'version'] as const,
-    registers: [this.registry],
+    labelNames: ['model', 'version'],
+    registry: this.registry,
   });
   readonly modelReady = new Gauge({
     name: RUNTIME_METRICS.modelReady,
@@ -68,7 +69,7 @@ export class RuntimeMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Label-bound children, resolved once per model so the hot path skips label hashing. */
+  /** The per-request series of one model, bound once (bound-metrics.ts): the hot path never touches labels. */
   forModel(model: string, version: string): ModelMetrics {
     const byStatus = new Map<number, { inc(): void }>();
     return {
