@@ -73,16 +73,9 @@ export class CounterSeries implements Series {
   }
 }
 
-export class GaugeSeries implements Series {
-  value = 0;
-  inc(): void {
-    this.value++;
-  }
+export class GaugeSeries extends CounterSeries {
   dec(): void {
     this.value--;
-  }
-  reset(): void {
-    this.value = 0;
   }
 }
 
@@ -119,34 +112,42 @@ export class HistogramSeries implements Series {
   }
 }
 
-export class BoundCounter extends BoundMetric<CounterSeries> {
-  constructor(options: { name: string; help: string; labelNames: readonly string[]; registry: Registry }) {
-    super(options.name, options.help, 'counter', options.labelNames, options.registry);
+interface MetricOptions {
+  name: string;
+  help: string;
+  labelNames: readonly string[];
+  registry: Registry;
+}
+
+/** Counters and gauges: one value per series. */
+class BoundValueMetric<S extends CounterSeries> extends BoundMetric<S> {
+  constructor(options: MetricOptions, type: 'counter' | 'gauge', private readonly make: () => S) {
+    super(options.name, options.help, type, options.labelNames, options.registry);
   }
-  protected create(): CounterSeries {
-    return new CounterSeries();
+  protected create(): S {
+    return this.make();
   }
-  protected collect(labels: Labels, series: CounterSeries, into: Value[]): void {
+  protected collect(labels: Labels, series: S, into: Value[]): void {
     into.push({ labels, value: series.value });
   }
 }
 
-export class BoundGauge extends BoundMetric<GaugeSeries> {
-  constructor(options: { name: string; help: string; labelNames: readonly string[]; registry: Registry }) {
-    super(options.name, options.help, 'gauge', options.labelNames, options.registry);
+export class BoundCounter extends BoundValueMetric<CounterSeries> {
+  constructor(options: MetricOptions) {
+    super(options, 'counter', () => new CounterSeries());
   }
-  protected create(): GaugeSeries {
-    return new GaugeSeries();
-  }
-  protected collect(labels: Labels, series: GaugeSeries, into: Value[]): void {
-    into.push({ labels, value: series.value });
+}
+
+export class BoundGauge extends BoundValueMetric<GaugeSeries> {
+  constructor(options: MetricOptions) {
+    super(options, 'gauge', () => new GaugeSeries());
   }
 }
 
 export class BoundHistogram extends BoundMetric<HistogramSeries> {
   private readonly bounds: Float64Array;
 
-  constructor(options: { name: string; help: string; labelNames: readonly string[]; buckets: readonly number[]; registry: Registry }) {
+  constructor(options: MetricOptions & { buckets: readonly number[] }) {
     super(options.name, options.help, 'histogram', options.labelNames, options.registry);
     this.bounds = Float64Array.from([...options.buckets].sort((a, b) => a - b));
   }
