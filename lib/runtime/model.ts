@@ -123,7 +123,7 @@ export class ServedModel {
       const batchable = [...this.signature.inputs, ...this.signature.outputs].every((s) => s.shape.length > 0 && s.shape[0] === -1);
       const { batching } = config;
       this.batching = batching.enabled && batchable;
-      const batchSize = metrics.forModel(this.name, this.version).batchSize;
+      const batchSize = metrics.batchSize.labels(this.name, this.version);
       this.scheduler = new BatchScheduler((inputs, outputs, batched) => this.execute(inputs, outputs, batched), {
         enabled: this.batching,
         maxBatchSize: batching.maxBatchSize,
