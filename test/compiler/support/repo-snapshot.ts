@@ -22,6 +22,9 @@ export function workingFiles(dir: string): string[] {
   return [...snapshotDir(dir).keys()].filter((p) => !p.startsWith('.git/')).sort();
 }
 
+// Commits the tests make with git itself carry this identity: a fresh CI runner has no user.name.
+const TEST_IDENTITY = { GIT_AUTHOR_NAME: 'slipway tests', GIT_AUTHOR_EMAIL: 'tests@slipway.invalid', GIT_COMMITTER_NAME: 'slipway tests', GIT_COMMITTER_EMAIL: 'tests@slipway.invalid' };
+
 export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' });
+  return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...TEST_IDENTITY } });
 }
